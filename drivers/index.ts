@@ -1,0 +1,15 @@
+/**
+ * Which driver runs which configured device. Each driver kind turns its share of the config
+ * into one or more Driver instances (one per bus or port for real hardware).
+ */
+import type { Driver, DriverContext } from '../src/core/driver.js';
+import type { GatewayConfig } from '../src/config/schema.js';
+import { SimulatorDriver } from './simulator/index.js';
+import type { SimulatorDeviceConfig } from './simulator/config.js';
+
+export function createDrivers(config: GatewayConfig, ctxFor: (driverId: string) => DriverContext): Driver[] {
+  const drivers: Driver[] = [];
+  const sim = config.devices.filter((d): d is SimulatorDeviceConfig => d.driver === 'simulator');
+  if (sim.length > 0) drivers.push(new SimulatorDriver({ devices: sim, ctx: ctxFor('simulator') }));
+  return drivers;
+}

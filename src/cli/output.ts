@@ -1,0 +1,39 @@
+/** Human output: plain tables, colour only on a TTY without NO_COLOR. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env['TERM'] !== 'dumb';
+}
+
+export function paint(text: string, code: number, on = useColor()): string {
+  return on ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+export const green = (s: string) => paint(s, 32);
+export const red = (s: string) => paint(s, 31);
+export const dim = (s: string) => paint(s, 2);
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').replace(ANSI, '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - c.replace(ANSI, '').length)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function formatValue(value: unknown, unit?: string): string {
+  if (value === null || value === undefined) return '-';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return unit ? `${text} ${unit}` : text;
+}
+
+export function age(lastUpdate: number | null | undefined, nowS = Date.now() / 1000): string {
+  if (lastUpdate === null || lastUpdate === undefined) return 'never';
+  const s = Math.max(0, nowS - lastUpdate);
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}

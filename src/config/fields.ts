@@ -1,0 +1,33 @@
+/**
+ * Building blocks shared by every part of the config schema, with messages a technician can
+ * act on. The error path (`devices[2].poll_interval_ms`) is added by the loader.
+ */
+import * as v from 'valibot';
+
+export const int = (min: number, max: number, description: string) =>
+  v.pipe(
+    v.number('must be a number'),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be >= ${min}`),
+    v.maxValue(max, `must be <= ${max}`),
+    v.description(description),
+  );
+
+export const num = (description: string) => v.pipe(v.number('must be a number'), v.finite('must be finite'), v.description(description));
+
+export const text = (description: string) => v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.description(description));
+
+/** Device ids become WebSocket topics and URL path segments. */
+export const deviceId = v.pipe(
+  v.string('must be a string'),
+  v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."'),
+  v.description('Unique device id: the WebSocket topic and the REST path segment.'),
+);
+
+/** Fields every device has, whatever its driver. */
+export const deviceCommon = {
+  id: deviceId,
+  name: v.optional(text('Human name shown in the HMI and the CLI; defaults to the id.')),
+  type: v.optional(text('Device type reported as device_type (motor, sensor, meter, ...).')),
+  poll_interval_ms: v.optional(int(10, 3_600_000, 'How often the device is read, in milliseconds (10 ms to 1 h).'), 1000),
+};

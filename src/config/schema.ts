@@ -1,0 +1,59 @@
+/**
+ * The gateway's configuration: one valibot schema that is at once the TypeScript type, the
+ * defaults and (exported with `mgw config schema`) config/gateway.schema.json.
+ * Every option says its unit, range and default next to its declaration.
+ */
+import * as v from 'valibot';
+import { int, text } from './fields.js';
+import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+export const ServerSchema = v.strictObject(
+  {
+    host: v.optional(text('Address to listen on. 127.0.0.1 keeps the gateway on this machine; 0.0.0.0 opens it to the LAN.'), '127.0.0.1'),
+    port: v.optional(int(0, 65535, 'TCP port for HTTP and WebSocket; 0 picks a free one.'), 8000),
+    max_connections: v.optional(int(1, 100_000, 'WebSocket connections at once; the next is refused with 503 too_many_connections.'), 100),
+    max_message_bytes: v.optional(int(64, 1_048_576, 'Largest WebSocket message a client may send (bytes); larger closes with 1009.'), 1024),
+    heartbeat_s: v.optional(int(0, 960, 'Seconds a WebSocket may stay silent; the server pings before that. 0 disables.'), 30),
+    max_body_bytes: v.optional(int(64, 16_777_216, 'Largest REST request body (bytes); larger gets 413.'), 16_384),
+    max_backpressure_bytes: v.optional(
+      int(1024, 67_108_864, 'Bytes queued for one slow WebSocket client before it is closed (it resumes with `since`).'),
+      262_144,
+    ),
+    control_timeout_ms: v.optional(int(10, 600_000, 'How long a control write may wait for the device to confirm (ms).'), 5000),
+    shutdown_timeout_ms: v.optional(int(100, 60_000, 'Longest a clean shutdown may take before the process exits anyway (ms).'), 2000),
+  },
+  'unknown setting',
+);
+
+export const RegistrySchema = v.strictObject(
+  {
+    replay_size: v.optional(int(1, 1_000_000, 'Diffs kept per device for clients that reconnect with `since`.'), 1000),
+  },
+  'unknown setting',
+);
+
+export const LogSchema = v.strictObject(
+  {
+    level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  },
+  'unknown setting',
+);
+
+export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema], 'driver must be one of: simulator');
+
+export const GatewayConfigSchema = v.strictObject(
+  {
+    server: v.optional(ServerSchema, {}),
+    registry: v.optional(RegistrySchema, {}),
+    log: v.optional(LogSchema, {}),
+    devices: v.pipe(v.array(DeviceSchema, 'must be a list of devices'), v.minLength(1, 'must list at least one device')),
+  },
+  'unknown setting',
+);
+
+export type GatewayConfig = v.InferOutput<typeof GatewayConfigSchema>;
+export type GatewayConfigInput = v.InferInput<typeof GatewayConfigSchema>;
+export type DeviceConfig = GatewayConfig['devices'][number];
+export type ServerConfig = GatewayConfig['server'];

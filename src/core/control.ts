@@ -1,0 +1,134 @@
+/**
+ * The control service: the one path by which a client changes a device. It validates the
+ * request against the point metadata, hands it DOWN to the owning driver, waits for the
+ * read-back and applies the confirmed values to the registry (which publishes them).
+ */
+import { GatewayError, asGatewayError } from './errors.js';
+import { validatePointWrite, type PointValue } from './points.js';
+import type { Registry } from './registry.js';
+import type { Driver } from './driver.js';
+
+export interface ControlResult {
+  device_id: string;
+  device_type: string;
+  previous_state: Record<string, PointValue | boolean>;
+  new_state: Record<string, PointValue | boolean>;
+  changed: boolean;
+  action: 'device_control';
+  seq: number;
+}
+
+/** Who asked, for the audit trail and the logs. */
+export interface Requester {
+  token?: string | undefined;
+  remote?: string | undefined;
+}
+
+export interface ControlEvent {
+  who: Requester;
+  deviceId: string;
+  previous: Record<string, PointValue>;
+  requested: Record<string, PointValue>;
+  outcome: { ok: true; result: ControlResult } | { ok: false; error: GatewayError };
+}
+
+export interface ControlServiceOptions {
+  registry: Registry;
+  driverFor: (deviceId: string) => Driver | undefined;
+  /** How long a driver may take to confirm a write before the client gets device_timeout (ms). */
+  timeoutMs: number;
+}
+
+export class ControlService {
+  private readonly observers: ((e: ControlEvent) => void)[] = [];
+
+  constructor(private readonly options: ControlServiceOptions) {}
+
+  /** Observers see every attempted write with its outcome (audit trail, metrics). */
+  observe(fn: (e: ControlEvent) => void): void {
+    this.observers.push(fn);
+  }
+
+  /** Validates without writing; returns the canonical values. Throws GatewayError. */
+  validate(deviceId: string, body: unknown): Record<string, PointValue> {
+    const desc = this.options.registry.descriptor(deviceId);
+    if (desc === undefined) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new GatewayError('invalid_request', 'the body must be a JSON object of point names and values, e.g. {"speed": 150}');
+    }
+    const entries = Object.entries(body);
+    if (entries.length === 0) {
+      throw new GatewayError('invalid_request', 'the body names no point to write, e.g. {"speed": 150}');
+    }
+    const values: Record<string, PointValue> = {};
+    for (const [name, value] of entries) {
+      const meta = Object.hasOwn(desc.points, name) ? desc.points[name] : undefined;
+      values[name] = validatePointWrite(deviceId, name, meta, value);
+    }
+    return values;
+  }
+
+  async write(deviceId: string, body: unknown, who: Requester = {}): Promise<ControlResult> {
+    const { registry } = this.options;
+    const values = this.validate(deviceId, body);
+    const before = registry.snapshot(deviceId)!;
+    const previous: Record<string, PointValue> = {};
+    for (const name of Object.keys(values)) previous[name] = before.state[name] ?? null;
+    try {
+      const result = await this.perform(deviceId, values, before.online);
+      this.emit({ who, deviceId, previous, requested: values, outcome: { ok: true, result } });
+      return result;
+    } catch (err) {
+      const error = asGatewayError(err);
+      this.emit({ who, deviceId, previous, requested: values, outcome: { ok: false, error } });
+      throw error;
+    }
+  }
+
+  private async perform(deviceId: string, values: Record<string, PointValue>, online: boolean): Promise<ControlResult> {
+    const { registry, timeoutMs } = this.options;
+    const driver = this.options.driverFor(deviceId);
+    if (driver === undefined) throw new GatewayError('device_offline', `${deviceId}: no driver is running for this device`);
+    if (!online) throw new GatewayError('device_offline', `${deviceId} is offline; the write was not attempted`);
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new GatewayError('device_timeout', `${deviceId} did not confirm the write within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    let confirmed: Record<string, PointValue>;
+    try {
+      confirmed = await Promise.race([driver.write(deviceId, values, abort.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const diff = registry.apply(deviceId, confirmed, 'device_control');
+    if (diff !== null) {
+      return {
+        device_id: diff.device_id,
+        device_type: diff.device_type,
+        previous_state: diff.previous_state,
+        new_state: diff.new_state,
+        changed: true,
+        action: 'device_control',
+        seq: diff.seq,
+      };
+    }
+    const snap = registry.snapshot(deviceId)!;
+    return {
+      device_id: deviceId,
+      device_type: snap.device_type,
+      previous_state: { ...confirmed },
+      new_state: { ...confirmed },
+      changed: false,
+      action: 'device_control',
+      seq: snap.seq,
+    };
+  }
+
+  private emit(e: ControlEvent): void {
+    for (const fn of this.observers) fn(e);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The device registry: the one place that holds the current state of every device.
+ *
+ * `apply()` compares new values with the current state and, only when something changed,
+ * bumps the device's `seq`, keeps the diff in a bounded replay ring and hands it to every
+ * listener synchronously. Because listeners run in the same tick as the change, a snapshot
+ * taken by a listener or by a request handler is always consistent with the seq it reports.
+ *
+ * It imports nothing from the server or the drivers.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PointMap, PointValue } from './points.js';
+
+export interface DeviceDescriptor {
+  id: string;
+  name: string;
+  device_type: string;
+  /** Which driver instance owns the device (for reload, metrics and error messages). */
+  driver: string;
+  points: PointMap;
+}
+
+/** Why a diff happened: a confirmed write, a poll, a streamed line, or a change of reachability. */
+export type DiffAction = 'device_control' | 'poll' | 'stream' | 'status';
+
+export interface DeviceDiff {
+  device_id: string;
+  device_type: string;
+  previous_state: Record<string, PointValue | boolean>;
+  new_state: Record<string, PointValue | boolean>;
+  changed: boolean;
+  action: DiffAction;
+  /** Per device, +1 for every published diff; restarts at 0 with the process (see `instance`). */
+  seq: number;
+  /** Seconds since the epoch, as in the ADR. */
+  timestamp: number;
+}
+
+export interface DeviceSnapshot {
+  device_id: string;
+  device_type: string;
+  name: string;
+  state: Record<string, PointValue>;
+  online: boolean;
+  last_update: number | null;
+  seq: number;
+  points: PointMap;
+}
+
+export type DiffListener = (diff: DeviceDiff) => void;
+
+interface DeviceEntry {
+  desc: DeviceDescriptor;
+  state: Record<string, PointValue>;
+  online: boolean;
+  lastUpdate: number | null;
+  seq: number;
+  ring: (DeviceDiff | undefined)[];
+  ringNext: number;
+}
+
+export interface RegistryOptions {
+  /** Diffs kept per device for replay to reconnecting clients (count, >= 1). */
+  replaySize: number;
+  /** Clock in milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+export class Registry {
+  /** Identifies this process's seq numbering: a `since` from another instance must resync. */
+  readonly instance: string = randomBytes(6).toString('hex');
+  private readonly devices = new Map<string, DeviceEntry>();
+  private readonly listeners: DiffListener[] = [];
+  private readonly replaySize: number;
+  private readonly now: () => number;
+
+  constructor(options: RegistryOptions) {
+    if (!Number.isInteger(options.replaySize) || options.replaySize < 1) {
+      throw new RangeError(`replaySize must be an integer >= 1, got ${options.replaySize}`);
+    }
+    this.replaySize = options.replaySize;
+    this.now = options.now ?? Date.now;
+  }
+
+  add(desc: DeviceDescriptor): void {
+    if (this.devices.has(desc.id)) throw new Error(`device ${desc.id} is already registered`);
+    this.devices.set(desc.id, {
+      desc,
+      state: {},
+      online: false,
+      lastUpdate: null,
+      seq: 0,
+      ring: new Array<DeviceDiff | undefined>(this.replaySize),
+      ringNext: 0,
+    });
+  }
+
+  remove(id: string): boolean {
+    return this.devices.delete(id);
+  }
+
+  has(id: string): boolean {
+    return this.devices.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.devices.keys()];
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  descriptor(id: string): DeviceDescriptor | undefined {
+    return this.devices.get(id)?.desc;
+  }
+
+  snapshot(id: string): DeviceSnapshot | undefined {
+    const e = this.devices.get(id);
+    return e === undefined ? undefined : toSnapshot(e);
+  }
+
+  list(): DeviceSnapshot[] {
+    return [...this.devices.values()].map(toSnapshot);
+  }
+
+  seq(id: string): number | undefined {
+    return this.devices.get(id)?.seq;
+  }
+
+  onDiff(listener: DiffListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Applies values read from (or confirmed by) the field. Returns the diff of the points that
+   * changed, or null when nothing did (and then nothing is published).
+   */
+  apply(id: string, values: Record<string, PointValue>, action: DiffAction): DeviceDiff | null {
+    const e = this.entry(id);
+    const previous: Record<string, PointValue | boolean> = {};
+    const next: Record<string, PointValue | boolean> = {};
+    let changed = false;
+    for (const [name, value] of Object.entries(values)) {
+      if (!Object.hasOwn(e.desc.points, name)) {
+        throw new Error(`device ${id} has no point ${JSON.stringify(name)} (driver bug)`);
+      }
+      const old = Object.hasOwn(e.state, name) ? e.state[name]! : null;
+      if (Object.hasOwn(e.state, name) && Object.is(old, value)) continue;
+      previous[name] = old;
+      next[name] = value;
+      e.state[name] = value;
+      changed = true;
+    }
+    const t = this.now();
+    if (changed) e.lastUpdate = t;
+    // A device that answers is online: fold that transition into the same diff.
+    if (action !== 'device_control' && !e.online && (changed || Object.keys(values).length > 0)) {
+      previous['online'] = false;
+      next['online'] = true;
+      e.online = true;
+      e.lastUpdate = t;
+      changed = true;
+    }
+    return changed ? this.publish(e, previous, next, action, t) : null;
+  }
+
+  /** Marks a device reachable or not; a transition is a diff like any other (`{online: false}`). */
+  setOnline(id: string, online: boolean): DeviceDiff | null {
+    const e = this.entry(id);
+    if (e.online === online) return null;
+    e.online = online;
+    return this.publish(e, { online: !online }, { online }, 'status', this.now());
+  }
+
+  /**
+   * The diffs after `seq` for a reconnecting client, oldest first, or null when they are no
+   * longer all held (or `seq` is from the future): then the client needs a fresh snapshot.
+   */
+  since(id: string, seq: number): DeviceDiff[] | null {
+    const e = this.entry(id);
+    if (!Number.isInteger(seq) || seq < 0 || seq > e.seq) return null;
+    const missing = e.seq - seq;
+    if (missing === 0) return [];
+    const held = Math.min(e.seq, this.replaySize);
+    if (missing > held) return null;
+    const out: DeviceDiff[] = [];
+    for (let k = missing; k >= 1; k--) {
+      const idx = (e.ringNext - k + this.replaySize) % this.replaySize;
+      out.push(e.ring[idx]!);
+    }
+    return out;
+  }
+
+  private entry(id: string): DeviceEntry {
+    const e = this.devices.get(id);
+    if (e === undefined) throw new Error(`unknown device ${id}`);
+    return e;
+  }
+
+  private publish(
+    e: DeviceEntry,
+    previous: Record<string, PointValue | boolean>,
+    next: Record<string, PointValue | boolean>,
+    action: DiffAction,
+    t: number,
+  ): DeviceDiff {
+    e.seq += 1;
+    const diff: DeviceDiff = {
+      device_id: e.desc.id,
+      device_type: e.desc.device_type,
+      previous_state: previous,
+      new_state: next,
+      changed: true,
+      action,
+      seq: e.seq,
+      timestamp: t / 1000,
+    };
+    e.ring[e.ringNext] = diff;
+    e.ringNext = (e.ringNext + 1) % this.replaySize;
+    for (const l of this.listeners) l(diff);
+    return diff;
+  }
+}
+
+function toSnapshot(e: DeviceEntry): DeviceSnapshot {
+  return {
+    device_id: e.desc.id,
+    device_type: e.desc.device_type,
+    name: e.desc.name,
+    state: { ...e.state },
+    online: e.online,
+    last_update: e.lastUpdate === null ? null : e.lastUpdate / 1000,
+    seq: e.seq,
+    points: e.desc.points,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The composition root: builds the registry, the drivers, the control service and the server
+ * from a validated config, and starts and stops them in order.
+ *
+ * start: registry -> drivers constructed (devices known) -> server listening -> drivers started -> ready
+ * stop:  not ready -> server stops accepting and closes clients -> drivers stopped
+ */
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/schema.js';
+import { Registry } from './core/registry.js';
+import { ControlService } from './core/control.js';
+import type { Driver, DriverContext } from './core/driver.js';
+import { Server } from './server/app.js';
+import { createDrivers } from '../drivers/index.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  log: Logger;
+}
+
+export class Gateway {
+  readonly registry: Registry;
+  readonly control: ControlService;
+  readonly server: Server;
+  private drivers: Driver[] = [];
+  private readonly owner = new Map<string, Driver>();
+  private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
+  readonly startedAt = Date.now();
+
+  constructor(private readonly options: GatewayOptions) {
+    const { config, log } = options;
+    this.registry = new Registry({ replaySize: config.registry.replay_size });
+    this.control = new ControlService({
+      registry: this.registry,
+      driverFor: (id) => this.owner.get(id),
+      timeoutMs: config.server.control_timeout_ms,
+    });
+    this.server = new Server({
+      config: config.server,
+      registry: this.registry,
+      control: this.control,
+      log: log.child({ module: 'server' }),
+      readiness: () => (this.state === 'ready' ? { ready: true } : { ready: false, reason: this.state }),
+    });
+  }
+
+  get config(): GatewayConfig {
+    return this.options.config;
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  driverList(): readonly Driver[] {
+    return this.drivers;
+  }
+
+  async start(): Promise<number> {
+    const { log } = this.options;
+    this.state = 'starting';
+    this.drivers = createDrivers(this.options.config, (driverId) => this.contextFor(driverId));
+    for (const driver of this.drivers) {
+      for (const desc of driver.devices()) {
+        this.registry.add(desc);
+        this.owner.set(desc.id, driver);
+      }
+    }
+    const port = await this.server.start();
+    for (const driver of this.drivers) {
+      await driver.start();
+      log.info({ driver: driver.id, devices: driver.devices().length }, 'driver started');
+    }
+    this.state = 'ready';
+    log.info({ devices: this.registry.size, port }, 'gateway ready');
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    await this.server.stop();
+    const results = await Promise.allSettled(this.drivers.map((d) => d.stop()));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.options.log.error({ driver: this.drivers[i]!.id, err: r.reason }, 'driver did not stop cleanly');
+    });
+    this.state = 'stopped';
+    this.options.log.info('gateway stopped');
+  }
+
+  private contextFor(driverId: string): DriverContext {
+    const log = this.options.log.child({ module: 'driver', driver: driverId });
+    const registry = this.registry;
+    return {
+      log,
+      sink: {
+        report(deviceId, values, action) {
+          try {
+            registry.apply(deviceId, values, action);
+          } catch (err) {
+            log.error({ device: deviceId, err }, 'driver reported values the registry refused');
+          }
+        },
+        setOnline(deviceId, online, reason) {
+          if (registry.setOnline(deviceId, online) !== null) {
+            if (online) log.info({ device: deviceId }, 'device online');
+            else log.warn({ device: deviceId, reason }, 'device offline');
+          }
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The uWS application: REST, WebSocket and the publisher that turns registry diffs into topic
+ * messages. `start()` listens, `stop()` closes in two phases: stop accepting, then close every
+ * WebSocket with 1001 and every idle HTTP connection.
+ */
+import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { ControlService } from '../core/control.js';
+import type { Registry } from '../core/registry.js';
+import type { ServerConfig } from '../config/schema.js';
+import { uws } from './uws.js';
+import { newStats, type ServerContext, type ServerStats } from './context.js';
+import { registerRest } from './rest.js';
+import { registerWebSocket, type Connection } from './ws.js';
+import { deviceUpdateMessage } from './protocol.js';
+import { sendJson, startReply } from './http.js';
+
+export interface ServerOptions {
+  config: ServerConfig;
+  registry: Registry;
+  control: ControlService;
+  log: Logger;
+  readiness?: () => { ready: boolean; reason?: string };
+}
+
+export class Server {
+  readonly stats: ServerStats = newStats();
+  private app: TemplatedApp | undefined;
+  private listenSocket: us_listen_socket | undefined;
+  private readonly sockets = new Set<WebSocket<Connection>>();
+  private unsubscribe: (() => void) | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly options: ServerOptions) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  async start(): Promise<number> {
+    const { config, registry, log } = this.options;
+    const lib = uws();
+    const app = lib.App();
+    const ctx: ServerContext = {
+      config,
+      registry,
+      control: this.options.control,
+      log,
+      readiness: this.options.readiness ?? (() => ({ ready: true })),
+      stats: this.stats,
+    };
+    registerRest(app, ctx);
+    registerWebSocket(app, ctx, this.sockets);
+    app.any('/*', (res, req) => {
+      const url = req.getUrl();
+      sendJson(startReply(res), 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });
+    });
+
+    // One serialisation per diff, one publish per device topic: uWS fans it out natively.
+    this.unsubscribe = registry.onDiff((diff) => {
+      this.stats.publishes++;
+      app.publish(diff.device_id, deviceUpdateMessage(diff), false);
+    });
+
+    this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+      app.listen(config.host, config.port, (socket) => {
+        if (socket) resolve(socket);
+        else reject(new Error(`cannot listen on ${config.host}:${config.port}: the address is in use or not available on this machine`));
+      });
+    });
+    this.app = app;
+    this.boundPort = lib.us_socket_local_port(this.listenSocket as never);
+    log.info({ host: config.host, port: this.boundPort }, 'listening');
+    return this.boundPort;
+  }
+
+  /** Stops accepting, closes every WebSocket with 1001 (going away), then the app. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.listenSocket !== undefined) {
+      uws().us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    for (const ws of [...this.sockets]) ws.end(1001, 'server shutting down');
+    this.sockets.clear();
+    // app.close() exists in uWS 20.30 but is not typed: it closes idle keep-alive connections.
+    (this.app as unknown as { close?: () => void } | undefined)?.close?.();
+    this.app = undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { ControlService } from '../core/control.js';
+import type { Registry } from '../core/registry.js';
+import type { ServerConfig } from '../config/schema.js';
+
+/** What the routes need; built once by the Server. */
+export interface ServerContext {
+  config: ServerConfig;
+  registry: Registry;
+  control: ControlService;
+  log: Logger;
+  /** Whether drivers have started and the gateway accepts control writes. */
+  readiness: () => { ready: boolean; reason?: string };
+  stats: ServerStats;
+}
+
+export interface ServerStats {
+  connections: number;
+  connectionsTotal: number;
+  connectionsRefused: number;
+  messagesIn: number;
+  messagesOut: number;
+  publishes: number;
+  httpRequests: number;
+  closedSlow: number;
+}
+
+export function newStats(): ServerStats {
+  return { connections: 0, connectionsTotal: 0, connectionsRefused: 0, messagesIn: 0, messagesOut: 0, publishes: 0, httpRequests: 0, closedSlow: 0 };
+}

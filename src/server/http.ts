@@ -1,0 +1,127 @@
+/**
+ * Small helpers around uWS HttpResponse, following the uWS rules: attach onAborted before any
+ * await, copy every onData chunk (its buffer is neutered after the callback), and cork writes
+ * made after an await.
+ */
+import type { HttpResponse } from 'uWebSockets.js';
+import { GatewayError, asGatewayError } from '../core/errors.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`;
+}
+
+/** Tracks whether the client went away, so nothing is written to a dead response. */
+export interface Reply {
+  res: HttpResponse;
+  aborted: boolean;
+  remote: string;
+}
+
+export function startReply(res: HttpResponse): Reply {
+  const reply: Reply = { res, aborted: false, remote: Buffer.from(res.getRemoteAddressAsText()).toString() };
+  res.onAborted(() => {
+    reply.aborted = true;
+  });
+  return reply;
+}
+
+export function sendJson(reply: Reply, status: number, body: unknown, extraHeaders: Record<string, string> = {}, close = false): void {
+  if (reply.aborted) return;
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  reply.res.cork(() => {
+    reply.res.writeStatus(statusLine(status));
+    reply.res.writeHeader('Content-Type', 'application/json; charset=utf-8');
+    reply.res.writeHeader('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(extraHeaders)) reply.res.writeHeader(k, v);
+    reply.res.end(payload, close);
+  });
+  reply.aborted = true; // the response is finished: no second write
+}
+
+export function sendText(reply: Reply, status: number, contentType: string, body: string): void {
+  if (reply.aborted) return;
+  reply.res.cork(() => {
+    reply.res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType).writeHeader('Cache-Control', 'no-store').end(body);
+  });
+  reply.aborted = true;
+}
+
+export function sendError(reply: Reply, err: unknown, onInternal?: (err: unknown) => void): void {
+  const e = asGatewayError(err);
+  if (e.code === 'internal_error') onInternal?.(err);
+  // After a 413 the rest of the body is still on the wire: close instead of reading it.
+  sendJson(reply, e.status, e.toJSON(), {}, e.code === 'payload_too_large');
+}
+
+/** Reads the whole request body, refusing more than `limit` bytes. */
+export function readBody(res: HttpResponse, limit: number, contentLength: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = contentLength === '' ? undefined : Number(contentLength);
+    if (declared !== undefined && declared > limit) {
+      reject(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks, size));
+      }
+    });
+  });
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('payload_too_large', `the body is larger than ${limit} bytes (server.max_body_bytes)`);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a JSON body or message; malformed UTF-8 or JSON is `invalid_json` with the parser's reason. */
+export function parseJson(bytes: ArrayBuffer | Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new GatewayError('invalid_json', 'not valid UTF-8');
+  }
+  if (text.trim() === '') throw new GatewayError('invalid_json', 'empty; expected a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError('invalid_json', `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function parseQuery(query: string): URLSearchParams {
+  return new URLSearchParams(query);
+}

@@ -1,0 +1,85 @@
+/**
+ * REST routes of PROTOCOL.md: read the registry, send control writes down, report health.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { GatewayError } from '../core/errors.js';
+import type { ServerContext } from './context.js';
+import { parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { deviceView } from './protocol.js';
+
+function deviceIdParam(req: HttpRequest): string {
+  const raw = req.getParameter(0) ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
+  const { registry, control, log, stats } = ctx;
+  const internal = (err: unknown) => log.error({ err }, 'request failed');
+
+  app.get('/api/v1/devices', (res) => {
+    stats.httpRequests++;
+    const reply = startReply(res);
+    const devices = registry.list().map(deviceView);
+    sendJson(reply, 200, { devices, count: devices.length });
+  });
+
+  app.get('/api/v1/devices/:id', (res, req) => {
+    stats.httpRequests++;
+    const reply = startReply(res);
+    const id = deviceIdParam(req);
+    const snap = registry.snapshot(id);
+    if (snap === undefined) sendError(reply, new GatewayError('device_not_found', `Device ${id} not found`));
+    else sendJson(reply, 200, deviceView(snap));
+  });
+
+  app.post('/api/v1/devices/:id', (res, req) => {
+    stats.httpRequests++;
+    // Everything from req must be read before the first await: req lives on the stack.
+    const reply = startReply(res);
+    const id = deviceIdParam(req);
+    const contentLength = req.getHeader('content-length');
+    void (async () => {
+      try {
+        const body = await readBody(res, ctx.config.max_body_bytes, contentLength);
+        if (!registry.has(id)) throw new GatewayError('device_not_found', `Device ${id} not found`);
+        const ready = ctx.readiness();
+        if (!ready.ready) throw new GatewayError('not_ready', `the gateway is not ready: ${ready.reason ?? 'starting'}`);
+        const values = parseJson(body);
+        const result = await control.write(id, values, { remote: reply.remote });
+        sendJson(reply, 200, result);
+      } catch (err) {
+        sendError(reply, err, internal);
+      }
+    })();
+  });
+
+  app.get('/healthz', (res) => {
+    const reply = startReply(res);
+    sendJson(reply, 200, { status: 'ok', uptime_s: Math.round(process.uptime()) });
+  });
+
+  app.get('/readyz', (res) => {
+    const reply = startReply(res);
+    const r = ctx.readiness();
+    if (r.ready) sendJson(reply, 200, { status: 'ready', devices: registry.size });
+    else sendJson(reply, 503, { error_code: 'not_ready', message: r.reason ?? 'starting' });
+  });
+
+  // Known paths with the wrong method, and everything else under /api: coded errors, not HTML.
+  const wrongMethod = (allowed: string) => (res: HttpResponse, req: HttpRequest) => {
+    const method = req.getMethod().toUpperCase();
+    const reply = startReply(res);
+    sendJson(reply, 405, { error_code: 'method_not_allowed', message: `${method} is not allowed here; use ${allowed}` }, { Allow: allowed });
+  };
+  app.any('/api/v1/devices', wrongMethod('GET'));
+  app.any('/api/v1/devices/:id', wrongMethod('GET, POST'));
+  app.any('/api/*', (res, req) => {
+    const url = req.getUrl();
+    const reply = startReply(res);
+    sendJson(reply, 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * The `/ws/devices` WebSocket of PROTOCOL.md. Topics are device ids: a diff is serialised once
+ * and handed to uWS with app.publish; uWS fans it out to every subscribed socket.
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { randomUUID } from 'node:crypto';
+import { GatewayError, asGatewayError } from '../core/errors.js';
+import type { ServerContext } from './context.js';
+import { parseJson, sendJson, startReply } from './http.js';
+import { deviceUpdateMessage as deviceUpdate, deviceView, errorMessage, now, parseClientMessage, reply, type ClientMessage } from './protocol.js';
+
+export interface Connection {
+  clientId: string;
+  remote: string;
+  /** Devices named in `?devices=` (undefined: all). */
+  initial: string[] | undefined;
+}
+
+export const WS_PATH = '/ws/devices';
+
+export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets: Set<WebSocket<Connection>>): void {
+  const { config, registry, log, stats } = ctx;
+
+  app.ws<Connection>(WS_PATH, {
+    maxPayloadLength: config.max_message_bytes,
+    idleTimeout: config.heartbeat_s,
+    sendPingsAutomatically: config.heartbeat_s > 0,
+    maxBackpressure: config.max_backpressure_bytes,
+    closeOnBackpressureLimit: 1,
+
+    upgrade: (res, req, context) => {
+      const r = startReply(res);
+      if (sockets.size >= config.max_connections) {
+        stats.connectionsRefused++;
+        log.warn({ remote: r.remote, limit: config.max_connections }, 'connection refused: limit reached');
+        sendJson(r, 503, {
+          error_code: 'too_many_connections',
+          message: `the gateway already serves ${config.max_connections} WebSocket connections (server.max_connections); try again later`,
+        });
+        return;
+      }
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const clientId = (query.get('client_id') ?? '').slice(0, 128) || randomUUID();
+      const devicesParam = query.get('devices');
+      const initial =
+        devicesParam === null
+          ? undefined
+          : devicesParam
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== '');
+      res.upgrade<Connection>(
+        { clientId, remote: r.remote, initial },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+
+    open: (ws) => {
+      sockets.add(ws);
+      stats.connections = sockets.size;
+      stats.connectionsTotal++;
+      const conn = ws.getUserData();
+      const unknown: string[] = [];
+      const ids = conn.initial ?? registry.ids();
+      for (const id of ids) {
+        if (registry.has(id)) ws.subscribe(id);
+        else unknown.push(id);
+      }
+      // Subscribing and taking the snapshot happen in this same tick: no diff can fall between.
+      const devices = ids.filter((id) => registry.has(id)).map((id) => deviceView(registry.snapshot(id)!));
+      send(
+        ws,
+        JSON.stringify({
+          type: 'connection_established',
+          message: 'Connected to machine-gateway',
+          timestamp: now(),
+          total_connections: sockets.size,
+          client_id: conn.clientId,
+          instance: registry.instance,
+          devices,
+        }),
+      );
+      for (const id of unknown) send(ws, errorMessage('device_not_found', `Device ${id} not found`));
+      log.debug({ client: conn.clientId, remote: conn.remote, connections: sockets.size }, 'client connected');
+    },
+
+    message: (ws, message) => {
+      stats.messagesIn++;
+      let id: ClientMessage['id'];
+      try {
+        const parsed = parseJson(message);
+        if (typeof parsed === 'object' && parsed !== null && 'id' in parsed) {
+          const raw = (parsed as { id: unknown }).id;
+          if (typeof raw === 'string' || typeof raw === 'number') id = raw;
+        }
+        handle(ws, parseClientMessage(parsed));
+      } catch (err) {
+        const e = asGatewayError(err);
+        if (e.code === 'internal_error') log.error({ err }, 'websocket message failed');
+        send(ws, errorMessage(e.code, e.message, id));
+      }
+    },
+
+    close: (ws, code) => {
+      sockets.delete(ws);
+      stats.connections = sockets.size;
+      log.debug({ client: ws.getUserData().clientId, code, connections: sockets.size }, 'client disconnected');
+    },
+  });
+
+  function send(ws: WebSocket<Connection>, text: string): void {
+    stats.messagesOut++;
+    if (ws.send(text) === 2) stats.closedSlow++;
+  }
+
+  function requireDevice(deviceId: string): void {
+    if (!registry.has(deviceId)) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
+  }
+
+  function handle(ws: WebSocket<Connection>, msg: ClientMessage): void {
+    switch (msg.action) {
+      case 'ping':
+        send(ws, reply('pong', {}, msg.id));
+        return;
+      case 'get_all_status':
+        send(ws, reply('all_devices_status', { devices: registry.list().map(deviceView) }, msg.id));
+        return;
+      case 'get_status':
+        requireDevice(msg.device_id);
+        send(ws, reply('device_status', { device_id: msg.device_id, data: deviceView(registry.snapshot(msg.device_id)!) }, msg.id));
+        return;
+      case 'unsubscribe':
+        requireDevice(msg.device_id);
+        ws.unsubscribe(msg.device_id);
+        send(ws, reply('unsubscribed', { device_id: msg.device_id }, msg.id));
+        return;
+      case 'subscribe': {
+        requireDevice(msg.device_id);
+        ws.subscribe(msg.device_id);
+        const snap = registry.snapshot(msg.device_id)!;
+        if (msg.since !== undefined) {
+          const missed = msg.instance === registry.instance ? registry.since(msg.device_id, msg.since) : null;
+          if (missed !== null) {
+            for (const diff of missed) send(ws, deviceUpdate(diff));
+            send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, replayed: missed.length }, msg.id));
+            return;
+          }
+          send(ws, reply('device_status', { device_id: msg.device_id, data: deviceView(snap), resync: true }));
+        }
+        // The snapshot lets a client that was unsubscribed catch up on what it did not hear.
+        send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, data: deviceView(snap) }, msg.id));
+        return;
+      }
+    }
+  }
+}

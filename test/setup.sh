@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the test suite talks to: real peers, not mocks.
+# Debian 12 (bookworm). Idempotent; safe to run again. Needs root or sudo.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=(
+  socat             # PTY pairs for serial tests
+  python3-pymodbus  # Modbus slave (TCP and RTU) written by someone else
+  libmodbus-dev     # libmodbus unit-test-server, built from its shipped example
+  pkg-config gcc    # to build that server
+  mbpoll            # Modbus master CLI, checks our endpoints from outside
+  chromium          # real browser for the HMI tests (driven by playwright-core)
+  udev              # udevadm: serialport's port listing
+  tmux              # drives `mgw watch` in a real terminal
+  wrk               # HTTP load generator for the benchmarks
+  util-linux        # taskset for the benchmarks
+  openssl           # self-signed certificates for the TLS tests
+  systemd           # systemd-analyze for the unit file checks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  as_root apt-get update
+  as_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+echo "test peers installed: ${packages[*]}"
