@@ -19,6 +19,8 @@ packages=(
   util-linux        # taskset for the benchmarks
   openssl           # self-signed certificates for the TLS tests
   systemd           # systemd-analyze for the unit file checks
+  systemd-container # systemd-nspawn: boots a real systemd for the unit tests
+  debootstrap       # builds the minimal Debian tree that nspawn boots
 )
 
 missing=()
