@@ -30,13 +30,14 @@ export function loadConfigFile(file: string): GatewayConfig {
 }
 
 export function parseConfigText(text: string, file = '<config>'): GatewayConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+        const reason = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${reason}`;
       }),
     );
   }

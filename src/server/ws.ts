@@ -18,11 +18,17 @@ export interface Connection {
 
 export const WS_PATH = '/ws/devices';
 
+/** Bytes above server.max_message_bytes that uWS still accepts so we can close with 1009 ourselves. */
+const HARD_CAP_MARGIN = 64 * 1024;
+
 export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets: Set<WebSocket<Connection>>): void {
   const { config, registry, log, stats } = ctx;
 
   app.ws<Connection>(WS_PATH, {
-    maxPayloadLength: config.max_message_bytes,
+    // uWS drops an oversized message without a close frame (the client sees 1006). We let
+    // messages up to a hard cap through and close over-limit ones ourselves with 1009, as the
+    // protocol promises; past the cap uWS still cuts the connection, so memory stays bounded.
+    maxPayloadLength: config.max_message_bytes + HARD_CAP_MARGIN,
     idleTimeout: config.heartbeat_s,
     sendPingsAutomatically: config.heartbeat_s > 0,
     maxBackpressure: config.max_backpressure_bytes,
@@ -89,6 +95,10 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
 
     message: (ws, message) => {
       stats.messagesIn++;
+      if (message.byteLength > config.max_message_bytes) {
+        ws.end(1009, `message too big: ${message.byteLength} bytes, limit ${config.max_message_bytes}`);
+        return;
+      }
       let id: ClientMessage['id'];
       try {
         const parsed = parseJson(message);
