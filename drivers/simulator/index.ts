@@ -8,21 +8,25 @@ import type { PointValue } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import type { SimulatorDeviceConfig } from './config.js';
 import {
+  IO_POINTS,
   MOTOR_POINTS,
   SENSOR_POINTS,
   asValues,
   initialMotor,
   initialSensor,
+  initialIo,
+  stepIo,
   stepMotor,
   stepSensor,
   type MotorState,
   type SensorState,
+  type IoState,
 } from './models.js';
 
 interface SimDevice {
   cfg: SimulatorDeviceConfig;
   desc: DeviceDescriptor;
-  state: MotorState | SensorState;
+  state: MotorState | SensorState | IoState;
   lastStep: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -49,6 +53,7 @@ export class SimulatorDriver implements Driver {
     this.now = options.now ?? Date.now;
     options.devices.forEach((cfg, i) => {
       const motor = cfg.model === 'motor';
+      const io = cfg.model === 'io';
       this.sims.set(cfg.id, {
         cfg,
         desc: {
@@ -56,9 +61,9 @@ export class SimulatorDriver implements Driver {
           name: cfg.name ?? cfg.id,
           device_type: cfg.type ?? cfg.model,
           driver: this.id,
-          points: motor ? MOTOR_POINTS : SENSOR_POINTS,
+          points: motor ? MOTOR_POINTS : io ? IO_POINTS : SENSOR_POINTS,
         },
-        state: motor ? initialMotor(i) : initialSensor(i),
+        state: motor ? initialMotor(i) : io ? initialIo(i) : initialSensor(i),
         lastStep: this.now(),
         timer: undefined,
       });
@@ -111,7 +116,9 @@ export class SimulatorDriver implements Driver {
     sim.state =
       sim.cfg.model === 'motor'
         ? stepMotor(sim.state as MotorState, dt, this.noise)
-        : stepSensor(sim.state as SensorState, dt, this.noise, t / 1000);
+        : sim.cfg.model === 'io'
+          ? stepIo(sim.state as IoState, dt, this.noise)
+          : stepSensor(sim.state as SensorState, dt, this.noise, t / 1000);
     this.polls++;
     this.lastProgress = t;
     this.options.ctx.sink.report(sim.cfg.id, asValues(sim.state), 'poll');

@@ -79,6 +79,36 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-export function asValues(s: MotorState | SensorState): Record<string, PointValue> {
+export function asValues(s: MotorState | SensorState | IoState): Record<string, PointValue> {
   return { ...s };
+}
+
+/** Channels of the simulated remote I/O block (a 20-channel analog input module). */
+export const IO_CHANNELS = 20;
+
+export type IoState = Record<string, number>;
+
+export const IO_POINTS: PointMap = Object.fromEntries(
+  Array.from({ length: IO_CHANNELS }, (_, i) => [
+    ioName(i),
+    { type: 'number', access: 'r', unit: '%', min: 0, max: 100, description: `Analog input ${i + 1} (4-20 mA scaled to 0-100 %)` },
+  ]),
+);
+
+function ioName(i: number): string {
+  return `ai${String(i + 1).padStart(2, '0')}`;
+}
+
+export function initialIo(seed: number): IoState {
+  const s: IoState = {};
+  for (let i = 0; i < IO_CHANNELS; i++) s[ioName(i)] = 20 + ((seed * 7 + i * 13) % 60);
+  return s;
+}
+
+/** Every channel wanders (bounded random walk, 0.1 % resolution): each poll changes most channels. */
+export function stepIo(s: IoState, dt: number, noise: () => number): IoState {
+  const out: IoState = {};
+  const spread = Math.sqrt(Math.max(dt, 0.001) * 10);
+  for (const [name, value] of Object.entries(s)) out[name] = round(Math.min(100, Math.max(0, value + noise() * 0.5 * spread)), 1);
+  return out;
 }
