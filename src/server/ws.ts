@@ -152,13 +152,17 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
         ws.subscribe(msg.device_id);
         const snap = registry.snapshot(msg.device_id)!;
         if (msg.since !== undefined) {
+          // Seqs restart with the process: a `since` without this instance's id cannot be trusted.
           const missed = msg.instance === registry.instance ? registry.since(msg.device_id, msg.since) : null;
-          if (missed !== null) {
-            for (const diff of missed) send(ws, deviceUpdate(diff));
-            send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, replayed: missed.length }, msg.id));
+          const replay = missed?.map(deviceUpdate);
+          // A replay larger than half the backpressure limit would close the socket mid-way and
+          // the client would ask for the same replay again, forever: a snapshot is smaller.
+          if (replay !== undefined && replay.reduce((n, t) => n + t.length, 0) <= config.max_backpressure_bytes / 2) {
+            for (const text of replay) send(ws, text);
+            send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, replayed: replay.length }, msg.id));
             return;
           }
-          send(ws, reply('device_status', { device_id: msg.device_id, data: deviceView(snap), resync: true }));
+          send(ws, reply('device_status', { device_id: msg.device_id, seq: snap.seq, data: deviceView(snap), resync: true }));
         }
         // The snapshot lets a client that was unsubscribed catch up on what it did not hear.
         send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, data: deviceView(snap) }, msg.id));

@@ -1,0 +1,106 @@
+/**
+ * The shapes the gateway sends and accepts (PROTOCOL.md), declared here without importing the
+ * server so that the client bundles for the browser on its own.
+ */
+export type PointValue = number | boolean | string | null;
+
+export interface PointMeta {
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'enum';
+  access: 'r' | 'rw';
+  unit?: string;
+  min?: number;
+  max?: number;
+  enum?: readonly string[];
+  description?: string;
+}
+
+/** A device as REST and WebSocket snapshots show it; `seq` is the diff the snapshot reflects. */
+export interface DeviceView {
+  device_id: string;
+  device_type: string;
+  name: string;
+  state: Record<string, PointValue>;
+  online: boolean;
+  /** Seconds since the epoch, or null before the first reading. */
+  last_update: number | null;
+  seq: number;
+  points: Record<string, PointMeta>;
+}
+
+export type UpdateAction = 'device_control' | 'poll' | 'stream' | 'status';
+
+/** The ADR's update shape; `online` transitions appear in the states as a boolean. */
+export interface DeviceUpdateData {
+  device_id: string;
+  device_type: string;
+  previous_state: Record<string, PointValue | boolean>;
+  new_state: Record<string, PointValue | boolean>;
+  changed: boolean;
+  action: UpdateAction;
+}
+
+export interface ConnectionEstablishedMessage {
+  type: 'connection_established';
+  message: string;
+  timestamp: number;
+  total_connections: number;
+  client_id?: string;
+  instance?: string;
+  devices?: DeviceView[];
+}
+
+export interface DeviceUpdateMessage {
+  type: 'device_update';
+  device_id: string;
+  data: DeviceUpdateData;
+  timestamp: number;
+  seq: number;
+}
+
+export interface SubscribedMessage {
+  type: 'subscribed';
+  device_id: string;
+  seq?: number;
+  /** Present when the server sent a snapshot rather than (or after) a replay. */
+  data?: DeviceView;
+  replayed?: number;
+  id?: string | number;
+  timestamp: number;
+}
+
+export interface DeviceStatusMessage {
+  type: 'device_status';
+  device_id: string;
+  data: DeviceView;
+  /** The server could not replay from `since` (ring overflow or another instance): start over from `data`. */
+  resync?: boolean;
+  id?: string | number;
+  timestamp: number;
+}
+
+export interface AllDevicesStatusMessage {
+  type: 'all_devices_status';
+  devices: DeviceView[];
+  id?: string | number;
+  timestamp: number;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  error_code: string;
+  message: string;
+  id?: string | number;
+  timestamp: number;
+}
+
+export type ServerMessage =
+  | ConnectionEstablishedMessage
+  | DeviceUpdateMessage
+  | SubscribedMessage
+  | DeviceStatusMessage
+  | AllDevicesStatusMessage
+  | ErrorMessage
+  | { type: 'pong' | 'unsubscribed'; id?: string | number; device_id?: string; timestamp: number };
+
+/** The REST control reply: the ADR's update shape once the device confirmed the write. */
+export type ControlResult = DeviceUpdateData;
