@@ -11,6 +11,9 @@ import { Registry } from './core/registry.js';
 import { ControlService } from './core/control.js';
 import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
+import { Security } from './server/auth-guard.js';
+import { redactConfig } from './server/auth-routes.js';
+import { AuditLog, auditFile } from './platform/audit.js';
 import { createDrivers } from '../drivers/index.js';
 
 export interface GatewayOptions {
@@ -22,6 +25,8 @@ export class Gateway {
   readonly registry: Registry;
   readonly control: ControlService;
   readonly server: Server;
+  /** Every control write, appended to <state_dir>/audit.jsonl. */
+  readonly audit: AuditLog;
   private drivers: Driver[] = [];
   private readonly owner = new Map<string, Driver>();
   private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
@@ -35,7 +40,11 @@ export class Gateway {
       driverFor: (id) => this.owner.get(id),
       timeoutMs: config.server.control_timeout_ms,
     });
+    this.audit = new AuditLog({ file: auditFile(config.state_dir), log: log.child({ module: 'audit' }) });
+    this.control.observe((e) => this.audit.record(e));
     this.server = new Server({
+      security: new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) }),
+      configView: () => redactConfig(this.options.config),
       config: config.server,
       registry: this.registry,
       control: this.control,
@@ -66,6 +75,7 @@ export class Gateway {
         this.owner.set(desc.id, driver);
       }
     }
+    await this.audit.start();
     const port = await this.server.start();
     for (const driver of this.drivers) {
       await driver.start();
@@ -84,6 +94,7 @@ export class Gateway {
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.options.log.error({ driver: this.drivers[i]!.id, err: r.reason }, 'driver did not stop cleanly');
     });
+    await this.audit.stop();
     this.state = 'stopped';
     this.options.log.info('gateway stopped');
   }

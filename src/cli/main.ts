@@ -11,6 +11,8 @@ import { registerServe } from './commands/serve.js';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerWatch } from './commands/watch.js';
+import { registerTokenCommands } from './commands/token.js';
+import { registerAuditCommand } from './commands/audit.js';
 
 export interface GlobalOptions {
   url: string;
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerDeviceCommands(program, globals);
   registerWatch(program, globals);
   registerConfigCommands(program, globals);
+  registerTokenCommands(program, globals);
+  registerAuditCommand(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

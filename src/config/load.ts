@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { parseDocument } from 'yaml';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { authProblems } from '../server/auth-config.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -62,6 +63,7 @@ function crossChecks(cfg: GatewayConfig): string[] {
     if (first !== undefined) problems.push(`devices[${i}].id: "${d.id}" is already used by devices[${first}]`);
     else seen.set(d.id, i);
   });
+  problems.push(...authProblems(cfg.auth));
   return problems;
 }
 

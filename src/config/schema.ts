@@ -6,6 +6,9 @@
 import * as v from 'valibot';
 import { int, text } from './fields.js';
 import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
+import { AuthSchema } from '../server/auth-config.js';
+import { LimitsSchema } from '../server/limits-config.js';
+import { TlsSchema } from '../server/auth-tls.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -23,6 +26,7 @@ export const ServerSchema = v.strictObject(
     ),
     control_timeout_ms: v.optional(int(10, 600_000, 'How long a control write may wait for the device to confirm (ms).'), 5000),
     shutdown_timeout_ms: v.optional(int(100, 60_000, 'Longest a clean shutdown may take before the process exits anyway (ms).'), 2000),
+    tls: v.optional(TlsSchema),
   },
   'unknown setting',
 );
@@ -48,6 +52,9 @@ export const GatewayConfigSchema = v.strictObject(
     server: v.optional(ServerSchema, {}),
     registry: v.optional(RegistrySchema, {}),
     log: v.optional(LogSchema, {}),
+    auth: v.optional(AuthSchema, {}),
+    limits: v.optional(LimitsSchema, {}),
+    state_dir: v.optional(text('Directory for the audit trail and other state. Default: $STATE_DIRECTORY (systemd), else ./state.')),
     devices: v.pipe(v.array(DeviceSchema, 'must be a list of devices'), v.minLength(1, 'must list at least one device')),
   },
   'unknown setting',

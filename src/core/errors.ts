@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, exit: 65, about: 'the body is not application/json' },
   validation_error: { status: 422, exit: 65, about: 'unknown point, read-only point, wrong type or out of range' },
   rate_limited: { status: 429, exit: 75, about: 'too many requests or messages; slow down' },
+  too_many_subscriptions: { status: 429, exit: 75, about: 'a WebSocket connection reached limits.max_subscriptions' },
   too_many_connections: { status: 503, exit: 75, about: 'server.max_connections reached' },
   not_ready: { status: 503, exit: 69, about: 'the gateway is starting or stopping' },
   device_offline: { status: 503, exit: 69, about: 'the device does not answer; the write was not attempted' },

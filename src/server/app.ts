@@ -14,6 +14,9 @@ import { registerRest } from './rest.js';
 import { registerWebSocket, type Connection } from './ws.js';
 import { deviceUpdateMessage } from './protocol.js';
 import { sendJson, startReply } from './http.js';
+import { Security } from './auth-guard.js';
+import { createApp } from './auth-tls.js';
+import { registerAuthRoutes } from './auth-routes.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -21,6 +24,10 @@ export interface ServerOptions {
   control: ControlService;
   log: Logger;
   readiness?: () => { ready: boolean; reason?: string };
+  /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
+  security?: Security;
+  /** The whole config as an admin may read it (GET /api/v1/config), secrets removed. */
+  configView?: () => unknown;
 }
 
 export class Server {
@@ -44,7 +51,9 @@ export class Server {
   async start(): Promise<number> {
     const { config, registry, log } = this.options;
     const lib = uws();
-    const app = lib.App();
+    const security = this.options.security ?? Security.open(log);
+    security.checkExposure(config.host);
+    const app = createApp(lib, config.tls);
     const ctx: ServerContext = {
       config,
       registry,
@@ -52,7 +61,9 @@ export class Server {
       log,
       readiness: this.options.readiness ?? (() => ({ ready: true })),
       stats: this.stats,
+      security,
     };
+    registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
     registerWebSocket(app, ctx, this.sockets);
     app.any('/*', (res, req) => {

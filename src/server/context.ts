@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
 import type { ServerConfig } from '../config/schema.js';
+import type { Security } from './auth-guard.js';
 
 /** What the routes need; built once by the Server. */
 export interface ServerContext {
@@ -12,6 +13,8 @@ export interface ServerContext {
   /** Whether drivers have started and the gateway accepts control writes. */
   readiness: () => { ready: boolean; reason?: string };
   stats: ServerStats;
+  /** Authentication, roles, origin checks and rate limits (src/server/auth-guard.ts). */
+  security: Security;
 }
 
 export interface ServerStats {

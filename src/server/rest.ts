@@ -20,9 +20,10 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   const { registry, control, log, stats } = ctx;
   const internal = (err: unknown) => log.error({ err }, 'request failed');
 
-  app.get('/api/v1/devices', (res) => {
+  app.get('/api/v1/devices', (res, req) => {
     stats.httpRequests++;
     const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const devices = registry.list().map(deviceView);
     sendJson(reply, 200, { devices, count: devices.length });
   });
@@ -30,6 +31,7 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   app.get('/api/v1/devices/:id', (res, req) => {
     stats.httpRequests++;
     const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const id = deviceIdParam(req);
     const snap = registry.snapshot(id);
     if (snap === undefined) sendError(reply, new GatewayError('device_not_found', `Device ${id} not found`));
@@ -40,16 +42,19 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     stats.httpRequests++;
     // Everything from req must be read before the first await: req lives on the stack.
     const reply = startReply(res);
+    const who = ctx.security.rest(req, reply, 'control', true);
+    if (who === undefined) return;
     const id = deviceIdParam(req);
     const contentLength = req.getHeader('content-length');
     void (async () => {
       try {
+        ctx.security.takeWrite(who, reply.remote);
         const body = await readBody(res, ctx.config.max_body_bytes, contentLength);
         if (!registry.has(id)) throw new GatewayError('device_not_found', `Device ${id} not found`);
         const ready = ctx.readiness();
         if (!ready.ready) throw new GatewayError('not_ready', `the gateway is not ready: ${ready.reason ?? 'starting'}`);
         const values = parseJson(body);
-        const result = await control.write(id, values, { remote: reply.remote });
+        const result = await control.write(id, values, { token: who.name, remote: reply.remote });
         sendJson(reply, 200, result);
       } catch (err) {
         sendError(reply, err, internal);

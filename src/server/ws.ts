@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
 import { parseJson, sendJson, startReply } from './http.js';
+import { WS_ACTION_PERMISSION, type ConnectionGuard } from './auth-guard.js';
 import { deviceUpdateMessage as deviceUpdate, deviceView, errorMessage, now, parseClientMessage, reply, type ClientMessage } from './protocol.js';
 
 export interface Connection {
@@ -14,6 +15,8 @@ export interface Connection {
   remote: string;
   /** Devices named in `?devices=` (undefined: all). */
   initial: string[] | undefined;
+  /** Who the connection authenticated as (its role) and its message-rate gate. */
+  guard: ConnectionGuard;
 }
 
 export const WS_PATH = '/ws/devices';
@@ -36,6 +39,9 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
 
     upgrade: (res, req, context) => {
       const r = startReply(res);
+      // Token, role and Origin are checked before anything else: a refusal is a 401/403/429 reply, never an upgrade.
+      const admitted = ctx.security.upgrade(req, r);
+      if (admitted === undefined) return;
       if (sockets.size >= config.max_connections) {
         stats.connectionsRefused++;
         log.warn({ remote: r.remote, limit: config.max_connections }, 'connection refused: limit reached');
@@ -56,9 +62,9 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
               .map((s) => s.trim())
               .filter((s) => s !== '');
       res.upgrade<Connection>(
-        { clientId, remote: r.remote, initial },
+        { clientId, remote: r.remote, initial, guard: admitted.guard },
         req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
+        admitted.protocol,
         req.getHeader('sec-websocket-extensions'),
         context,
       );
@@ -95,6 +101,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
 
     message: (ws, message) => {
       stats.messagesIn++;
+      if (!ctx.security.admitMessage(ws)) return;
       if (message.byteLength > config.max_message_bytes) {
         ws.end(1009, `message too big: ${message.byteLength} bytes, limit ${config.max_message_bytes}`);
         return;
@@ -131,6 +138,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
   }
 
   function handle(ws: WebSocket<Connection>, msg: ClientMessage): void {
+    ctx.security.requireOnConnection(ws.getUserData().guard, WS_ACTION_PERMISSION[msg.action], `"${msg.action}"`);
     switch (msg.action) {
       case 'ping':
         send(ws, reply('pong', {}, msg.id));
@@ -149,6 +157,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
         return;
       case 'subscribe': {
         requireDevice(msg.device_id);
+        if (!ws.isSubscribed(msg.device_id)) ctx.security.checkSubscription(ws.getTopics().length);
         ws.subscribe(msg.device_id);
         const snap = registry.snapshot(msg.device_id)!;
         if (msg.since !== undefined) {

@@ -1,0 +1,109 @@
+/**
+ * `mgw audit`: reads the audit trail (JSON lines of every control write) with filters; table for
+ * people, --json for scripts. It reads the file directly, so it works while the gateway is down.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { loadConfigFile } from '../../config/load.js';
+import { auditFile, type AuditRecord } from '../../platform/audit.js';
+import { CliError, EXIT } from '../exit.js';
+import { defaultConfigPath } from '../paths.js';
+import { formatValue, green, red, table } from '../output.js';
+import { print } from './devices.js';
+import type { GlobalOptions } from '../main.js';
+
+interface AuditOptions {
+  file?: string;
+  config?: string;
+  device?: string;
+  token?: string;
+  outcome?: string;
+  since?: string;
+  last?: number;
+}
+
+export function registerAuditCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('audit')
+    .description('show the audit trail of control writes: who, from where, which device, before, requested, outcome')
+    .option('--file <file>', 'audit file (default: <state_dir>/audit.jsonl of the config, $STATE_DIRECTORY, or ./state)')
+    .option('-c, --config <file>', 'configuration file whose state_dir to read', undefined)
+    .option('--device <id>', 'only this device')
+    .option('--token <name>', 'only writes made with this token name ("anonymous" without tokens)')
+    .option('--outcome <ok|error>', 'only successful or only failed writes')
+    .option('--since <when>', 'only newer entries: an ISO time (2026-01-31T08:00) or an age (90s, 15m, 2h, 7d)')
+    .option('--last <n>', 'only the last N matching entries', parseCount)
+    .action(async (opts: AuditOptions) => {
+      const file = opts.file ?? auditFile(stateDirFrom(opts.config));
+      if (!existsSync(file)) throw new CliError(`no audit trail at ${file} (no control write yet, or another state_dir: see --file / --config)`, EXIT.unavailable);
+      if (opts.outcome !== undefined && opts.outcome !== 'ok' && opts.outcome !== 'error') throw new CliError(`--outcome must be ok or error, got ${JSON.stringify(opts.outcome)}`, EXIT.usage);
+      const since = opts.since === undefined ? undefined : parseSince(opts.since);
+      const rows: AuditRecord[] = [];
+      let bad = 0;
+      let lineNo = 0;
+      const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+      for await (const line of lines) {
+        lineNo++;
+        if (line.trim() === '') continue;
+        let rec: AuditRecord;
+        try {
+          rec = JSON.parse(line) as AuditRecord;
+        } catch {
+          bad++;
+          process.stderr.write(`mgw: ${file}:${lineNo}: not a JSON line; skipped\n`);
+          continue;
+        }
+        if (opts.device !== undefined && rec.device !== opts.device) continue;
+        if (opts.token !== undefined && rec.token !== opts.token) continue;
+        if (opts.outcome !== undefined && rec.outcome !== opts.outcome) continue;
+        if (since !== undefined && !(Date.parse(rec.time) >= since)) continue;
+        rows.push(rec);
+        if (opts.last !== undefined && rows.length > opts.last) rows.shift();
+      }
+      if (globals().json) {
+        for (const r of rows) print(JSON.stringify(r));
+      } else if (rows.length === 0) {
+        print('no matching entries');
+      } else {
+        print(
+          table(
+            ['TIME', 'TOKEN', 'REMOTE', 'DEVICE', 'CHANGE', 'OUTCOME'],
+            rows.map((r) => [
+              r.time,
+              r.token,
+              r.remote ?? '-',
+              r.device,
+              Object.keys(r.requested)
+                .map((k) => `${k}: ${formatValue(r.previous[k])} -> ${formatValue(r.requested[k])}`)
+                .join(', '),
+              r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`),
+            ]),
+          ),
+        );
+      }
+      if (bad > 0) throw new CliError(`${bad} line${bad === 1 ? '' : 's'} of ${file} could not be read`, EXIT.dataerr);
+    });
+}
+
+function stateDirFrom(configFile: string | undefined): string | undefined {
+  const file = configFile ?? defaultConfigPath();
+  if (configFile === undefined && !existsSync(file)) return undefined;
+  return loadConfigFile(file).state_dir;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--last must be a whole number >= 1, got ${JSON.stringify(value)}`, EXIT.usage);
+  return n;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseSince(value: string, now = Date.now()): number {
+  const age = /^(\d+(?:\.\d+)?)([smhd])$/.exec(value.trim());
+  if (age) return now - Number(age[1]) * UNIT_MS[age[2]!]!;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new CliError(`--since must be an ISO time (2026-01-31T08:00) or an age like 15m, 2h, 7d; got ${JSON.stringify(value)}`, EXIT.usage);
+  return t;
+}

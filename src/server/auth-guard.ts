@@ -1,0 +1,261 @@
+/**
+ * The gateway's doorman: every REST route and the WebSocket upgrade ask it who is calling and
+ * whether they may, and it answers refusals itself with a coded error. The routes only add a
+ * one-line hook; the rules live here.
+ */
+import { isIP } from 'node:net';
+import type { HttpRequest, WebSocket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { GatewayError } from '../core/errors.js';
+import type { AuthConfig } from './auth-config.js';
+import { AuthSchema } from './auth-config.js';
+import { ANONYMOUS, TokenStore, roleAllows, roleNeeded, type Permission, type Principal } from './auth.js';
+import { OriginPolicy } from './auth-origin.js';
+import { DEFAULT_LIMITS, type LimitsConfig } from './limits-config.js';
+import { KeyedLimiter, MessageGate } from './limits.js';
+import { sendJson, type Reply } from './http.js';
+import { errorMessage, type ClientMessage } from './protocol.js';
+import * as v from 'valibot';
+
+export interface SecurityOptions {
+  auth: AuthConfig;
+  limits: LimitsConfig;
+  log: Logger;
+  now?: () => number;
+}
+
+/** What a WebSocket connection carries from its upgrade: who it is and its message gate. */
+export interface ConnectionGuard {
+  principal: Principal;
+  gate: MessageGate;
+}
+
+/**
+ * What each WebSocket action needs. Typed over every action, so a new action (a write over the
+ * WebSocket, say) does not compile until someone decides which role may use it.
+ */
+export const WS_ACTION_PERMISSION: Record<ClientMessage['action'], Permission> = {
+  ping: 'read',
+  get_all_status: 'read',
+  get_status: 'read',
+  subscribe: 'read',
+  unsubscribe: 'read',
+};
+
+/** The token scheme inside Sec-WebSocket-Protocol, for browsers that cannot set headers. */
+export const BEARER_PROTOCOL_PREFIX = 'bearer.';
+
+interface Presented {
+  token: string | undefined;
+  /** Where a token was found that this door does not accept (for a helpful 401). */
+  misplaced?: string;
+}
+
+export class Security {
+  readonly tokens: TokenStore;
+  readonly origins: OriginPolicy;
+  readonly limits: LimitsConfig;
+  private readonly failures: KeyedLimiter;
+  private readonly writes: KeyedLimiter;
+
+  constructor(private readonly options: SecurityOptions) {
+    const { auth, limits } = options;
+    this.tokens = new TokenStore(auth.tokens);
+    this.origins = new OriginPolicy({ allowedOrigins: auth.allowed_origins });
+    this.limits = limits;
+    const now = options.now ? { now: options.now } : {};
+    this.failures = new KeyedLimiter({ ratePerS: auth.failed_attempts_per_min / 60, burst: auth.failed_attempts_per_min, ...now });
+    this.writes = new KeyedLimiter({ ratePerS: limits.rest_writes_per_s, burst: limits.rest_write_burst, ...now });
+  }
+
+  /** Open security: no tokens, default limits (for servers built without a config, e.g. unit tests). */
+  static open(log: Logger): Security {
+    return new Security({ auth: v.parse(AuthSchema, {}), limits: DEFAULT_LIMITS, log });
+  }
+
+  /** Whether tokens are required. */
+  get enabled(): boolean {
+    return this.tokens.size > 0;
+  }
+
+  /**
+   * Refuses to expose an open gateway: without tokens only a loopback address may be bound,
+   * unless auth.trusted_network says this network is trusted. Throws with the fix.
+   */
+  checkExposure(host: string): void {
+    if (this.enabled || this.options.auth.trusted_network || isLoopback(host)) return;
+    throw new Error(
+      `refusing to listen on ${host} without tokens: anyone on that network could start motors. ` +
+        'Create a token with `mgw token create NAME --role operator` and add the printed line under auth.tokens, ' +
+        'or listen on 127.0.0.1 (server.host), or set auth.trusted_network: true if this network is trusted',
+    );
+  }
+
+  /**
+   * REST hook. Reads what it needs from `req` synchronously; on refusal it answers (closing the
+   * connection when a body may still be on the wire) and returns undefined.
+   */
+  rest(req: HttpRequest, reply: Reply, permission: Permission, hasBody = false): Principal | undefined {
+    const origin = req.getHeader('origin');
+    const host = req.getHeader('host');
+    try {
+      // Reads are protected from other sites by the browser (no CORS headers); writes are not.
+      if (permission !== 'read' && !this.origins.allows(origin, host)) throw this.badOrigin(origin);
+      const query = req.getQuery() ?? '';
+      const presented: Presented = { token: bearer(req.getHeader('authorization')) };
+      if (presented.token === undefined && /(?:^|&)(?:token|access_token)=/.test(query)) presented.misplaced = 'the URL query (?token= is for browser WebSockets only)';
+      return this.authorize(presented, host, reply.remote, permission);
+    } catch (err) {
+      this.refuse(reply, err, hasBody);
+      return undefined;
+    }
+  }
+
+  /**
+   * WebSocket upgrade hook: the token may come as `Authorization: Bearer`, as a
+   * `bearer.<token>` subprotocol, or as `?token=`. Returns the principal and the subprotocol to
+   * echo, or answers the refusal (401/403/429) before any upgrade and returns undefined.
+   */
+  upgrade(req: HttpRequest, reply: Reply): { guard: ConnectionGuard; protocol: string } | undefined {
+    const origin = req.getHeader('origin');
+    const host = req.getHeader('host');
+    const protocols = req
+      .getHeader('sec-websocket-protocol')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    try {
+      if (!this.origins.allows(origin, host)) throw this.badOrigin(origin);
+      const fromProtocol = protocols.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+      const token = bearer(req.getHeader('authorization')) ?? fromProtocol?.slice(BEARER_PROTOCOL_PREFIX.length) ?? query.get('token') ?? undefined;
+      const principal = this.authorize({ token }, host, reply.remote, 'read');
+      // A browser fails the handshake unless one offered subprotocol is echoed; prefer one
+      // that does not carry the token, so the token is not repeated in the response.
+      const protocol = protocols.find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? protocols[0] ?? '';
+      const { limits } = this;
+      const gate = new MessageGate({
+        ratePerS: limits.ws_messages_per_s,
+        burst: limits.ws_message_burst,
+        refusalsBeforeClose: limits.ws_refusals_before_close,
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      return { guard: { principal, gate }, protocol };
+    } catch (err) {
+      this.refuse(reply, err, false);
+      return undefined;
+    }
+  }
+
+  /**
+   * WebSocket message hook, before parsing: false when the message must be dropped. Answers
+   * the first refusal of a run with rate_limited and closes (1008) a client that keeps going.
+   */
+  admitMessage<T extends { guard: ConnectionGuard; clientId?: string }>(ws: WebSocket<T>): boolean {
+    const data = ws.getUserData();
+    const verdict = data.guard.gate.admit();
+    if (verdict === 'pass') return true;
+    if (verdict === 'refuse_and_tell') {
+      ws.send(
+        errorMessage(
+          'rate_limited',
+          `more than ${this.limits.ws_messages_per_s} messages per second (limits.ws_messages_per_s); messages are dropped until you slow down, and the connection is closed if you keep on`,
+        ),
+      );
+    } else if (verdict === 'close') {
+      this.options.log.warn({ client: data.clientId, token: data.guard.principal.name, refused: data.guard.gate.refused }, 'websocket closed: message rate limit');
+      ws.end(1008, 'rate limit exceeded');
+    }
+    return false;
+  }
+
+  /** WebSocket action hook: throws forbidden when the connection's role may not do `permission`. */
+  requireOnConnection(guard: ConnectionGuard, permission: Permission, what: string): void {
+    if (!roleAllows(guard.principal.role, permission)) throw this.forbidden(guard.principal, permission, what);
+  }
+
+  /** Throws when subscribing to one more device would pass limits.max_subscriptions. */
+  checkSubscription(current: number): void {
+    if (current >= this.limits.max_subscriptions) {
+      throw new GatewayError(
+        'too_many_subscriptions',
+        `this connection is already subscribed to ${current} devices (limits.max_subscriptions); unsubscribe from one first`,
+      );
+    }
+  }
+
+  /** REST write rate per token (per remote address when anonymous); throws rate_limited. */
+  takeWrite(principal: Principal, remote: string): void {
+    const key = principal.anonymous ? `addr:${remote}` : `token:${principal.name}`;
+    if (!this.writes.take(key)) {
+      throw new GatewayError(
+        'rate_limited',
+        `more than ${this.limits.rest_writes_per_s} control writes per second for ${principal.anonymous ? remote : `token ${principal.name}`} (limits.rest_writes_per_s); try again in ${this.writes.retryAfterS(key)} s`,
+      );
+    }
+  }
+
+  private authorize(presented: Presented, host: string, remote: string, permission: Permission): Principal {
+    if (!this.enabled) {
+      if (!this.origins.knownHost(host)) {
+        throw new GatewayError(
+          'forbidden',
+          `unknown Host ${JSON.stringify(host.slice(0, 100))}: without tokens the gateway answers only to its IP addresses, localhost and its own name; add the address to auth.allowed_origins or configure tokens`,
+        );
+      }
+      return ANONYMOUS;
+    }
+    if (!this.failures.available(remote)) {
+      throw new GatewayError(
+        'rate_limited',
+        `too many failed token attempts from ${remote} (auth.failed_attempts_per_min); try again in ${this.failures.retryAfterS(remote)} s`,
+      );
+    }
+    if (presented.token === undefined || presented.token === '') {
+      this.failures.take(remote);
+      const where = presented.misplaced ? `a token in ${presented.misplaced} is not accepted here; ` : '';
+      throw new GatewayError('unauthorized', `${where}this gateway needs a token: send "Authorization: Bearer <token>" (mgw: --token or MGW_TOKEN)`);
+    }
+    const principal = this.tokens.find(presented.token);
+    if (principal === undefined) {
+      this.failures.take(remote);
+      this.options.log.warn({ remote }, 'refused: unknown token');
+      throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token create`)');
+    }
+    if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, permission === 'control' ? 'control writes' : 'this');
+    return principal;
+  }
+
+  private forbidden(p: Principal, permission: Permission, what: string): GatewayError {
+    return new GatewayError('forbidden', `token "${p.name}" has role ${p.role}; ${what} need${what.endsWith('s') ? '' : 's'} role ${roleNeeded(permission)} or higher`);
+  }
+
+  private badOrigin(origin: string): GatewayError {
+    return new GatewayError(
+      'forbidden',
+      `requests from the web page at ${JSON.stringify(origin.slice(0, 200))} are not allowed; add that origin to auth.allowed_origins if it is a trusted HMI`,
+    );
+  }
+
+  private refuse(reply: Reply, err: unknown, close: boolean): void {
+    const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'internal error', { cause: err });
+    if (e.code === 'internal_error') this.options.log.error({ err }, 'authorization failed');
+    const headers: Record<string, string> = {};
+    if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
+    if (e.code === 'rate_limited') headers['Retry-After'] = String(Math.max(1, this.failures.retryAfterS(reply.remote)));
+    sendJson(reply, e.status, e.toJSON(), headers, close);
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or undefined. */
+export function bearer(header: string): string | undefined {
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h.startsWith('::ffff:127.');
+}

@@ -1,0 +1,30 @@
+/**
+ * Routes about the caller and the configuration: `GET /api/v1/whoami` (any role) tells a client
+ * which token and role it is using; `GET /api/v1/config` (admin) shows the running config with
+ * token hashes and the TLS passphrase removed.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { ServerContext } from './context.js';
+import { sendJson, startReply } from './http.js';
+
+export function registerAuthRoutes(app: TemplatedApp, ctx: ServerContext, configView: (() => unknown) | undefined): void {
+  app.get('/api/v1/whoami', (res, req) => {
+    ctx.stats.httpRequests++;
+    const reply = startReply(res);
+    const who = ctx.security.rest(req, reply, 'read');
+    if (who === undefined) return;
+    sendJson(reply, 200, { token: who.name, role: who.role, anonymous: who.anonymous, auth_required: ctx.security.enabled, remote: reply.remote });
+  });
+
+  app.get('/api/v1/config', (res, req) => {
+    ctx.stats.httpRequests++;
+    const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'admin') === undefined) return;
+    sendJson(reply, 200, redactConfig(configView?.() ?? { server: ctx.config }));
+  });
+}
+
+/** A copy of the config without secrets: token hashes and the key passphrase. */
+export function redactConfig(config: unknown): unknown {
+  return JSON.parse(JSON.stringify(config), (key, value: unknown) => (key === 'hash' || key === 'passphrase' ? '(hidden)' : value));
+}

@@ -1,0 +1,68 @@
+/**
+ * Tokens and roles. A token is 256 random bits; the config holds only its sha256, so a leaked
+ * config file does not leak access. A presented token is hashed and compared with every
+ * configured hash in constant time (no early exit), so timing reveals neither which nor whether.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role, TokenEntry } from './auth-config.js';
+
+export type { Role };
+
+/** What a request wants to do; each role includes the ones below it. */
+export type Permission = 'read' | 'control' | 'admin';
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+const NEEDS: Record<Permission, Role> = { read: 'viewer', control: 'operator', admin: 'admin' };
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return RANK[role] >= RANK[NEEDS[permission]];
+}
+
+export function roleNeeded(permission: Permission): Role {
+  return NEEDS[permission];
+}
+
+/** Who is asking. Without configured tokens everyone is `anonymous` with every right (loopback only). */
+export interface Principal {
+  name: string;
+  role: Role;
+  anonymous: boolean;
+}
+
+export const ANONYMOUS: Principal = Object.freeze({ name: 'anonymous', role: 'admin', anonymous: true });
+
+export const TOKEN_PREFIX = 'mgw_';
+
+/** A new token: `mgw_` + 256 random bits, base64url (safe in headers, URLs and subprotocol names). */
+export function newToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
+}
+
+export class TokenStore {
+  private readonly entries: { digest: Buffer; principal: Principal }[];
+
+  constructor(tokens: readonly TokenEntry[]) {
+    this.entries = tokens.map((t) => ({
+      digest: Buffer.from(t.hash.slice('sha256:'.length), 'hex'),
+      principal: Object.freeze({ name: t.name, role: t.role, anonymous: false }),
+    }));
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** The principal of a presented token, or undefined. Takes the same time whichever entry matches. */
+  find(token: string): Principal | undefined {
+    const digest = createHash('sha256').update(token, 'utf8').digest();
+    let found: Principal | undefined;
+    for (const e of this.entries) {
+      if (timingSafeEqual(digest, e.digest) && found === undefined) found = e.principal;
+    }
+    return found;
+  }
+}

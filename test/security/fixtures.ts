@@ -1,0 +1,91 @@
+/**
+ * Fixtures for the security tests: gateways with tokens and a private state directory, and a raw
+ * HTTP client that may send any header (fetch refuses to set Host, Origin and friends).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import { hashToken, newToken } from '../../src/server/auth.js';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+export interface Tokens {
+  viewer: string;
+  operator: string;
+  admin: string;
+}
+
+export function makeTokens(): { tokens: Tokens; entries: { name: string; role: 'viewer' | 'operator' | 'admin'; hash: string }[] } {
+  const tokens: Tokens = { viewer: newToken(), operator: newToken(), admin: newToken() };
+  return {
+    tokens,
+    entries: (Object.keys(tokens) as (keyof Tokens)[]).map((role) => ({ name: `${role}_token`, role, hash: hashToken(tokens[role]) })),
+  };
+}
+
+export interface SecuredGateway extends RunningGateway {
+  stateDir: string;
+  cleanup: () => Promise<void>;
+}
+
+/** A real gateway with a temporary state directory, removed by cleanup(). */
+export async function startSecured(input: Partial<GatewayConfigInput> = {}, stateDir?: string): Promise<SecuredGateway> {
+  const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'mgw-sec-'));
+  const gw = await startGateway({ log: { level: 'warn' }, ...input, state_dir: dir });
+  return {
+    ...gw,
+    stateDir: dir,
+    cleanup: async () => {
+      await gw.stop();
+      if (stateDir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: any;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/** An HTTP request with exactly the given headers (Host included). */
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+  options: { agent?: http.Agent | false } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers, agent: options.agent === undefined ? agent : options.agent, setHost: !('Host' in headers || 'host' in headers) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text === '' ? null : JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
+}
