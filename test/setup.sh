@@ -9,6 +9,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(
   socat             # PTY pairs for serial tests
   python3-pymodbus  # Modbus slave (TCP and RTU) written by someone else
+  python3-serial-asyncio  # pymodbus's server imports serial even for TCP (only Recommended)
   libmodbus-dev     # libmodbus unit-test-server, built from its shipped example
   pkg-config gcc    # to build that server
   mbpoll            # Modbus master CLI, checks our endpoints from outside

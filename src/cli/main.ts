@@ -11,6 +11,7 @@ import { registerServe } from './commands/serve.js';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerWatch } from './commands/watch.js';
+import { registerTechnicianCommands } from './commands/technician.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerAuditCommand } from './commands/audit.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDeviceCommands(program, globals);
   registerWatch(program, globals);
   registerConfigCommands(program, globals);
+  registerTechnicianCommands(program, globals);
   registerTokenCommands(program, globals);
   registerAuditCommand(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();

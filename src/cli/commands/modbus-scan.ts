@@ -1,0 +1,78 @@
+/**
+ * `mgw modbus scan`: which unit ids answer on a line. Each id gets one probe read; any answer,
+ * even a Modbus exception, proves a unit is there (exceptions 10/11 from a TCP gateway do not:
+ * they mean the gateway got no answer).
+ */
+import type { RegisterRef } from './modbus-address.js';
+import { ModbusExceptionError, NoAnswerError, type ModbusLink } from './modbus-link.js';
+import { readBlock } from './modbus-io.js';
+
+export interface ScanHit {
+  unit: number;
+  /** Round-trip of the probe that answered, in ms. */
+  response_ms: number;
+  /** "0x0064" for a register, or "exception 2 (...)". */
+  answer: string;
+}
+
+export interface ScanOptions {
+  link: ModbusLink;
+  from: number;
+  to: number;
+  probe: RegisterRef;
+  tries: number;
+  onProgress?: (done: number, total: number, unit: number, found: number) => void;
+}
+
+export async function scanUnits(o: ScanOptions): Promise<ScanHit[]> {
+  const hits: ScanHit[] = [];
+  const total = o.to - o.from + 1;
+  for (let unit = o.from; unit <= o.to; unit++) {
+    o.onProgress?.(unit - o.from, total, unit, hits.length);
+    const t0 = performance.now();
+    try {
+      const type = o.probe.table === 'coil' || o.probe.table === 'discrete' ? 'bool' : 'uint16';
+      const rows = await readBlock(o.link, { unit, ref: o.probe, type, count: 1, layout: { byteOrder: 'big', wordOrder: 'big' } }, o.tries);
+      hits.push({ unit, response_ms: Math.round(performance.now() - t0), answer: rows[0]!.hex });
+    } catch (err) {
+      if (err instanceof NoAnswerError) continue;
+      if (err instanceof ModbusExceptionError) {
+        if (err.meansNoAnswer) continue;
+        hits.push({ unit, response_ms: Math.round(performance.now() - t0), answer: `exception ${err.exceptionCode}` });
+        continue;
+      }
+      throw err;
+    }
+  }
+  o.onProgress?.(total, total, o.to, hits.length);
+  return hits;
+}
+
+/** A one-line progress bar for stderr on a TTY: bar, count, current unit, hits, time left. */
+export class ProgressBar {
+  private readonly started = performance.now();
+  private last = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(done: number, total: number, unit: number, found: number): void {
+    const now = performance.now();
+    if (done < total && now - this.last < 50) return; // repainting faster than the eye helps nobody
+    this.last = now;
+    const width = 24;
+    const filled = Math.round((done / total) * width);
+    const elapsed = now - this.started;
+    const left = done === 0 ? '?' : formatDuration(((total - done) * elapsed) / done);
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}  unit ${unit}  found ${found}  ~${left} left`;
+    this.stream.write(`\r\x1b[2K${line}`);
+  }
+
+  done(): void {
+    this.stream.write('\r\x1b[2K');
+  }
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}

@@ -1,0 +1,148 @@
+/**
+ * `mgw modbus` against a real Modbus TCP slave (pymodbus), spawning the built CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { peers } from '../helpers/peers.js';
+import { loadTestMap, mgw, startModbusPeer, type ModbusPeer } from './helpers.js';
+
+describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => {
+  let peer: ModbusPeer;
+  let host: string;
+  const UNITS = [2, 5, 9];
+
+  beforeAll(async () => {
+    peer = await startModbusPeer('tcp', '0', UNITS);
+    host = `127.0.0.1:${peer.where}`;
+    for (const u of UNITS) await loadTestMap(peer, u);
+  });
+  afterAll(async () => {
+    await peer?.stop();
+  });
+
+  const read = async (...args: string[]) => {
+    const r = await mgw(['--json', 'modbus', 'read', '--host', host, '--unit', '5', ...args]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as { table: string; values: { address: number; register: string; hex: string; raw: number[]; value: unknown }[] };
+  };
+
+  it.each([
+    { what: 'int16', args: ['--address', '40002', '--type', 'int16'], hex: '0xFF85', value: -123 },
+    { what: 'uint16', args: ['--address', '1', '--type', 'uint16'], hex: '0xFF85', value: 65413 },
+    { what: 'int32', args: ['--address', '40003', '--type', 'int32'], hex: '0xFFFE 0x7960', value: -100000 },
+    { what: 'uint32', args: ['--address', '40005', '--type', 'uint32'], hex: '0xB2D0 0x5E00', value: 3000000000 },
+    { what: 'float32 ABCD', args: ['--address', '40007', '--type', 'float32'], hex: '0x41AC 0x0000', value: 21.5 },
+    { what: 'float32 CDAB', args: ['--address', '40009', '--type', 'float32', '--word-order', 'little'], hex: '0x0000 0x41AC', value: 21.5 },
+    { what: 'float32 BADC', args: ['--address', '40011', '--type', 'float32', '--byte-order', 'little'], hex: '0xAC41 0x0000', value: 21.5 },
+    { what: 'bool from a register', args: ['--address', '40001', '--type', 'bool'], hex: '0x01F4', value: true },
+    { what: 'input register float32', args: ['--address', '30002', '--type', 'float32'], hex: '0xC050 0x0000', value: -3.25 },
+    { what: 'coil', args: ['--address', '00003'], hex: '1', value: true },
+    { what: 'discrete input', args: ['--table', 'discrete', '--address', '0'], hex: '0', value: false },
+  ])('decodes $what and shows its raw words', async ({ args, hex, value }) => {
+    const out = await read(...args);
+    expect(out.values).toHaveLength(1);
+    expect(out.values[0]!.hex).toBe(hex);
+    expect(out.values[0]!.value).toBe(value);
+  });
+
+  it('prints hex and decoded value side by side and names both register numberings', async () => {
+    const r = await mgw(['modbus', 'read', '--host', host, '--unit', '9', '--address', '40003', '--type', 'int32', '--count', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`unit 9 on ${host} (Modbus TCP): 2 x int32 ABCD from holding register 40003 (0-based address 2)`);
+    const lines = r.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('40003'))).toMatch(/^40003\s+2\s+0xFFFE 0x7960\s+-100000$/);
+    expect(lines.find((l) => l.startsWith('40005'))).toMatch(/^40005\s+4\s+0xB2D0 0x5E00\s+-1294967296$/);
+    expect(r.stdout).not.toMatch(/\x1b\[/); // not a TTY: no colour codes
+  });
+
+  it('reads the same register whether it is written 0-based, in hex or as 40001', async () => {
+    const zero = await read('--address', '0');
+    const hex = await read('--address', '0x0000');
+    const modicon = await read('--address', '40001');
+    const six = await read('--address', '400001');
+    for (const out of [zero, hex, modicon, six]) expect(out.values[0]).toMatchObject({ address: 0, register: '40001', value: 500 });
+  });
+
+  it('writes typed values and the slave holds exactly those words', async () => {
+    const r = await mgw(['modbus', 'write', '--host', host, '--unit', '2', '--address', '40021', '--type', 'float32', '12.5', '-3']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('wrote 12.5, -3 (float32 ABCD) to holding register 40021 (0-based address 20) on unit 2');
+    expect(r.stdout).toMatch(/40021\s+20\s+0x4148 0x0000\s+12\.5/);
+    expect(await peer.get(2, 'hr', 20, 4)).toEqual([0x4148, 0, 0xc040, 0]);
+
+    const one = await mgw(['--json', 'modbus', 'write', '--host', host, '--unit', '2', '--address', '30', '--type', 'int16', '--', '-42']);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ function_code: 6, verified: true, written: [-42] });
+    expect(await peer.get(2, 'hr', 30, 1)).toEqual([0xffd6]);
+
+    const multiple = await mgw(['--json', 'modbus', 'write', '--host', host, '--unit', '2', '--address', '31', '--multiple', '7']);
+    expect(JSON.parse(multiple.stdout)).toMatchObject({ function_code: 16 });
+    expect(await peer.get(2, 'hr', 31, 1)).toEqual([7]);
+
+    const coil = await mgw(['modbus', 'write', '--host', host, '--unit', '2', '--address', '00010', 'on']);
+    expect(coil.code).toBe(0);
+    expect(await peer.get(2, 'co', 9, 1)).toEqual([true]);
+  });
+
+  it('scan finds exactly the unit ids that answer', async () => {
+    const r = await mgw(['--json', 'modbus', 'scan', '--host', host, '--from', '1', '--to', '12']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { units: { unit: number; answer: string }[] };
+    expect(out.units.map((u) => u.unit)).toEqual(UNITS);
+    expect(out.units.map((u) => u.answer)).toEqual(['0x00C8', '0x01F4', '0x0384']);
+
+    const human = await mgw(['modbus', 'scan', '--host', host, '--from', '4', '--to', '6']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^UNIT\s+ANSWER\s+TIME$/m);
+    expect(human.stdout).toMatch(/^5\s+0x01F4\s+\d+ ms$/m);
+    expect(human.stdout).not.toMatch(/^[46]\s/m);
+    expect(human.stderr).toBe(''); // no progress bar when stderr is not a terminal
+  });
+
+  it('a silent unit is "no answer" with what was tried and what to check, exit 75', async () => {
+    const r = await mgw(['modbus', 'read', '--host', host, '--unit', '4', '--timeout', '100', '--tries', '2']);
+    expect(r.code).toBe(75);
+    expect(r.stderr).toBe(`mgw: no answer from unit 4 on ${host} (Modbus TCP) after 2 tries (timeout 100 ms): check the unit ID, and the address and port of the device\n`);
+  });
+
+  it('a Modbus exception names the register and the reason, exit 76', async () => {
+    const r = await mgw(['modbus', 'read', '--host', host, '--unit', '5', '--address', '0x0800']);
+    expect(r.code).toBe(76);
+    expect(r.stderr).toContain('unit 5 on');
+    expect(r.stderr).toContain('holding register 42049 (0-based address 2048)');
+    expect(r.stderr).toContain('exception 2 (illegal data address');
+  });
+
+  it.each([
+    { why: 'unknown type', args: ['read', '--host', 'x', '--type', 'float64'], says: '--type "float64": expected one of int16, uint16, int32, uint32, float32, bool' },
+    { why: 'register number of no table', args: ['read', '--host', 'x', '--address', '50001'], says: 'must start with 4 (holding), 3 (input), 1 (discrete) or 0 (coil)' },
+    { why: 'numbering and table disagree', args: ['read', '--host', 'x', '--address', '30001', '--table', 'holding'], says: '30001 is a input register number' },
+    { why: 'neither port nor host', args: ['read'], says: 'say where the bus is' },
+    { why: 'both port and host', args: ['read', '--port', '/dev/ttyUSB0', '--host', 'x'], says: 'exactly one' },
+    { why: 'unit out of range on a serial line', args: ['read', '--port', '/dev/ttyUSB0', '--unit', '248'], says: '--unit "248": expected a whole number from 1 to 247' },
+    { why: 'too many registers', args: ['read', '--host', 'x', '--count', '100', '--type', 'float32'], says: 'at most 125 registers (62 float32 values)' },
+    { why: 'value out of range', args: ['write', '--host', 'x', '70000'], says: 'value 70000: out of range for uint16 (0..65535)' },
+    { why: 'write to an input register', args: ['write', '--host', 'x', '--address', '30001', '1'], says: 'is read-only' },
+    { why: 'unknown option', args: ['read', '--host', 'x', '--baud-rate', '9600'], says: "unknown option '--baud-rate'" },
+  ])('bad arguments ($why) exit 64 before touching the bus', async ({ args, says }) => {
+    const r = await mgw(['modbus', ...args]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(says);
+  });
+
+  it('nothing listening on the TCP port is "unavailable", exit 69', async () => {
+    const r = await mgw(['modbus', 'read', '--host', '127.0.0.1:9']);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('nothing listens on 127.0.0.1:9');
+  });
+
+  it('--watch reads repeatedly; --json gives one object per line', async () => {
+    const r = await mgw(['--json', 'modbus', 'read', '--host', host, '--unit', '9', '--address', '40001', '--watch', '20', '--samples', '3']);
+    expect(r.code).toBe(0);
+    const samples = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { at: string; values: { value: number }[] });
+    expect(samples).toHaveLength(3);
+    for (const s of samples) expect(s.values[0]!.value).toBe(900);
+    expect(new Set(samples.map((s) => s.at)).size).toBe(3);
+  });
+});
