@@ -15,6 +15,9 @@ import { Security } from './server/auth-guard.js';
 import { redactConfig } from './server/auth-routes.js';
 import { AuditLog, auditFile } from './platform/audit.js';
 import { createDrivers } from '../drivers/index.js';
+import { HealthMonitor } from './platform/watchdog.js';
+import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
+import { reloadDevices, type DeviceReloadResult } from './reload.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -31,10 +34,15 @@ export class Gateway {
   private readonly owner = new Map<string, Driver>();
   private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
   readonly startedAt = Date.now();
+  /** Event-loop and driver-progress health: feeds the systemd watchdog, /metrics and `mgw status`. */
+  readonly health: HealthMonitor;
+  /** Re-reads the config source and reloads; set by whoever knows the source (`mgw serve`). */
+  reloader: (() => Promise<unknown>) | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     const { config, log } = options;
     this.registry = new Registry({ replaySize: config.registry.replay_size });
+    this.health = new HealthMonitor({ config: () => this.options.config.health, drivers: () => this.drivers });
     this.control = new ControlService({
       registry: this.registry,
       driverFor: (id) => this.owner.get(id),
@@ -50,6 +58,7 @@ export class Gateway {
       control: this.control,
       log: log.child({ module: 'server' }),
       readiness: () => (this.state === 'ready' ? { ready: true } : { ready: false, reason: this.state }),
+      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.() },
     });
   }
 
@@ -68,6 +77,7 @@ export class Gateway {
   async start(): Promise<number> {
     const { log } = this.options;
     this.state = 'starting';
+    this.health.start();
     this.drivers = createDrivers(this.options.config, (driverId) => this.contextFor(driverId));
     for (const driver of this.drivers) {
       for (const desc of driver.devices()) {
@@ -95,8 +105,25 @@ export class Gateway {
       if (r.status === 'rejected') this.options.log.error({ driver: this.drivers[i]!.id, err: r.reason }, 'driver did not stop cleanly');
     });
     await this.audit.stop();
+    this.health.stop();
     this.state = 'stopped';
     this.options.log.info('gateway stopped');
+  }
+
+  /**
+   * Applies a validated config to the running gateway: devices and health settings now (only
+   * the drivers whose devices changed restart); other changed settings are listed as needing
+   * a restart and keep their running values.
+   */
+  async reload(next: GatewayConfig): Promise<DeviceReloadResult & { restartRequired: string[] }> {
+    const current = this.options.config;
+    const restartRequired = settingsNeedingRestart(current, next);
+    const effective = effectiveConfig(current, next);
+    const candidates = createDrivers(effective, (driverId) => this.contextFor(driverId));
+    const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
+    this.drivers = result.drivers;
+    this.options.config = effective;
+    return { ...result, restartRequired };
   }
 
   private contextFor(driverId: string): DriverContext {

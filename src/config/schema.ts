@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { int, text } from './fields.js';
 import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
+import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
 import { LimitsSchema } from '../server/limits-config.js';
 import { TlsSchema } from '../server/auth-tls.js';
@@ -52,6 +53,7 @@ export const GatewayConfigSchema = v.strictObject(
     server: v.optional(ServerSchema, {}),
     registry: v.optional(RegistrySchema, {}),
     log: v.optional(LogSchema, {}),
+    health: v.optional(HealthSchema, {}),
     auth: v.optional(AuthSchema, {}),
     limits: v.optional(LimitsSchema, {}),
     state_dir: v.optional(text('Directory for the audit trail and other state. Default: $STATE_DIRECTORY (systemd), else ./state.')),

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   device_offline: { status: 503, exit: 69, about: 'the device does not answer; the write was not attempted' },
   device_timeout: { status: 504, exit: 75, about: 'the device did not confirm the write in time' },
   device_error: { status: 502, exit: 76, about: 'the device refused the write (e.g. a Modbus exception)' },
+  invalid_config: { status: 422, exit: 78, about: 'a reload found errors in the configuration file; the gateway keeps running on the previous one' },
   internal_error: { status: 500, exit: 70, about: 'a bug in the gateway; the log has the details' },
 } as const;
 

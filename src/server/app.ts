@@ -14,6 +14,8 @@ import { registerRest } from './rest.js';
 import { registerWebSocket, type Connection } from './ws.js';
 import { deviceUpdateMessage } from './protocol.js';
 import { sendJson, startReply } from './http.js';
+import { registerMetrics, type Insight } from './metrics.js';
+import { registerAdmin } from './admin.js';
 import { Security } from './auth-guard.js';
 import { createApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -23,6 +25,8 @@ export interface ServerOptions {
   registry: Registry;
   control: ControlService;
   log: Logger;
+  /** Health, drivers and reload for /metrics, /api/v1/status and /api/v1/admin/reload. */
+  insight?: Insight;
   readiness?: () => { ready: boolean; reason?: string };
   /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
   security?: Security;
@@ -66,6 +70,8 @@ export class Server {
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
     registerWebSocket(app, ctx, this.sockets);
+    if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
+    if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     app.any('/*', (res, req) => {
       const url = req.getUrl();
       sendJson(startReply(res), 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
+import type { GatewayConfig } from '../../config/schema.js';
 import { createLogger } from '../../platform/logger.js';
-import { Gateway } from '../../gateway.js';
+import { Daemon } from '../../platform/daemon.js';
+import { installHangTrigger } from '../../platform/watchdog.js';
 import { uws } from '../../server/uws.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
@@ -14,12 +16,16 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'listen address (overrides server.host)')
     .option('--port <port>', 'listen port (overrides server.port)', parsePort)
     .action(async (opts: { config: string; host?: string; port?: number }) => {
+      const overrides = (c: GatewayConfig) => {
+        if (opts.host !== undefined) c.server.host = opts.host;
+        if (opts.port !== undefined) c.server.port = opts.port;
+      };
       const config = loadConfigFile(opts.config);
-      if (opts.host !== undefined) config.server.host = opts.host;
-      if (opts.port !== undefined) config.server.port = opts.port;
+      overrides(config);
       uws(); // fail before anything starts when the native server cannot load
       const log = createLogger({ level: config.log.level });
-      const gateway = new Gateway({ config, log });
+      const daemon = new Daemon({ config, file: opts.config, overrides, log });
+      installHangTrigger(log);
 
       let stopping = false;
       const shutdown = (signal: string) => {
@@ -31,7 +37,7 @@ export function registerServe(program: Command): void {
           process.exit(1);
         }, config.server.shutdown_timeout_ms);
         deadline.unref();
-        gateway.stop().then(
+        daemon.stop().then(
           () => process.exit(0),
           (err: unknown) => {
             log.error({ err }, 'shutdown failed');
@@ -43,10 +49,10 @@ export function registerServe(program: Command): void {
       process.on('SIGINT', () => shutdown('SIGINT'));
 
       try {
-        await gateway.start();
+        await daemon.start();
       } catch (err) {
         log.fatal({ err }, 'gateway failed to start');
-        await gateway.stop().catch(() => undefined);
+        await daemon.stop().catch(() => undefined);
         throw new CliError(`cannot start: ${(err as Error).message}`, EXIT.unavailable);
       }
     });

@@ -1,0 +1,138 @@
+/**
+ * The gateway as a systemd service: tells systemd when it is ready (READY=1 only once the
+ * config is loaded, the server listens and the drivers started), keeps STATUS= current, feeds
+ * the watchdog while healthy, reloads on SIGHUP, and says STOPPING=1 on the way out.
+ * Outside systemd (no NOTIFY_SOCKET) the notifications are no-ops; reload still works.
+ */
+import type { Logger } from 'pino';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { Gateway } from '../gateway.js';
+import { SystemdNotifier } from './notify.js';
+import { Watchdog } from './watchdog.js';
+
+export interface DaemonOptions {
+  config: GatewayConfig;
+  /** The file the config came from; reloads read it again. */
+  file: string;
+  /** Command-line overrides (e.g. --port) re-applied to every reloaded config. */
+  overrides?: (config: GatewayConfig) => void;
+  log: Logger;
+  notifier?: SystemdNotifier;
+  /** How often STATUS= is refreshed (ms); it is sent only when the text changed. */
+  statusIntervalMs?: number;
+}
+
+export type ReloadOutcome =
+  | {
+      ok: true;
+      file: string;
+      restart_required: string[];
+      drivers_restarted: string[];
+      drivers_started: string[];
+      drivers_stopped: string[];
+      devices_added: string[];
+      devices_removed: string[];
+      errors: string[];
+    }
+  | { ok: false; file: string; problems: string[] };
+
+export class Daemon {
+  readonly gateway: Gateway;
+  readonly notifier: SystemdNotifier;
+  private watchdog: Watchdog | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private lastReloadProblem: string | undefined;
+  private readonly onHup = () => {
+    void this.reload();
+  };
+
+  constructor(private readonly options: DaemonOptions) {
+    this.gateway = new Gateway({ config: options.config, log: options.log });
+    this.notifier = options.notifier ?? new SystemdNotifier({ onError: (message) => options.log.error(message) });
+  }
+
+  async start(): Promise<number> {
+    const { log } = this.options;
+    const port = await this.gateway.start();
+    this.gateway.reloader = () => this.reload();
+    process.on('SIGHUP', this.onHup);
+    this.notifier.ready(this.statusLine());
+    const interval = this.notifier.watchdogIntervalMs();
+    if (interval !== null) {
+      this.watchdog = new Watchdog({ notifier: this.notifier, monitor: this.gateway.health, intervalMs: interval, log });
+      this.watchdog.start();
+    }
+    this.statusTimer = setInterval(() => {
+      if (this.gateway.health.state.healthy) this.notifier.status(this.statusLine());
+    }, this.options.statusIntervalMs ?? 5000);
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    process.off('SIGHUP', this.onHup);
+    this.notifier.stopping();
+    this.watchdog?.stop();
+    clearInterval(this.statusTimer);
+    await this.gateway.stop();
+  }
+
+  /** Reloads are queued: a second SIGHUP during a reload runs after it, on the newest file. */
+  reload(): Promise<ReloadOutcome> {
+    const run = this.reloadChain.then(() => this.reloadNow());
+    this.reloadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `4/4 devices online, 2 clients` (+ the last refused reload, until one succeeds). */
+  statusLine(): string {
+    const devices = this.gateway.registry.list();
+    const online = devices.filter((d) => d.online).length;
+    const clients = this.gateway.server.connections;
+    const base = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
+    return this.lastReloadProblem === undefined ? base : `${base}; last reload refused: ${this.lastReloadProblem}`;
+  }
+
+  private async reloadNow(): Promise<ReloadOutcome> {
+    const { log, file } = this.options;
+    if (!this.gateway.isReady) {
+      const why = 'the gateway is not running (starting or stopping)';
+      log.warn({ file }, `reload ignored: ${why}`);
+      return { ok: false, file, problems: [why] };
+    }
+    log.info({ file }, 'reloading configuration');
+    this.notifier.reloading();
+    let next: GatewayConfig;
+    try {
+      next = loadConfigFile(file);
+      this.options.overrides?.(next);
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [String((err as Error).message ?? err)];
+      this.lastReloadProblem = `${file}: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
+      log.error({ file, problems }, 'reload refused: the new configuration has errors; still running on the previous one');
+      this.notifier.ready(this.statusLine());
+      return { ok: false, file, problems };
+    }
+    const r = await this.gateway.reload(next);
+    this.lastReloadProblem = undefined;
+    log.info(
+      { file, drivers_restarted: r.restarted, drivers_started: r.started, drivers_stopped: r.stopped, devices_added: r.devicesAdded, devices_removed: r.devicesRemoved },
+      'configuration reloaded',
+    );
+    if (r.restartRequired.length > 0) log.warn({ settings: r.restartRequired }, 'these settings changed but take effect only after a restart (systemctl restart machine-gateway)');
+    for (const e of r.errors) log.error({ file }, e);
+    this.notifier.ready(this.statusLine());
+    return {
+      ok: true,
+      file,
+      restart_required: r.restartRequired,
+      drivers_restarted: r.restarted,
+      drivers_started: r.started,
+      drivers_stopped: r.stopped,
+      devices_added: r.devicesAdded,
+      devices_removed: r.devicesRemoved,
+      errors: r.errors,
+    };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * POST /api/v1/admin/reload: the REST face of SIGHUP (`mgw reload`). It answers with what the
+ * reload did, or 422 invalid_config with every problem when the new file was refused and the
+ * gateway kept running on the previous config.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { GatewayError } from '../core/errors.js';
+import type { ServerContext } from './context.js';
+import { sendError, sendJson, startReply } from './http.js';
+import type { Insight } from './metrics.js';
+
+export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
+  app.post('/api/v1/admin/reload', (res) => {
+    ctx.stats.httpRequests++;
+    const reply = startReply(res);
+    const pending = insight.reload();
+    if (pending === undefined) {
+      sendError(reply, new GatewayError('not_ready', 'reload is not available: this gateway was not started from a configuration file'));
+      return;
+    }
+    pending.then(
+      (outcome) => {
+        const o = outcome as { ok: boolean; problems?: string[]; file?: string };
+        if (o.ok) sendJson(reply, 200, outcome);
+        else sendError(reply, new GatewayError('invalid_config', `${o.file ?? 'the configuration'} has errors; still running on the previous configuration`, { details: { problems: o.problems ?? [] } }));
+      },
+      (err: unknown) => sendError(reply, err, (e) => ctx.log.error({ err: e }, 'reload failed')),
+    );
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * Operations endpoints: GET /metrics (Prometheus text format 0.0.4) for scraping and
+ * GET /api/v1/status (JSON) behind `mgw status`. Both read counters that already exist; a
+ * scrape costs one pass over drivers and devices, nothing is kept between scrapes.
+ */
+import { readdirSync } from 'node:fs';
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Driver } from '../core/driver.js';
+import type { HealthMonitor } from '../platform/watchdog.js';
+import type { ServerContext } from './context.js';
+import { sendJson, sendText, startReply } from './http.js';
+
+/** What the operations endpoints need from the gateway around the server. */
+export interface Insight {
+  drivers: () => readonly Driver[];
+  health: HealthMonitor;
+  /** ms since epoch */
+  startedAt: number;
+  /** Re-reads and applies the config; undefined result when no config source is known. */
+  reload: () => Promise<unknown> | undefined;
+}
+
+export function registerMetrics(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
+  app.get('/metrics', (res) => {
+    const reply = startReply(res);
+    sendText(reply, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(ctx, insight));
+  });
+  app.get('/api/v1/status', (res) => {
+    ctx.stats.httpRequests++;
+    const reply = startReply(res);
+    sendJson(reply, 200, statusReport(ctx, insight));
+  });
+}
+
+export interface StatusReport {
+  status: 'ok' | 'unhealthy' | 'starting' | 'stopping';
+  problems: string[];
+  uptime_s: number;
+  started_at: string;
+  pid: number;
+  node: string;
+  instance: string;
+  clients: number;
+  devices: { total: number; online: number; offline: string[] };
+  drivers: { id: string; devices: number; last_progress_age_s: number | null; counters: Record<string, number> }[];
+}
+
+export function statusReport(ctx: ServerContext, insight: Insight): StatusReport {
+  const now = Date.now();
+  const devices = ctx.registry.list();
+  const ready = ctx.readiness();
+  const health = insight.health.state;
+  const status = !ready.ready ? (ready.reason === 'stopping' || ready.reason === 'stopped' ? 'stopping' : 'starting') : health.healthy ? 'ok' : 'unhealthy';
+  return {
+    status,
+    problems: health.problems,
+    uptime_s: Math.round((now - insight.startedAt) / 1000),
+    started_at: new Date(insight.startedAt).toISOString(),
+    pid: process.pid,
+    node: process.version,
+    instance: ctx.registry.instance,
+    clients: ctx.stats.connections,
+    devices: { total: devices.length, online: devices.filter((d) => d.online).length, offline: devices.filter((d) => !d.online).map((d) => d.device_id) },
+    drivers: insight.drivers().map((d) => {
+      const h = d.health?.();
+      const last = h?.lastProgress ?? null;
+      return { id: d.id, devices: d.devices().length, last_progress_age_s: last === null ? null : Math.max(0, (now - last) / 1000), counters: h?.counters ?? {} };
+    }),
+  };
+}
+
+/** Prometheus text exposition. Metric names follow the Prometheus naming guide (units in the name). */
+export function renderMetrics(ctx: ServerContext, insight: Insight): string {
+  const out = new MetricWriter();
+  const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  out.metric('process_cpu_seconds_total', 'counter', 'User and system CPU time spent.', [[{}, (cpu.user + cpu.system) / 1e6]]);
+  out.metric('process_resident_memory_bytes', 'gauge', 'Resident set size.', [[{}, mem.rss]]);
+  out.metric('process_heap_bytes', 'gauge', 'V8 heap in use.', [[{}, mem.heapUsed]]);
+  out.metric('process_start_time_seconds', 'gauge', 'Start time of the process since the epoch.', [[{}, Math.round(Date.now() / 1000 - process.uptime())]]);
+  const fds = openFds();
+  if (fds !== null) out.metric('process_open_fds', 'gauge', 'Open file descriptors.', [[{}, fds]]);
+
+  const h = insight.health.loopDelay;
+  const sec = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+  out.metric('mgw_event_loop_delay_seconds', 'summary', 'Event-loop delay since start.', [
+    [{ quantile: '0.5' }, sec(h.percentile(50))],
+    [{ quantile: '0.99' }, sec(h.percentile(99))],
+    [{ quantile: '1' }, sec(h.max)],
+  ]);
+  out.metric('mgw_healthy', 'gauge', '1 while the gateway is healthy (the systemd watchdog is fed only then).', [[{}, insight.health.state.healthy ? 1 : 0]]);
+
+  const s = ctx.stats;
+  out.metric('mgw_ws_connections', 'gauge', 'Open WebSocket connections.', [[{}, s.connections]]);
+  out.metric('mgw_ws_connections_total', 'counter', 'WebSocket connections accepted.', [[{}, s.connectionsTotal]]);
+  out.metric('mgw_ws_connections_refused_total', 'counter', 'WebSocket connections refused (limits, auth).', [[{}, s.connectionsRefused]]);
+  out.metric('mgw_ws_closed_slow_total', 'counter', 'WebSocket clients closed for backpressure.', [[{}, s.closedSlow]]);
+  out.metric('mgw_ws_messages_in_total', 'counter', 'WebSocket messages received.', [[{}, s.messagesIn]]);
+  out.metric('mgw_ws_messages_out_total', 'counter', 'WebSocket messages sent directly (not counting topic fan-out).', [[{}, s.messagesOut]]);
+  out.metric('mgw_publishes_total', 'counter', 'Registry diffs published to device topics.', [[{}, s.publishes]]);
+  out.metric('mgw_http_requests_total', 'counter', 'REST requests handled.', [[{}, s.httpRequests]]);
+
+  const devices = ctx.registry.list();
+  out.metric('mgw_registry_devices', 'gauge', 'Devices in the registry.', [[{}, devices.length]]);
+  out.metric('mgw_devices_online', 'gauge', 'Devices currently answering.', [[{}, devices.filter((d) => d.online).length]]);
+  out.metric('mgw_device_online', 'gauge', '1 if the device answers.', devices.map((d) => [{ device: d.device_id }, d.online ? 1 : 0]));
+  out.metric('mgw_device_diffs_total', 'counter', 'Diffs published for the device (its seq).', devices.map((d) => [{ device: d.device_id }, d.seq]));
+
+  const now = Date.now();
+  const drivers = insight.drivers();
+  const progress: Sample[] = [];
+  const stats: Sample[] = [];
+  for (const d of drivers) {
+    const health = d.health?.();
+    if (health === undefined) continue;
+    if (health.lastProgress !== null) progress.push([{ driver: d.id }, Math.max(0, (now - health.lastProgress) / 1000)]);
+    for (const [name, value] of Object.entries(health.counters ?? {})) stats.push([{ driver: d.id, name }, value]);
+  }
+  out.metric('mgw_driver_devices', 'gauge', 'Devices owned by the driver (bus, port, simulator).', drivers.map((d) => [{ driver: d.id }, d.devices().length]));
+  out.metric('mgw_driver_last_progress_age_seconds', 'gauge', 'Seconds since the driver last completed a transaction.', progress);
+  out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name.", stats);
+  return out.text();
+}
+
+type Labels = Record<string, string>;
+type Sample = [Labels, number];
+
+class MetricWriter {
+  private readonly lines: string[] = [];
+
+  metric(name: string, type: string, help: string, samples: Sample[]): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) this.lines.push(`${name}${labelText(labels)} ${formatValue(value)}`);
+  }
+
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function openFds(): number | null {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return null;
+  }
+}
