@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { parseDocument } from 'yaml';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { checkLineDevices } from '../../drivers/line/checks.js';
 import { authProblems } from '../server/auth-config.js';
 
 export class ConfigError extends Error {
@@ -64,6 +65,7 @@ function crossChecks(cfg: GatewayConfig): string[] {
     else seen.set(d.id, i);
   });
   problems.push(...authProblems(cfg.auth));
+  problems.push(...checkLineDevices(cfg.devices));
   return problems;
 }
 

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { int, text } from './fields.js';
 import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
+import { LineDeviceSchema } from '../../drivers/line/config.js';
 import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
 import { LimitsSchema } from '../server/limits-config.js';
@@ -46,7 +47,7 @@ export const LogSchema = v.strictObject(
   'unknown setting',
 );
 
-export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema], 'driver must be one of: simulator');
+export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema, LineDeviceSchema], 'driver must be one of: simulator, line');
 
 export const GatewayConfigSchema = v.strictObject(
   {
