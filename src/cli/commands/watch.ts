@@ -1,60 +1,198 @@
+/**
+ * `mgw watch`: live updates through the typed client, so a technician sees exactly what the
+ * gateway published, in order, across drops and restarts. Three outputs:
+ * - a terminal: a table updated in place, with the connection, reconnects and resyncs on top;
+ * - piped: one line per update on stdout; connection changes and resyncs on stderr;
+ * - `--json`: one JSON object per line on stdout for every update, resync and connection change.
+ */
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
-import { dim, formatValue, green, red } from '../output.js';
-import { print } from './devices.js';
+import { GatewayClient, type ConnectionEvent, type ResyncEvent, type UpdateEvent, type WebSocketConstructor } from '../../client/index.js';
+import type { GatewayClientError } from '../../client/index.js';
+import { age, dim, formatValue, green, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
+import { LiveTable } from './watch-table.js';
+
+interface WatchOptions {
+  count?: number;
+}
 
 export function registerWatch(program: Command, globals: () => GlobalOptions): void {
   program
     .command('watch')
-    .description('stream live updates (all devices, or the ones named); reconnects by itself')
+    .description('stream live updates (all devices, or the ones named); reconnects and resumes without losing an update')
     .argument('[devices...]', 'device ids (default: all)')
-    .action(async (ids: string[]) => {
-      const g = globals();
-      await watch(g, ids);
+    .option('--count <n>', 'exit after this many updates', positiveInt)
+    .action(async (ids: string[], opts: WatchOptions) => {
+      await watch(globals(), ids, opts);
     });
 }
 
-function wsUrl(httpUrl: string, ids: string[]): string {
-  const u = new URL('ws/devices', httpUrl.endsWith('/') ? httpUrl : `${httpUrl}/`);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  u.searchParams.set('client_id', `mgw-watch-${process.pid}`);
-  if (ids.length > 0) u.searchParams.set('devices', ids.join(','));
-  return u.toString();
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
+  return n;
 }
 
-function watch(g: GlobalOptions, ids: string[]): Promise<never> {
-  let attempt = 0;
-  const url = wsUrl(g.url, ids);
-  const say = (s: string) => (g.json ? undefined : process.stderr.write(`${dim(s)}\n`));
-  const connect = () => {
-    const ws = new WebSocket(url, { headers: g.token ? { Authorization: `Bearer ${g.token}` } : {} });
-    ws.on('open', () => {
-      attempt = 0;
-      say(`connected to ${g.url}`);
+function watch(g: GlobalOptions, ids: string[], opts: WatchOptions): Promise<void> {
+  const client = new GatewayClient({
+    url: g.url,
+    token: g.token,
+    devices: ids.length > 0 ? ids : undefined,
+    clientId: `mgw-watch-${process.pid}`,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+  });
+  const out = g.json ? jsonOutput() : process.stdout.isTTY ? tableOutput(client, g.url) : lineOutput(g.url);
+  let updates = 0;
+  let done = false;
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      if (done) return;
+      done = true;
+      client.stop();
+      out.close();
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      resolve();
+    };
+    // The reader went away (`mgw watch | head`): stop quietly, as other Unix tools do.
+    const onPipeError = (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      finish();
+    };
+    process.stdout.on('error', onPipeError);
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    client.on('connection', (e) => !done && out.connection(e));
+    client.on('resync', (e) => !done && out.resync(e));
+    client.on('error', (e) => !done && out.error(e));
+    client.on('update', (u) => {
+      if (done) return;
+      out.update(u);
+      updates++;
+      if (opts.count !== undefined && updates >= opts.count) finish();
     });
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (g.json) return print(JSON.stringify(msg));
-      if (msg['type'] === 'connection_established') {
-        for (const d of msg['devices'] as { device_id: string; state: Record<string, unknown>; online: boolean }[]) {
-          print(`${d.device_id}  ${d.online ? green('online') : red('offline')}  ${Object.entries(d.state).map(([k, v]) => `${k}=${formatValue(v)}`).join('  ')}`);
-        }
-      } else if (msg['type'] === 'device_update') {
-        const data = msg['data'] as { new_state: Record<string, unknown>; action: string };
-        const t = new Date((msg['timestamp'] as number) * 1000).toISOString().slice(11, 23);
-        print(`${t}  ${msg['device_id'] as string}  ${Object.entries(data.new_state).map(([k, v]) => `${k}=${formatValue(v)}`).join('  ')}  ${dim(`${data.action} #${String(msg['seq'])}`)}`);
-      } else if (msg['type'] === 'error') {
-        process.stderr.write(`${red(`${msg['error_code'] as string}: ${msg['message'] as string}`)}\n`);
-      }
-    });
-    ws.on('close', () => {
-      const delay = Math.min(10_000, 250 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-      say(`disconnected; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-      setTimeout(connect, delay);
-    });
-    ws.on('error', (err) => say(`connection error: ${err.message}`));
+    client.start();
+  });
+}
+
+interface Output {
+  update(u: UpdateEvent): void;
+  resync(r: ResyncEvent): void;
+  connection(c: ConnectionEvent): void;
+  error(e: GatewayClientError): void;
+  close(): void;
+}
+
+const values = (state: Record<string, unknown>) =>
+  Object.entries(state)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join('  ');
+
+function clock(t: number): string {
+  return new Date(t * 1000).toISOString().slice(11, 23);
+}
+
+function describeConnection(c: ConnectionEvent, url: string): string | undefined {
+  switch (c.state) {
+    case 'connecting':
+      return c.attempt === 0 ? `connecting to ${url}` : undefined;
+    case 'connected':
+      return `${c.resumed ? 'reconnected to' : 'connected to'} ${url} (instance ${c.instance ?? '?'})`;
+    case 'reconnecting':
+      return `disconnected (${c.code ?? '?'}${c.reason ? ` ${c.reason}` : ''}); reconnecting in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s (attempt ${c.attempt})`;
+    case 'closed':
+      return 'closed';
+    default:
+      return undefined;
+  }
+}
+
+function describeResync(r: ResyncEvent): string {
+  const how = r.snapshot ? 'snapshot' : 'replayed';
+  return r.reason === 'initial' ? `${r.device_id}  ${r.device.online ? 'online' : 'offline'}  ${values(r.device.state)}  #${r.seq}` : `resync ${r.device_id} (${r.reason}, ${how}) at #${r.seq}`;
+}
+
+/** Piped: stdout carries exactly one line per update; everything else goes to stderr. */
+function lineOutput(url: string): Output {
+  const note = (s: string) => process.stderr.write(`${s}\n`);
+  return {
+    update: (u) => process.stdout.write(`${clock(u.timestamp)}  ${u.device_id}  ${values(u.new_state)}  ${u.action} #${u.seq}\n`),
+    resync: (r) => note(describeResync(r)),
+    connection: (c) => {
+      const text = describeConnection(c, url);
+      if (text !== undefined) note(text);
+    },
+    error: (e) => note(`${e.code}: ${e.message}`),
+    close: () => undefined,
   };
-  connect();
-  return new Promise<never>(() => undefined);
+}
+
+function jsonOutput(): Output {
+  const line = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  return {
+    update: (u) =>
+      line({ type: 'update', device_id: u.device_id, seq: u.seq, action: u.action, timestamp: u.timestamp, previous_state: u.previous_state, new_state: u.new_state }),
+    resync: (r) => line({ type: 'resync', device_id: r.device_id, reason: r.reason, snapshot: r.snapshot, seq: r.seq, online: r.device.online, state: r.device.state }),
+    connection: (c) =>
+      line({
+        type: 'connection',
+        state: c.state,
+        attempt: c.attempt,
+        ...(c.delayMs === undefined ? {} : { delay_ms: c.delayMs }),
+        ...(c.code === undefined ? {} : { code: c.code, reason: c.reason }),
+        ...(c.instance === undefined ? {} : { instance: c.instance, resumed: c.resumed }),
+      }),
+    error: (e) => line({ type: 'error', error_code: e.code, message: e.message, ...(e.deviceId === undefined ? {} : { device_id: e.deviceId }) }),
+    close: () => undefined,
+  };
+}
+
+/** A terminal: the table is redrawn in place a few times a second. */
+function tableOutput(client: GatewayClient, url: string): Output {
+  const view = new LiveTable(process.stdout);
+  let status = `connecting to ${url}`;
+  let reconnects = 0;
+  let resyncs = 0;
+  let updates = 0;
+  const recent: string[] = [];
+  const remember = (s: string) => {
+    recent.push(`${new Date().toISOString().slice(11, 19)}  ${s}`);
+    if (recent.length > 5) recent.shift();
+  };
+  const frame = (): string[] => {
+    const devices = client.devices();
+    const head = `${status}  ${dim(`updates ${updates}  reconnects ${reconnects}  resyncs ${resyncs}`)}`;
+    const rows = devices.map((d) => [d.device_id, d.online ? green('online') : red('offline'), String(d.seq), age(d.last_update), values(d.state)]);
+    return [head, '', ...table(['DEVICE', 'ONLINE', 'SEQ', 'AGE', 'VALUES'], rows).split('\n'), '', ...recent.map((r) => dim(r))];
+  };
+  const timer = setInterval(() => view.draw(frame()), 200);
+  return {
+    update: () => {
+      updates++;
+    },
+    resync: (r) => {
+      if (r.reason === 'initial') return;
+      resyncs++;
+      remember(describeResync(r));
+    },
+    connection: (c) => {
+      if (c.state === 'connected') {
+        status = green(`connected`) + ` to ${url}`;
+        if (c.resumed) reconnects++;
+      } else if (c.state === 'reconnecting') {
+        status = red('disconnected') + `, reconnecting in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s`;
+      }
+      const text = describeConnection(c, url);
+      if (text !== undefined && c.attempt + reconnects > 0) remember(text);
+      view.draw(frame());
+    },
+    error: (e) => remember(red(`${e.code}: ${e.message}`)),
+    close: () => {
+      clearInterval(timer);
+      view.draw(frame());
+      view.close();
+    },
+  };
 }
