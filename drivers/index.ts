@@ -8,6 +8,7 @@ import { SimulatorDriver } from './simulator/index.js';
 import type { SimulatorDeviceConfig } from './simulator/config.js';
 import { LineDriver } from './line/index.js';
 import type { LineDeviceConfig } from './line/config.js';
+import { createModbusDrivers } from './modbus/index.js';
 
 export function createDrivers(config: GatewayConfig, ctxFor: (driverId: string) => DriverContext): Driver[] {
   const drivers: Driver[] = [];
@@ -17,5 +18,6 @@ export function createDrivers(config: GatewayConfig, ctxFor: (driverId: string) 
   const linePorts = new Map<string, LineDeviceConfig[]>();
   for (const d of config.devices) if (d.driver === 'line') linePorts.set(d.port.path, [...(linePorts.get(d.port.path) ?? []), d]);
   for (const [path, devices] of linePorts) drivers.push(new LineDriver({ devices, ctx: ctxFor(`line:${path}`) }));
+  drivers.push(...createModbusDrivers(config, ctxFor));
   return drivers;
 }

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { parseDocument } from 'yaml';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { checkLineDevices } from '../../drivers/line/checks.js';
 import { authProblems } from '../server/auth-config.js';
+import { checkLineDevices } from '../../drivers/line/checks.js';
+import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -66,6 +67,7 @@ function crossChecks(cfg: GatewayConfig): string[] {
   });
   problems.push(...authProblems(cfg.auth));
   problems.push(...checkLineDevices(cfg.devices));
+  problems.push(...modbusCrossChecks(cfg));
   return problems;
 }
 

@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { int, text } from './fields.js';
 import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
 import { LineDeviceSchema } from '../../drivers/line/config.js';
+import { BusSchema, ModbusDeviceSchema } from '../../drivers/modbus/config.js';
 import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
 import { LimitsSchema } from '../server/limits-config.js';
@@ -47,7 +48,7 @@ export const LogSchema = v.strictObject(
   'unknown setting',
 );
 
-export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema, LineDeviceSchema], 'driver must be one of: simulator, line');
+export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema, LineDeviceSchema, ModbusDeviceSchema], 'driver must be one of: simulator, line, modbus');
 
 export const GatewayConfigSchema = v.strictObject(
   {
@@ -58,6 +59,7 @@ export const GatewayConfigSchema = v.strictObject(
     auth: v.optional(AuthSchema, {}),
     limits: v.optional(LimitsSchema, {}),
     state_dir: v.optional(text('Directory for the audit trail and other state. Default: $STATE_DIRECTORY (systemd), else ./state.')),
+    buses: v.optional(v.array(BusSchema, 'must be a list of buses (Modbus RTU serial lines or Modbus TCP connections)'), []),
     devices: v.pipe(v.array(DeviceSchema, 'must be a list of devices'), v.minLength(1, 'must list at least one device')),
   },
   'unknown setting',

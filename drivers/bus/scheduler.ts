@@ -1,0 +1,375 @@
+/**
+ * One BusScheduler per physical line (a serial port, or a TCP connection that may front
+ * several units). It is the only writer on the line and keeps exactly one transaction in
+ * flight, because an RTU line is half-duplex and Modbus RTU replies carry no transaction id:
+ * a second request before the first one's answer makes answers ambiguous.
+ *
+ * - Writes go ahead of polls: an operator waiting for a motor to stop outranks a routine read.
+ * - Each attempt has a timeout; a timed-out attempt is retried up to `retries` times.
+ * - After a timeout the line stays quiet for `quietMs`, so a late reply to the abandoned
+ *   request has arrived (and been discarded) before the next request goes out.
+ * - A unit whose transaction failed after every retry rests with exponential backoff and
+ *   jitter: its polls are refused without touching the line until the rest is over, so one
+ *   dead unit costs the healthy ones at most one timeout sequence per backoff period.
+ * - A lost line (port unplugged, peer restarted) is reopened with backoff while the daemon
+ *   keeps running; transactions meanwhile fail fast with LinkDownError.
+ *
+ * Timing uses the global setTimeout and `now()`, so tests drive it with fake timers.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Transport } from './transport.js';
+import { backoffDelay } from './backoff.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError } from './errors.js';
+
+/** Why a transaction ranks where it does: see the file comment. */
+export type Priority = 'write' | 'poll';
+
+export interface Transaction<T> {
+  /** The unit the transaction addresses (for backoff and per-device counters). */
+  device: string;
+  priority: Priority;
+  /** Sends one request and resolves with its decoded answer. `signal` aborts when the attempt timed out. */
+  run: (signal: AbortSignal) => Promise<T>;
+  /** First backoff step for this device (its poll interval), ms. */
+  backoffBaseMs?: number;
+  /** Short text for logs: `read holding 0+10`. */
+  label?: string;
+}
+
+export interface BusSchedulerOptions {
+  id: string;
+  transport: Transport;
+  /** Per attempt (ms). */
+  timeoutMs: number;
+  /** Extra attempts after a timeout. */
+  retries: number;
+  /** Silence after a timeout before the next request (ms). */
+  quietMs: number;
+  /** Silence between any two transactions (ms): the RTU inter-frame gap; 0 for TCP. */
+  gapMs: number;
+  /** Longest rest of a failing unit (ms). */
+  backoffMaxMs: number;
+  /** First and longest pause between attempts to reopen the line (ms). */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  log: Logger;
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Pending {
+  tx: Transaction<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  attempt: number;
+}
+
+interface DeviceStats {
+  transactions: number;
+  timeouts: number;
+  retries: number;
+  errors: number;
+  rtt_ms_sum: number;
+  rtt_count: number;
+  failures: number;
+  restUntil: number;
+}
+
+export interface BusCounters {
+  transactions: number;
+  answered: number;
+  timeouts: number;
+  retries: number;
+  errors: number;
+  link_failures: number;
+  reconnects: number;
+  rtt_ms_sum: number;
+  rtt_count: number;
+  rtt_ms_max: number;
+  busy_ms: number;
+  queue_depth: number;
+  link_up: number;
+}
+
+export class BusScheduler extends EventEmitter {
+  private readonly writes: Pending[] = [];
+  private readonly polls: Pending[] = [];
+  private inFlight: { pending: Pending; fail: (e: Error) => void } | undefined;
+  private readyAt = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempt = 0;
+  private started = false;
+  private stopped = false;
+  private lastLinkError = '';
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly devices = new Map<string, DeviceStats>();
+  private readonly stats: Omit<BusCounters, 'queue_depth' | 'link_up'> = {
+    transactions: 0,
+    answered: 0,
+    timeouts: 0,
+    retries: 0,
+    errors: 0,
+    link_failures: 0,
+    reconnects: 0,
+    rtt_ms_sum: 0,
+    rtt_count: 0,
+    rtt_ms_max: 0,
+    busy_ms: 0,
+  };
+  /** Milliseconds since epoch of the last answered transaction. */
+  lastProgress: number | null = null;
+
+  constructor(private readonly options: BusSchedulerOptions) {
+    super();
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.onTransportClose = this.onTransportClose.bind(this);
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get linkUp(): boolean {
+    return this.options.transport.isOpen;
+  }
+
+  /** Starts opening the line. Resolves after the first attempt, whether or not it worked: a bus that is down must not stop the daemon. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stopped = false;
+    this.options.transport.on('close', this.onTransportClose);
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.pumpTimer);
+    clearTimeout(this.reconnectTimer);
+    this.pumpTimer = undefined;
+    this.reconnectTimer = undefined;
+    this.options.transport.off('close', this.onTransportClose);
+    const err = new BusStoppedError(`bus ${this.id} stopped`);
+    this.inFlight?.fail(err);
+    this.failQueued(err);
+    await this.options.transport.close();
+    this.started = false;
+  }
+
+  /** Queues a transaction; resolves with its answer or rejects (BusTimeoutError, LinkDownError, BackoffError, or the run's own error). */
+  submit<T>(tx: Transaction<T>): Promise<T> {
+    if (this.stopped || !this.started) return Promise.reject(new BusStoppedError(`bus ${this.id} is not running`));
+    if (!this.linkUp) return Promise.reject(new LinkDownError(this.linkDownMessage()));
+    if (tx.priority === 'poll') {
+      const rest = this.restRemaining(tx.device);
+      if (rest > 0) return Promise.reject(new BackoffError(`${tx.device} is resting for ${rest} ms after failing to answer`, rest));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { tx: tx as Transaction<unknown>, resolve: resolve as (v: unknown) => void, reject, attempt: 0 };
+      (tx.priority === 'write' ? this.writes : this.polls).push(pending);
+      this.pump();
+    });
+  }
+
+  /** Milliseconds until a failing unit may be polled again (0: now). */
+  restRemaining(device: string): number {
+    const d = this.devices.get(device);
+    return d === undefined ? 0 : Math.max(0, d.restUntil - this.now());
+  }
+
+  counters(): BusCounters {
+    return { ...this.stats, queue_depth: this.writes.length + this.polls.length, link_up: this.linkUp ? 1 : 0 };
+  }
+
+  deviceCounters(device: string): Record<string, number> {
+    const d = this.deviceStats(device);
+    return {
+      transactions: d.transactions,
+      timeouts: d.timeouts,
+      retries: d.retries,
+      errors: d.errors,
+      rtt_ms_sum: d.rtt_ms_sum,
+      rtt_count: d.rtt_count,
+      consecutive_failures: d.failures,
+    };
+  }
+
+  private pump(): void {
+    if (this.inFlight !== undefined || this.stopped || this.pumpTimer !== undefined) return;
+    const queue = this.writes.length > 0 ? this.writes : this.polls;
+    if (queue.length === 0) return;
+    if (!this.linkUp) {
+      this.failQueued(new LinkDownError(this.linkDownMessage()));
+      return;
+    }
+    const wait = this.readyAt - this.now();
+    if (wait > 0) {
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.pump();
+      }, wait);
+      return;
+    }
+    this.execute(queue.shift()!);
+  }
+
+  private execute(pending: Pending): void {
+    const { tx } = pending;
+    const dev = this.deviceStats(tx.device);
+    pending.attempt++;
+    this.stats.transactions++;
+    dev.transactions++;
+    const abort = new AbortController();
+    const started = this.now();
+    let settled = false;
+
+    const finish = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown; timeout: boolean; link: boolean }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.inFlight = undefined;
+      const t = this.now();
+      const elapsed = t - started;
+      this.stats.busy_ms += elapsed;
+      if (outcome.ok) {
+        this.stats.answered++;
+        this.stats.rtt_ms_sum += elapsed;
+        this.stats.rtt_count++;
+        this.stats.rtt_ms_max = Math.max(this.stats.rtt_ms_max, elapsed);
+        dev.rtt_ms_sum += elapsed;
+        dev.rtt_count++;
+        this.answered(tx.device, t);
+        this.readyAt = t + this.options.gapMs;
+        pending.resolve(outcome.value);
+      } else if (outcome.timeout) {
+        abort.abort();
+        this.stats.timeouts++;
+        dev.timeouts++;
+        this.readyAt = t + Math.max(this.options.quietMs, this.options.gapMs);
+        if (pending.attempt <= this.options.retries && !this.stopped) {
+          this.stats.retries++;
+          dev.retries++;
+          (tx.priority === 'write' ? this.writes : this.polls).unshift(pending);
+        } else {
+          this.failed(tx);
+          pending.reject(
+            new BusTimeoutError(
+              `${tx.device} did not answer ${tx.label ?? 'the request'} within ${this.options.timeoutMs} ms (${pending.attempt} attempt${pending.attempt === 1 ? '' : 's'})`,
+              pending.attempt,
+            ),
+          );
+        }
+      } else if (outcome.link) {
+        abort.abort();
+        this.stats.link_failures++;
+        pending.reject(outcome.error);
+      } else {
+        // An answer that is an error (a Modbus exception, a malformed reply) still proves the unit is alive.
+        this.stats.errors++;
+        dev.errors++;
+        this.answered(tx.device, t);
+        this.readyAt = t + this.options.gapMs;
+        pending.reject(outcome.error);
+      }
+      this.pump();
+    };
+
+    const timer = setTimeout(() => finish({ ok: false, error: undefined, timeout: true, link: false }), this.options.timeoutMs);
+    this.inFlight = {
+      pending,
+      fail: (error) => finish({ ok: false, error, timeout: false, link: true }),
+    };
+    let run: Promise<unknown>;
+    try {
+      run = tx.run(abort.signal);
+    } catch (error) {
+      run = Promise.reject(error);
+    }
+    run.then(
+      (value) => finish({ ok: true, value }),
+      (error: unknown) => finish({ ok: false, error, timeout: false, link: error instanceof LinkDownError }),
+    );
+  }
+
+  private answered(device: string, t: number): void {
+    const d = this.deviceStats(device);
+    d.failures = 0;
+    d.restUntil = 0;
+    this.lastProgress = t;
+  }
+
+  private failed(tx: Transaction<unknown>): void {
+    const d = this.deviceStats(tx.device);
+    d.failures++;
+    const base = tx.backoffBaseMs ?? this.options.timeoutMs;
+    d.restUntil = this.now() + backoffDelay(base, this.options.backoffMaxMs, d.failures, this.random);
+  }
+
+  private deviceStats(device: string): DeviceStats {
+    let d = this.devices.get(device);
+    if (d === undefined) {
+      d = { transactions: 0, timeouts: 0, retries: 0, errors: 0, rtt_ms_sum: 0, rtt_count: 0, failures: 0, restUntil: 0 };
+      this.devices.set(device, d);
+    }
+    return d;
+  }
+
+  private failQueued(err: Error): void {
+    const all = [...this.writes.splice(0), ...this.polls.splice(0)];
+    for (const p of all) p.reject(err);
+  }
+
+  private linkDownMessage(): string {
+    return `bus ${this.id} (${this.options.transport.description}) is not connected${this.lastLinkError ? `: ${this.lastLinkError}` : ''}`;
+  }
+
+  private async connect(): Promise<void> {
+    this.reconnectTimer = undefined;
+    if (this.stopped) return;
+    const { transport, log } = this.options;
+    try {
+      await transport.open();
+      if (this.stopped) {
+        await transport.close();
+        return;
+      }
+      if (this.reconnectAttempt > 0) this.stats.reconnects++;
+      this.reconnectAttempt = 0;
+      this.lastLinkError = '';
+      this.readyAt = this.now() + this.options.gapMs;
+      log.info({ bus: this.id, line: transport.description }, 'bus connected');
+      this.emit('up');
+      this.pump();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.reconnectAttempt++;
+      const delay = backoffDelay(this.options.reconnectMinMs, this.options.reconnectMaxMs, this.reconnectAttempt, this.random);
+      // Log a new reason at warn; repeats of the same reason at debug, so a long outage does not flood the journal.
+      if (message !== this.lastLinkError) log.warn({ bus: this.id, retry_ms: delay, err: message }, 'bus cannot connect');
+      else log.debug({ bus: this.id, retry_ms: delay, attempt: this.reconnectAttempt }, 'bus still cannot connect');
+      this.lastLinkError = message;
+      this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+    }
+  }
+
+  private onTransportClose(err?: Error): void {
+    if (this.stopped) return;
+    const message = err?.message ?? 'line closed';
+    this.lastLinkError = message;
+    this.options.log.warn({ bus: this.id, err: message }, 'bus lost; reconnecting');
+    const down = new LinkDownError(`bus ${this.id} (${this.options.transport.description}) was lost: ${message}`);
+    this.inFlight?.fail(down);
+    this.failQueued(down);
+    this.emit('down', message);
+    this.reconnectAttempt = 1;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(
+      () => void this.connect(),
+      backoffDelay(this.options.reconnectMinMs, this.options.reconnectMaxMs, 1, this.random),
+    );
+  }
+}

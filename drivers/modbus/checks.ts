@@ -1,0 +1,88 @@
+/**
+ * Config rules for buses and Modbus devices that span several entries (the per-field schema
+ * cannot see them). Each problem names its path and what to change.
+ */
+import type { GatewayConfig } from '../../src/config/schema.js';
+import type { ModbusDeviceConfig, ModbusPointConfig } from './config.js';
+import { isBitTable, pointType, registerCount } from './codec.js';
+import { devicePointConfigs } from './device.js';
+
+export function modbusCrossChecks(cfg: GatewayConfig): string[] {
+  const problems: string[] = [];
+  const buses = cfg.buses ?? [];
+  const busIndex = new Map<string, number>();
+  buses.forEach((b, i) => {
+    const first = busIndex.get(b.id);
+    if (first !== undefined) problems.push(`buses[${i}].id: "${b.id}" is already used by buses[${first}]`);
+    else busIndex.set(b.id, i);
+  });
+  const unitsOnBus = new Map<string, number>();
+  cfg.devices.forEach((d, i) => {
+    if (d.driver !== 'modbus') return;
+    const where = `devices[${i}]`;
+    if (!busIndex.has(d.bus)) {
+      const known = [...busIndex.keys()];
+      problems.push(`${where}.bus: no bus "${d.bus}" under buses:${known.length > 0 ? ` (known: ${known.join(', ')})` : ' (the list is empty)'}`);
+    } else {
+      const key = `${d.bus}/${d.unit}`;
+      const other = unitsOnBus.get(key);
+      if (other !== undefined) problems.push(`${where}.unit: unit ${d.unit} on bus "${d.bus}" is already devices[${other}]; every unit on a line needs its own id`);
+      else unitsOnBus.set(key, i);
+    }
+    if (d.profile === undefined && (d.points === undefined || Object.keys(d.points).length === 0)) {
+      problems.push(`${where}: name a profile (profile: vfd) or declare points (points: {...})`);
+      return;
+    }
+    problems.push(...pointChecks(d, where));
+  });
+  return problems;
+}
+
+function pointChecks(d: ModbusDeviceConfig, where: string): string[] {
+  const problems: string[] = [];
+  const points = devicePointConfigs(d);
+  const pathOf = (name: string) => (d.points !== undefined && Object.hasOwn(d.points, name) ? `${where}.points.${name}` : `${where}.profile (${d.profile}).${name}`);
+  const spans: { name: string; table: string; from: number; to: number; bitOnly: boolean }[] = [];
+  for (const [name, p] of Object.entries(points)) {
+    const at = pathOf(name);
+    const type = pointType(p);
+    problems.push(...typeChecks(p, type, at));
+    const count = type === 'bool' || type === 'bit' ? 1 : registerCount(type);
+    if (p.address + count - 1 > 65535) problems.push(`${at}.address: a ${type} at ${p.address} runs past the last address 65535`);
+    spans.push({ name, table: p.table, from: p.address, to: p.address + count - 1, bitOnly: type === 'bit' });
+  }
+  spans.sort((a, b) => a.table.localeCompare(b.table) || a.from - b.from);
+  for (let i = 1; i < spans.length; i++) {
+    for (let j = i - 1; j >= 0 && spans[j]!.table === spans[i]!.table; j--) {
+      const a = spans[j]!;
+      const b = spans[i]!;
+      if (a.to < b.from) continue;
+      // Bits of one register may share it; anything else sharing a register is a mistake.
+      if (a.bitOnly && b.bitOnly) {
+        const bitA = points[a.name]!.bit ?? 0;
+        const bitB = points[b.name]!.bit ?? 0;
+        if (bitA !== bitB) continue;
+        problems.push(`${pathOf(b.name)}.bit: bit ${bitB} of ${b.table} ${b.from} is already point ${a.name}`);
+        continue;
+      }
+      problems.push(`${pathOf(b.name)}.address: overlaps point ${a.name} (${a.table} ${a.from}${a.to > a.from ? `-${a.to}` : ''})`);
+    }
+  }
+  return problems;
+}
+
+function typeChecks(p: ModbusPointConfig, type: string, at: string): string[] {
+  const problems: string[] = [];
+  const bits = isBitTable(p.table);
+  if (bits && type !== 'bool') problems.push(`${at}.type: a ${p.table} holds one bit; use type bool (or leave type out)`);
+  if (!bits && type === 'bool') problems.push(`${at}.type: registers hold 16 bits; use type bit with bit: 0-15 for one bit of a ${p.table} register`);
+  if (type === 'bit' && p.bit === undefined) problems.push(`${at}.bit: type bit needs bit: 0-15 (0 = least significant)`);
+  if (type !== 'bit' && p.bit !== undefined) problems.push(`${at}.bit: only points of type bit take bit:`);
+  if (p.access === 'rw' && (p.table === 'input' || p.table === 'discrete')) {
+    problems.push(`${at}.access: ${p.table === 'input' ? 'input registers' : 'discrete inputs'} are read-only in Modbus; a writable point must be a ${p.table === 'input' ? 'holding register' : 'coil'}`);
+  }
+  if (p.scale === 0) problems.push(`${at}.scale: must not be 0`);
+  if (p.min !== undefined && p.max !== undefined && p.min > p.max) problems.push(`${at}: min ${p.min} is above max ${p.max}`);
+  if (p.enum !== undefined && (type === 'bool' || type === 'bit' || type === 'float32')) problems.push(`${at}.enum: labels need an integer type (int16, uint16, int32, uint32)`);
+  return problems;
+}

@@ -1,0 +1,123 @@
+/**
+ * Modbus requests as promises, one at a time, on modbus-serial's ModbusRTU (request building,
+ * reply parsing, exception decoding) over our framing adapters. Each call is one attempt; the
+ * bus scheduler owns timeouts and retries and calls `abandon()` through the abort signal, after
+ * which a late answer is dropped by the framing and a late callback is ignored here.
+ */
+import ModbusSerial from 'modbus-serial';
+import type { Transport } from '../bus/transport.js';
+import { LinkDownError } from '../bus/errors.js';
+import { RtuFraming, TcpFraming, type FramingCounters } from './framing.js';
+
+/** The meaning of each Modbus exception code (Modbus Application Protocol V1.1b3, 7). */
+export const EXCEPTION_MEANINGS: Record<number, string> = {
+  1: 'illegal function (the unit does not support this function code)',
+  2: 'illegal data address (the unit has no such register or coil)',
+  3: 'illegal data value (the unit refused the value)',
+  4: 'server device failure (the unit reports an internal error)',
+  5: 'acknowledge (the unit accepted a long-running request)',
+  6: 'server device busy (try again later)',
+  8: 'memory parity error',
+  10: 'gateway path unavailable (check the gateway routing)',
+  11: 'gateway target device failed to respond (the unit behind the gateway is silent)',
+};
+
+export class ModbusException extends Error {
+  constructor(
+    readonly exceptionCode: number,
+    readonly request: string,
+  ) {
+    super(`exception ${exceptionCode}: ${EXCEPTION_MEANINGS[exceptionCode] ?? 'unknown exception'} (${request})`);
+    this.name = 'ModbusException';
+  }
+
+  get meaning(): string {
+    return EXCEPTION_MEANINGS[this.exceptionCode] ?? 'unknown exception';
+  }
+}
+
+/** A reply that is not a valid answer to the request (wrong length, wrong unit, bad CRC). */
+export class ModbusReplyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModbusReplyError';
+  }
+}
+
+// The CommonJS export is the class itself and also sets `.default` to it; NodeNext types see the namespace.
+const ModbusRTU = ModbusSerial.default;
+
+type Callback<T> = (err: (Error & { modbusCode?: number }) | null, res: T) => void;
+
+export class ModbusClient {
+  private readonly framing: RtuFraming | TcpFraming;
+  private readonly master: InstanceType<typeof ModbusRTU>;
+
+  constructor(options: { transport: Transport; kind: 'rtu' | 'tcp' }) {
+    this.framing = options.kind === 'rtu' ? new RtuFraming(options.transport) : new TcpFraming(options.transport);
+    this.master = new ModbusRTU(this.framing);
+    // Registers ModbusRTU's reply handler on the adapter; the transport itself is opened by the scheduler.
+    this.master.open(() => undefined);
+  }
+
+  get framingCounters(): FramingCounters {
+    return this.framing.counters;
+  }
+
+  readBits(unit: number, fc: 1 | 2, address: number, count: number, signal: AbortSignal): Promise<boolean[]> {
+    const label = `FC${fc} ${address}+${count}`;
+    return this.call<{ data: boolean[] }>(label, signal, (cb) =>
+      fc === 1 ? this.master.writeFC1(unit, address, count, cb as never) : this.master.writeFC2(unit, address, count, cb as never),
+    ).then((r) => r.data.slice(0, count));
+  }
+
+  readRegisters(unit: number, fc: 3 | 4, address: number, count: number, signal: AbortSignal): Promise<number[]> {
+    const label = `FC${fc} ${address}+${count}`;
+    return this.call<{ data: number[] }>(label, signal, (cb) =>
+      fc === 3 ? this.master.writeFC3(unit, address, count, cb as never) : this.master.writeFC4(unit, address, count, cb as never),
+    ).then((r) => r.data);
+  }
+
+  writeCoil(unit: number, address: number, value: boolean, signal: AbortSignal): Promise<void> {
+    return this.call(`FC5 ${address}`, signal, (cb) => this.master.writeFC5(unit, address, value, cb as never)).then(() => undefined);
+  }
+
+  writeCoils(unit: number, address: number, values: boolean[], signal: AbortSignal): Promise<void> {
+    return this.call(`FC15 ${address}+${values.length}`, signal, (cb) => this.master.writeFC15(unit, address, values, cb as never)).then(
+      () => undefined,
+    );
+  }
+
+  writeRegister(unit: number, address: number, value: number, signal: AbortSignal): Promise<void> {
+    return this.call(`FC6 ${address}`, signal, (cb) => this.master.writeFC6(unit, address, value, cb as never)).then(() => undefined);
+  }
+
+  writeRegisters(unit: number, address: number, values: number[], signal: AbortSignal): Promise<void> {
+    return this.call(`FC16 ${address}+${values.length}`, signal, (cb) => this.master.writeFC16(unit, address, values, cb as never)).then(
+      () => undefined,
+    );
+  }
+
+  private call<T>(label: string, signal: AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const onAbort = () => {
+        if (done) return;
+        done = true;
+        this.framing.abandon();
+        reject(new Error(`${label} abandoned`));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      send((err, res) => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err === null || err === undefined) return resolve(res);
+        if (typeof err.modbusCode === 'number') return reject(new ModbusException(err.modbusCode, label));
+        if (err.name === 'PortNotOpenError') return reject(new LinkDownError(`port not open for ${label}`));
+        reject(new ModbusReplyError(`${label}: ${err.message}`));
+      });
+    });
+  }
+}

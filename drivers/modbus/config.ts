@@ -1,0 +1,125 @@
+/**
+ * Config of Modbus buses (one physical line each: a serial port or a TCP connection) and of the
+ * devices (units) on them. Addresses are zero-based PDU addresses as they travel on the wire:
+ * holding register "40001" in a vendor manual is `table: holding, address: 0`.
+ */
+import * as v from 'valibot';
+import { deviceCommon, int, num, text } from '../../src/config/fields.js';
+import { PROFILE_NAMES } from '../profiles/index.js';
+
+export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
+export const POINT_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'bit'] as const;
+export const ORDERS = ['big', 'little'] as const;
+export const PARITIES = ['none', 'even', 'odd'] as const;
+
+export type Table = (typeof TABLES)[number];
+export type ModbusPointType = (typeof POINT_TYPES)[number];
+
+/** Settings every bus has, whatever carries it. */
+const busCommon = {
+  id: v.pipe(
+    v.string('must be a string'),
+    v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."'),
+    v.description('Bus id that devices name in `bus:`.'),
+  ),
+  timeout_ms: v.optional(int(10, 60_000, 'How long to wait for one reply before it counts as a timeout (ms, 10-60000).'), 300),
+  retries: v.optional(int(0, 10, 'Extra attempts after a timeout before the poll or write fails (0-10).'), 1),
+  quiet_ms: v.optional(
+    int(0, 10_000, 'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms).'),
+    undefined,
+  ),
+  backoff_max_ms: v.optional(
+    int(100, 3_600_000, 'Longest pause between polls of a unit that does not answer (ms); the pause doubles from its poll interval.'),
+    30_000,
+  ),
+  reconnect_max_ms: v.optional(int(100, 600_000, 'Longest pause between attempts to reopen a lost port or connection (ms).'), 10_000),
+  max_gap: v.optional(
+    int(0, 124, 'The read planner merges points into one request across unused gaps of up to this many registers (bits: x16).'),
+    8,
+  ),
+};
+
+export const RtuBusSchema = v.strictObject(
+  {
+    ...busCommon,
+    kind: v.literal('rtu'),
+    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
+    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 19_200),
+    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
+    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 8),
+    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
+  },
+  'unknown setting',
+);
+
+export const TcpBusSchema = v.strictObject(
+  {
+    ...busCommon,
+    kind: v.literal('tcp'),
+    host: text('Host name or IP address of the Modbus TCP server or gateway.'),
+    port: v.optional(int(1, 65535, 'TCP port (502 is the Modbus standard).'), 502),
+  },
+  'unknown setting',
+);
+
+export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema], 'kind must be one of: rtu, tcp');
+
+export const ModbusPointSchema = v.strictObject(
+  {
+    table: v.pipe(
+      v.picklist(TABLES, `must be one of ${TABLES.join(', ')}`),
+      v.description('coil (FC1 read, FC5/15 write), discrete (FC2), input (FC4), holding (FC3 read, FC6/16 write).'),
+    ),
+    address: int(0, 65535, 'Zero-based address on the wire (holding "40001" is 0).'),
+    type: v.optional(
+      v.pipe(
+        v.picklist(POINT_TYPES, `must be one of ${POINT_TYPES.join(', ')}`),
+        v.description('bool for coils and discrete inputs; bit for one bit of a register; 32-bit types take two registers.'),
+      ),
+    ),
+    bit: v.optional(int(0, 15, 'For type bit: which bit of the register (0 = least significant).')),
+    byte_order: v.optional(v.picklist(ORDERS, 'must be big or little'), 'big'),
+    word_order: v.optional(v.picklist(ORDERS, 'must be big or little (big: high word first)'), 'big'),
+    scale: v.optional(num('value = raw * scale + offset'), 1),
+    offset: v.optional(num('value = raw * scale + offset'), 0),
+    unit: v.optional(text('Engineering unit shown to users, e.g. rpm, °C, kWh.')),
+    access: v.optional(v.picklist(['r', 'rw'] as const, 'must be r or rw'), 'r'),
+    min: v.optional(num('Smallest value a write may set (engineering units).')),
+    max: v.optional(num('Largest value a write may set (engineering units).')),
+    enum: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(/^-?\d+$/, 'enum keys must be whole numbers (the raw value)')),
+        text('label for this raw value'),
+        'must map raw values to labels, e.g. {0: stopped, 1: running}',
+      ),
+    ),
+    deadband: v.optional(v.pipe(num('Changes smaller than this (engineering units) are not published.'), v.minValue(0, 'must be >= 0')), 0),
+    description: v.optional(text('What the point means.')),
+  },
+  'unknown setting',
+);
+
+export const ModbusDeviceSchema = v.strictObject(
+  {
+    ...deviceCommon,
+    driver: v.literal('modbus'),
+    bus: text('Id of the bus (under `buses:`) the device hangs on.'),
+    unit: int(1, 247, 'Modbus unit (slave) id, 1-247 (0 is broadcast, 248-255 reserved).'),
+    profile: v.optional(v.pipe(v.picklist(PROFILE_NAMES, `must be one of ${PROFILE_NAMES.join(', ')}`), v.description('A built-in register map.'))),
+    points: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'point names are 1-64 letters, digits or "_", not starting with a digit')),
+        ModbusPointSchema,
+        'must map point names to point definitions',
+      ),
+    ),
+  },
+  'unknown setting',
+);
+
+export type BusConfig = v.InferOutput<typeof BusSchema>;
+export type RtuBusConfig = v.InferOutput<typeof RtuBusSchema>;
+export type TcpBusConfig = v.InferOutput<typeof TcpBusSchema>;
+export type ModbusPointConfig = v.InferOutput<typeof ModbusPointSchema>;
+export type ModbusPointInput = v.InferInput<typeof ModbusPointSchema>;
+export type ModbusDeviceConfig = v.InferOutput<typeof ModbusDeviceSchema>;

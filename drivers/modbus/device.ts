@@ -1,0 +1,56 @@
+/**
+ * One configured Modbus unit: its resolved points (profile plus inline points), its read plan
+ * and what was last published, for the deadband.
+ */
+import * as v from 'valibot';
+import type { PointMap, PointValue } from '../../src/core/points.js';
+import type { DeviceDescriptor } from '../../src/core/registry.js';
+import { PROFILES } from '../profiles/index.js';
+import { ModbusPointSchema, type ModbusDeviceConfig, type ModbusPointConfig } from './config.js';
+import { resolvePoint, type ResolvedPoint } from './codec.js';
+import { ReadPlanner } from './planner.js';
+
+export interface ModbusDevice {
+  cfg: ModbusDeviceConfig;
+  desc: DeviceDescriptor;
+  points: Map<string, ResolvedPoint>;
+  planner: ReadPlanner;
+  /** Last value published per point (the deadband compares against it). */
+  published: Record<string, PointValue>;
+  polls: number;
+  failedPolls: number;
+  exceptions: number;
+  online: boolean;
+}
+
+/** The device's point configs: the profile's, then inline ones (which may override them). */
+export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, ModbusPointConfig> {
+  const out: Record<string, ModbusPointConfig> = {};
+  if (cfg.profile !== undefined) {
+    for (const [name, p] of Object.entries(PROFILES[cfg.profile].points)) out[name] = v.parse(ModbusPointSchema, p);
+  }
+  for (const [name, p] of Object.entries(cfg.points ?? {})) out[name] = p;
+  return out;
+}
+
+export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, maxGap: number): ModbusDevice {
+  const points = new Map<string, ResolvedPoint>();
+  for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p));
+  const meta: PointMap = {};
+  for (const p of points.values()) meta[p.name] = p.meta;
+  const profileType = cfg.profile === undefined ? undefined : PROFILES[cfg.profile].deviceType;
+  return {
+    cfg,
+    desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? profileType ?? 'modbus', driver: driverId, points: meta },
+    points,
+    planner: new ReadPlanner({
+      points: [...points.values()].map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
+      maxGap,
+    }),
+    published: {},
+    polls: 0,
+    failedPolls: 0,
+    exceptions: 0,
+    online: false,
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * The Modbus driver: one instance per bus. Each unit on the bus is polled on its own interval
+ * through the bus scheduler (one transaction in flight per line); values are decoded, filtered
+ * by deadband and reported; units that stop answering go offline and come back by themselves.
+ * Control writes go through the same scheduler at write priority and are confirmed by reading
+ * the written points back.
+ */
+import { GatewayError } from '../../src/core/errors.js';
+import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
+import type { PointValue } from '../../src/core/points.js';
+import type { DeviceDescriptor } from '../../src/core/registry.js';
+import { BusScheduler, type Priority } from '../bus/scheduler.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError } from '../bus/errors.js';
+import { SerialTransport } from '../bus/serial.js';
+import { TcpTransport } from '../bus/tcp.js';
+import type { Transport } from '../bus/transport.js';
+import { ModbusClient, ModbusException } from './client.js';
+import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, type ResolvedPoint } from './codec.js';
+import type { BusConfig, ModbusDeviceConfig } from './config.js';
+import { buildDevice, type ModbusDevice } from './device.js';
+import { ReadPlanner, type ReadBlock } from './planner.js';
+
+export interface ModbusDriverOptions {
+  bus: BusConfig;
+  devices: ModbusDeviceConfig[];
+  ctx: DriverContext;
+  /** Replaces the serial port or TCP connection the bus config describes (tests). */
+  transport?: Transport;
+}
+
+/** RTU frames are separated by 3.5 character times, fixed at 1.75 ms above 19200 baud (MODBUS over Serial Line 2.5.1.1). */
+export function interFrameGapMs(bus: BusConfig): number {
+  if (bus.kind !== 'rtu') return 0;
+  if (bus.baud > 19_200) return 2;
+  const bitsPerChar = 1 + bus.data_bits + (bus.parity === 'none' ? 0 : 1) + bus.stop_bits;
+  return Math.ceil((3.5 * bitsPerChar * 1000) / bus.baud);
+}
+
+export class ModbusDriver implements Driver {
+  readonly id: string;
+  private readonly scheduler: BusScheduler;
+  private readonly client: ModbusClient;
+  private readonly units = new Map<string, ModbusDevice>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly warned = new Set<string>();
+  private running = false;
+  private polls = 0;
+  private exceptions = 0;
+
+  constructor(private readonly options: ModbusDriverOptions) {
+    const { bus, ctx } = options;
+    this.id = `modbus:${bus.id}`;
+    const transport =
+      options.transport ??
+      (bus.kind === 'rtu'
+        ? new SerialTransport({ path: bus.port, baud: bus.baud, parity: bus.parity, dataBits: bus.data_bits, stopBits: bus.stop_bits })
+        : new TcpTransport({ host: bus.host, port: bus.port, connectTimeoutMs: Math.max(1000, bus.timeout_ms) }));
+    const gapMs = interFrameGapMs(bus);
+    this.client = new ModbusClient({ transport, kind: bus.kind });
+    this.scheduler = new BusScheduler({
+      id: bus.id,
+      transport,
+      timeoutMs: bus.timeout_ms,
+      retries: bus.retries,
+      // RTU: a slow unit may still be sending when we give up on it; TCP replies carry ids.
+      quietMs: bus.quiet_ms ?? (bus.kind === 'rtu' ? 50 + gapMs : 0),
+      gapMs,
+      backoffMaxMs: bus.backoff_max_ms,
+      reconnectMinMs: 100,
+      reconnectMaxMs: bus.reconnect_max_ms,
+      log: ctx.log,
+    });
+    for (const cfg of options.devices) this.units.set(cfg.id, buildDevice(cfg, this.id, bus.max_gap));
+    // A lost line takes every unit on it offline at once rather than poll by poll.
+    this.scheduler.on('down', (reason: string) => {
+      for (const dev of this.units.values()) this.markOffline(dev, `bus lost: ${reason}`);
+    });
+  }
+
+  devices(): DeviceDescriptor[] {
+    return [...this.units.values()].map((d) => d.desc);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.scheduler.start();
+    for (const dev of this.units.values()) this.schedulePoll(dev, Date.now(), 0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await this.scheduler.stop();
+  }
+
+  health(): DriverHealth {
+    const counters: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.scheduler.counters())) counters[k] = v;
+    for (const [k, v] of Object.entries(this.client.framingCounters)) counters[k] = v;
+    counters['polls'] = this.polls;
+    counters['exceptions'] = this.exceptions;
+    for (const dev of this.units.values()) {
+      const prefix = `device:${dev.cfg.id}:`;
+      for (const [k, v] of Object.entries(this.scheduler.deviceCounters(dev.cfg.id))) counters[prefix + k] = v;
+      counters[`${prefix}polls`] = dev.polls;
+      counters[`${prefix}failed_polls`] = dev.failedPolls;
+      counters[`${prefix}exceptions`] = dev.exceptions;
+      counters[`${prefix}online`] = dev.online ? 1 : 0;
+    }
+    return { lastProgress: this.scheduler.lastProgress, counters };
+  }
+
+  /**
+   * Polls run on a fixed cadence: a poll delayed by a busy line runs as soon as it can and the
+   * next one keeps the original schedule, so a short stall does not cost a unit its poll rate;
+   * after a longer stall the schedule restarts from now instead of bursting.
+   */
+  private schedulePoll(dev: ModbusDevice, due: number, delay: number): void {
+    if (!this.running) return;
+    this.timers.set(
+      dev.cfg.id,
+      setTimeout(() => {
+        void this.pollDevice(dev).finally(() => {
+          const interval = dev.cfg.poll_interval_ms;
+          const now = Date.now();
+          let next = due + interval;
+          if (next < now - interval) next = now;
+          this.schedulePoll(dev, next, Math.max(0, next - now));
+        });
+      }, delay),
+    );
+  }
+
+  private async pollDevice(dev: ModbusDevice): Promise<void> {
+    if (this.scheduler.restRemaining(dev.cfg.id) > 0 && !dev.online) return;
+    const values: Record<string, PointValue> = {};
+    let answered = false;
+    for (const block of dev.planner.plan()) {
+      try {
+        const data = await this.readBlock(dev, block, 'poll');
+        answered = true;
+        Object.assign(values, this.decodeBlock(dev, block, data));
+      } catch (err) {
+        if (err instanceof ModbusException) {
+          answered = true;
+          this.onException(dev, block, err);
+          continue;
+        }
+        if (err instanceof BusStoppedError) return;
+        dev.failedPolls++;
+        if (err instanceof BackoffError) return;
+        if (err instanceof BusTimeoutError || err instanceof LinkDownError) {
+          this.markOffline(dev, err.message);
+          return;
+        }
+        // A garbled or mismatched reply: the unit (or line) is there but this answer is useless.
+        this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
+      }
+    }
+    if (!answered) return;
+    dev.polls++;
+    this.polls++;
+    this.publish(dev, values);
+    if (!dev.online) {
+      dev.online = true;
+      this.options.ctx.sink.setOnline(dev.cfg.id, true);
+    }
+  }
+
+  private publish(dev: ModbusDevice, values: Record<string, PointValue>): void {
+    const changed: Record<string, PointValue> = {};
+    for (const [name, value] of Object.entries(values)) {
+      const p = dev.points.get(name)!;
+      if (beyondDeadband(p, dev.published[name], value)) {
+        changed[name] = value;
+        dev.published[name] = value;
+      }
+    }
+    if (Object.keys(changed).length > 0) this.options.ctx.sink.report(dev.cfg.id, changed, 'poll');
+  }
+
+  private markOffline(dev: ModbusDevice, reason: string): void {
+    if (!dev.online) return;
+    dev.online = false;
+    this.options.ctx.sink.setOnline(dev.cfg.id, false, reason);
+  }
+
+  private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): void {
+    dev.exceptions++;
+    this.exceptions++;
+    if (err.exceptionCode === 2) {
+      const learned = dev.planner.learnIllegalAddress(block);
+      const { log } = this.options.ctx;
+      if (learned.outcome === 'split') {
+        log.info({ device: dev.cfg.id, table: block.table, address: block.address, count: block.count }, 'unit refused a merged read (exception 02); splitting it');
+      } else {
+        log.warn({ device: dev.cfg.id, points: learned.points, table: block.table, address: block.address }, 'unit has no such address (exception 02); point no longer polled');
+      }
+      return;
+    }
+    this.warnOnce(`${dev.cfg.id}:${block.table}:${block.address}:${err.exceptionCode}`, { device: dev.cfg.id, code: err.exceptionCode, err: err.message }, 'read answered with an exception');
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {
+    const { log } = this.options.ctx;
+    if (this.warned.has(key)) log.debug(fields, msg);
+    else {
+      this.warned.add(key);
+      log.warn(fields, msg);
+    }
+  }
+
+  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority): Promise<number[] | boolean[]> {
+    const unit = dev.cfg.unit;
+    const label = `read ${block.table} ${block.address}+${block.count}`;
+    return this.scheduler.submit<number[] | boolean[]>({
+      device: dev.cfg.id,
+      priority,
+      label,
+      backoffBaseMs: dev.cfg.poll_interval_ms,
+      run: (signal) => {
+        switch (block.table) {
+          case 'coil':
+            return this.client.readBits(unit, 1, block.address, block.count, signal);
+          case 'discrete':
+            return this.client.readBits(unit, 2, block.address, block.count, signal);
+          case 'holding':
+            return this.client.readRegisters(unit, 3, block.address, block.count, signal);
+          case 'input':
+            return this.client.readRegisters(unit, 4, block.address, block.count, signal);
+        }
+      },
+    });
+  }
+
+  private decodeBlock(dev: ModbusDevice, block: ReadBlock, data: number[] | boolean[]): Record<string, PointValue> {
+    const out: Record<string, PointValue> = {};
+    for (const pp of block.points) {
+      const p = dev.points.get(pp.name)!;
+      const at = p.address - block.address;
+      out[p.name] = isBitTable(p.table) ? Boolean((data as boolean[])[at]) : decodeRegisters(p, (data as number[]).slice(at, at + p.count));
+    }
+    return out;
+  }
+
+  async write(deviceId: string, values: Record<string, PointValue>, signal: AbortSignal): Promise<Record<string, PointValue>> {
+    const dev = this.units.get(deviceId);
+    if (dev === undefined) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
+    const written: ResolvedPoint[] = [];
+    try {
+      for (const [name, value] of Object.entries(values)) {
+        const p = dev.points.get(name)!;
+        if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the write was abandoned (control timeout)`);
+        await this.writePoint(dev, p, value);
+        written.push(p);
+      }
+      // Read-back: what the unit now holds is the confirmation, not what we sent.
+      const planner = new ReadPlanner({
+        points: written.map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
+        maxGap: this.options.bus.max_gap,
+      });
+      const confirmed: Record<string, PointValue> = {};
+      for (const block of planner.plan()) {
+        if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the read-back was abandoned (control timeout)`);
+        Object.assign(confirmed, this.decodeBlock(dev, block, await this.readBlock(dev, block, 'write')));
+      }
+      Object.assign(dev.published, confirmed);
+      return confirmed;
+    } catch (err) {
+      throw this.writeError(dev, err);
+    }
+  }
+
+  private async writePoint(dev: ModbusDevice, p: ResolvedPoint, value: PointValue): Promise<void> {
+    const unit = dev.cfg.unit;
+    const submit = (label: string, run: (signal: AbortSignal) => Promise<unknown>) =>
+      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run });
+    if (p.table === 'coil') {
+      await submit(`write coil ${p.address}`, (s) => this.client.writeCoil(unit, p.address, value === true, s));
+      return;
+    }
+    if (p.type === 'bit') {
+      // One bit of a register: read, change the bit, write back (the unit has no bit write for registers).
+      const [current] = (await submit(`read holding ${p.address}+1`, (s) => this.client.readRegisters(unit, 3, p.address, 1, s))) as number[];
+      const next = encodeBit(p, current!, value === true);
+      await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
+      return;
+    }
+    const words = encodeRegisters(p, value);
+    if (words.length === 1) await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, words[0]!, s));
+    else await submit(`write holding ${p.address}+${words.length}`, (s) => this.client.writeRegisters(unit, p.address, words, s));
+  }
+
+  private writeError(dev: ModbusDevice, err: unknown): GatewayError {
+    const id = dev.cfg.id;
+    if (err instanceof GatewayError) return err;
+    if (err instanceof ModbusException) {
+      return new GatewayError('device_error', `${id} refused the write: Modbus exception ${err.exceptionCode}, ${err.meaning}`, {
+        cause: err,
+        details: { exception_code: err.exceptionCode, exception: err.meaning },
+      });
+    }
+    if (err instanceof BusTimeoutError) return new GatewayError('device_timeout', `${id}: ${err.message}`, { cause: err });
+    if (err instanceof LinkDownError || err instanceof BackoffError || err instanceof BusStoppedError) {
+      return new GatewayError('device_offline', `${id}: ${err.message}; the write was not attempted`, { cause: err });
+    }
+    if (err instanceof EncodeError) return new GatewayError('validation_error', `${id}.${err.message}`, { cause: err });
+    return new GatewayError('device_error', `${id}: the unit sent an unusable reply: ${(err as Error).message}`, { cause: err });
+  }
+}

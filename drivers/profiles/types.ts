@@ -1,0 +1,10 @@
+import type { ModbusPointInput } from '../modbus/config.js';
+
+/** A reusable register map: what a device of this kind holds and where. */
+export interface Profile {
+  /** Reported as device_type unless the device sets `type`. */
+  deviceType: string;
+  /** Where the map comes from, so a technician can check it against the manual. */
+  source: string;
+  points: Record<string, ModbusPointInput>;
+}

@@ -1,0 +1,187 @@
+/**
+ * Real Modbus peers for tests: the pymodbus slave (test/peers/modbus_server.py), a socat PTY
+ * pair, and libmodbus's own unit-test-server built from the examples libmodbus-dev ships.
+ * Every process started here is stopped with TERM by PID by the returned `stop()`.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const PYTHON = '/usr/bin/python3';
+
+/** Polls `cond` until it is true or the deadline passes (no fixed sleeps in tests). */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+export type PeerTable = 'co' | 'di' | 'ir' | 'hr';
+
+export interface PyModbusPeer {
+  /** TCP port, or the RTU device path. */
+  where: string;
+  port: number;
+  set(unit: number, table: PeerTable, address: number, values: (number | boolean)[]): Promise<void>;
+  get(unit: number, table: PeerTable, address: number, count: number): Promise<(number | boolean)[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
+export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string } = {}): Promise<PyModbusPeer> {
+  const args = [join(HERE, 'modbus_server.py'), kind, String(where), '--units', (opts.units ?? [1]).join(',')];
+  if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
+  const proc = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const replies: ((line: string) => void)[] = [];
+  const lines: string[] = [];
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    let i: number;
+    while ((i = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, i);
+      out = out.slice(i + 1);
+      const waiter = line.startsWith('{') ? replies.shift() : undefined;
+      if (waiter) waiter(line);
+      else lines.push(line);
+    }
+  });
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const ready = await waitFor(
+    'the pymodbus peer to serve',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`pymodbus peer exited (${proc.exitCode}): ${err.slice(-2000)}`);
+      return lines.find((l) => l.startsWith('READY '));
+    },
+    15_000,
+  );
+  const served = ready.slice('READY '.length).trim();
+  const ask = (req: object) =>
+    new Promise<{ ok: boolean; values?: (number | boolean)[]; error?: string }>((resolve, reject) => {
+      if (proc.exitCode !== null) return reject(new Error('pymodbus peer is not running'));
+      replies.push((line) => resolve(JSON.parse(line)));
+      proc.stdin!.write(`${JSON.stringify(req)}\n`);
+    });
+  return {
+    where: served,
+    port: kind === 'tcp' ? Number(served) : 0,
+    async set(unit, table, address, values) {
+      const r = await ask({ op: 'set', unit, table, address, values });
+      if (!r.ok) throw new Error(`peer set failed: ${r.error}`);
+    },
+    async get(unit, table, address, count) {
+      const r = await ask({ op: 'get', unit, table, address, count });
+      if (!r.ok) throw new Error(`peer get failed: ${r.error}`);
+      return r.values!;
+    },
+    stop: () => stopProcess(proc),
+  };
+}
+
+export interface PtyPair {
+  /** The end the gateway opens. */
+  gateway: string;
+  /** The end the peer opens. */
+  device: string;
+  stop(): Promise<void>;
+}
+
+/** A socat PTY pair; `blockSize` (socat -b) fragments what crosses it, like a slow USB adapter. */
+export async function startPtyPair(blockSize?: number): Promise<PtyPair> {
+  const dir = mkdtempSync(join(tmpdir(), 'mgw-pty-'));
+  const gateway = join(dir, 'gw');
+  const device = join(dir, 'dev');
+  const args = ['-d', '-d'];
+  if (blockSize !== undefined) args.push('-b', String(blockSize));
+  args.push(`pty,raw,echo=0,link=${gateway}`, `pty,raw,echo=0,link=${device}`);
+  const proc = spawn('socat', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor('socat PTY links', () => {
+    if (proc.exitCode !== null) throw new Error(`socat exited: ${err.slice(-1000)}`);
+    return existsSync(gateway) && existsSync(device) && /starting data transfer loop/.test(err);
+  });
+  return { gateway, device, stop: () => stopProcess(proc) };
+}
+
+/**
+ * Builds libmodbus's unit-test-server from /usr/share/doc/libmodbus-dev/examples (gunzipping
+ * the sources if Debian compressed them) once per machine, into a cache under the temp dir.
+ */
+export function buildLibmodbusTestServer(): string {
+  const src = '/usr/share/doc/libmodbus-dev/examples';
+  const out = join(tmpdir(), 'mgw-libmodbus-unit-test-server');
+  if (existsSync(out)) return out;
+  const dir = mkdtempSync(join(tmpdir(), 'mgw-libmodbus-'));
+  for (const name of ['unit-test-server.c', 'unit-test.h']) {
+    if (existsSync(join(src, name))) copyFileSync(join(src, name), join(dir, name));
+    else writeFileSync(join(dir, name), gunzipSync(readFileSync(join(src, `${name}.gz`))));
+  }
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libmodbus'], { encoding: 'utf8' }).trim().split(/\s+/);
+  const tmpOut = join(dir, 'unit-test-server');
+  execFileSync('gcc', ['-O1', '-o', tmpOut, join(dir, 'unit-test-server.c'), ...flags], { cwd: dir, stdio: 'pipe' });
+  copyFileSync(tmpOut, out);
+  execFileSync('chmod', ['755', out]);
+  return out;
+}
+
+/**
+ * Starts libmodbus's unit-test-server in TCP mode (it listens on 127.0.0.1:1502, serves one
+ * client, and exits when that client goes).
+ */
+export async function startLibmodbusServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const bin = buildLibmodbusTestServer();
+  const proc = spawn(bin, ['tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  // It prints nothing when listening, and connecting would use up its one client: look in /proc.
+  await waitFor('libmodbus unit-test-server to listen', () => {
+    if (proc.exitCode !== null) throw new Error(`unit-test-server exited (${proc.exitCode}): ${err}`);
+    return isListening(1502);
+  });
+  return { port: 1502, stop: () => stopProcess(proc) };
+}
+
+/** True when a socket listens on the TCP port (from /proc/net/tcp: state 0A is LISTEN). */
+function isListening(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[1]?.endsWith(hex) === true && f[3] === '0A';
+    });
+}
