@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export const CLI = resolve('dist/src/cli/main.js');
@@ -17,11 +18,23 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on (bound once by the OS, then released). */
+export function closedPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
 /** Runs `node dist/src/cli/main.js ...args`; the gateway URL defaults to a closed port. */
 export function mgw(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, MGW_URL: 'http://127.0.0.1:9', NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
+      env: { ...process.env, MGW_URL: 'http://127.0.0.1:1', NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

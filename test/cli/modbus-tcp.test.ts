@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peers } from '../helpers/peers.js';
-import { loadTestMap, mgw, startModbusPeer, type ModbusPeer } from './helpers.js';
+import { closedPort, loadTestMap, mgw, startModbusPeer, type ModbusPeer } from './helpers.js';
 
 describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => {
   let peer: ModbusPeer;
@@ -132,9 +132,10 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
   });
 
   it('nothing listening on the TCP port is "unavailable", exit 69', async () => {
-    const r = await mgw(['modbus', 'read', '--host', '127.0.0.1:9']);
+    const port = await closedPort();
+    const r = await mgw(['modbus', 'read', '--host', `127.0.0.1:${port}`]);
     expect(r.code).toBe(69);
-    expect(r.stderr).toContain('nothing listens on 127.0.0.1:9');
+    expect(r.stderr).toContain(`nothing listens on 127.0.0.1:${port}: check the address and port`);
   });
 
   it('--watch reads repeatedly; --json gives one object per line', async () => {
