@@ -1,0 +1,100 @@
+/**
+ * The Modbus driver against libmodbus's own unit-test-server (Modbus TCP), whose registers
+ * misbehave on purpose: 0x172 answers after 500 ms, 0x171 answers with a wrong transaction id,
+ * 0x173 sends its answer one byte every 5 ms. After each, the next reading must be correct.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import { peers } from '../helpers/peers.js';
+import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { startLibmodbusServer, waitFor } from '../peers/modbus.js';
+import type { ModbusDriver } from '../../drivers/modbus/driver.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const UT_REGISTERS = 0x160;
+const SLEEP_500_MS = 0x172;
+const INVALID_TID = 0x171;
+const BYTE_BY_BYTE = 0x173;
+
+const one = (id: string, address: number, access: 'r' | 'rw' = 'r') => ({
+  id,
+  driver: 'modbus' as const,
+  bus: 'ut',
+  unit: id === 'plain' ? 1 : id === 'slow' ? 2 : id === 'badtid' ? 3 : 4,
+  poll_interval_ms: 100,
+  points: { v: { table: 'holding' as const, address, access } },
+});
+
+describe.skipIf(!peers('gcc', 'pkg-config'))('Modbus TCP against libmodbus unit-test-server', () => {
+  test('a delayed reply, a wrong transaction id and a byte-by-byte reply leave the next readings correct', async () => {
+    const server = await startLibmodbusServer();
+    cleanups.push(() => server.stop());
+    // 300 ms is shorter than the 500 ms delay: that reply arrives late, during later requests.
+    const gw: RunningGateway = await startGateway({
+      buses: [{ id: 'ut', kind: 'tcp', host: '127.0.0.1', port: server.port, timeout_ms: 300, retries: 0, backoff_max_ms: 600 }],
+      devices: [
+        {
+          ...one('plain', UT_REGISTERS, 'rw'),
+          points: {
+            a: { table: 'holding', address: UT_REGISTERS, access: 'rw' },
+            b: { table: 'holding', address: UT_REGISTERS + 1, access: 'rw' },
+            c: { table: 'holding', address: UT_REGISTERS + 2, access: 'rw' },
+          },
+        },
+        one('slow', SLEEP_500_MS),
+        one('badtid', INVALID_TID),
+        one('bytes', BYTE_BY_BYTE),
+      ],
+    });
+    cleanups.push(() => gw.stop());
+    const snap = (id: string) => gw.gateway.registry.snapshot(id)!;
+    const counters = () => (gw.gateway.driverList().find((d) => d.id === 'modbus:ut') as ModbusDriver).health().counters!;
+
+    // libmodbus (unit id checks off over TCP) answers any unit; values start at 0.
+    await waitFor('plain online', () => snap('plain').online);
+    const res = await postJson(`${gw.url}/api/v1/devices/plain`, { a: 0x022b, b: 1, c: 100 });
+    expect(res.status).toBe(200);
+    expect(res.json.new_state).toEqual({ a: 0x022b, b: 1, c: 100 });
+
+    // Every trap fired at least twice, and a late reply was seen and dropped.
+    await waitFor(
+      'each trap to fire twice and a late reply to be dropped',
+      () => {
+        const c = counters();
+        return (
+          c['device:slow:timeouts']! >= 2 && c['device:badtid:timeouts']! >= 2 && c['device:bytes:polls']! >= 2 && c['stale_replies']! >= 2
+        );
+      },
+      20_000,
+    );
+    // The byte-by-byte reply was reassembled: that unit is online with the register's value (0).
+    expect(snap('bytes').online).toBe(true);
+    expect(snap('bytes').state['v']).toBe(0);
+    expect(snap('slow').online).toBe(false);
+    expect(snap('badtid').online).toBe(false);
+    // The values of the healthy unit were never confused with a late or foreign reply.
+    expect(snap('plain').online).toBe(true);
+    expect(snap('plain').state).toEqual({ a: 0x022b, b: 1, c: 100 });
+    const pollsBefore = counters()['device:plain:polls']!;
+    await waitFor('three more readings of plain', () => counters()['device:plain:polls']! >= pollsBefore + 3);
+    expect(snap('plain').state).toEqual({ a: 0x022b, b: 1, c: 100 });
+    const plainDiffs = gw.logs.filter((l) => l['device'] === 'plain' && /offline/.test(l.msg));
+    expect(plainDiffs).toEqual([]);
+  });
+
+  test('with a timeout longer than the delay, the delayed register reads normally', async () => {
+    const server = await startLibmodbusServer();
+    cleanups.push(() => server.stop());
+    const gw = await startGateway({
+      buses: [{ id: 'ut', kind: 'tcp', host: '127.0.0.1', port: server.port, timeout_ms: 900, retries: 0 }],
+      devices: [one('slow', SLEEP_500_MS), one('plain', UT_REGISTERS)],
+    });
+    cleanups.push(() => gw.stop());
+    await waitFor('slow online', () => gw.gateway.registry.snapshot('slow')!.online, 10_000);
+    expect(gw.gateway.registry.snapshot('slow')!.state['v']).toBe(0);
+    expect(gw.gateway.registry.snapshot('plain')!.online).toBe(true);
+  });
+});
