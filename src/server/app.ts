@@ -19,6 +19,7 @@ import { registerAdmin } from './admin.js';
 import { Security } from './auth-guard.js';
 import { createApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
+import { BackpressureSweep } from './limits-backpressure.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -40,6 +41,8 @@ export class Server {
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<Connection>>();
   private unsubscribe: (() => void) | undefined;
+  /** Closes subscribers whose queue passed server.max_backpressure_bytes (src/server/limits-backpressure.ts). */
+  private sweep: BackpressureSweep | undefined;
   private boundPort = 0;
 
   constructor(private readonly options: ServerOptions) {}
@@ -78,6 +81,8 @@ export class Server {
     });
 
     // One serialisation per diff, one publish per device topic: uWS fans it out natively.
+    this.sweep = new BackpressureSweep({ sockets: this.sockets, limitBytes: config.max_backpressure_bytes, log });
+    this.sweep.start();
     this.unsubscribe = registry.onDiff((diff) => {
       this.stats.publishes++;
       app.publish(diff.device_id, deviceUpdateMessage(diff), false);
@@ -99,6 +104,7 @@ export class Server {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.sweep?.stop();
     if (this.listenSocket !== undefined) {
       uws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;

@@ -28,6 +28,8 @@ export interface SecurityOptions {
 export interface ConnectionGuard {
   principal: Principal;
   gate: MessageGate;
+  /** Set once the server decided to close it: nothing more is sent. */
+  closing: boolean;
 }
 
 /**
@@ -140,7 +142,7 @@ export class Security {
         refusalsBeforeClose: limits.ws_refusals_before_close,
         ...(this.options.now ? { now: this.options.now } : {}),
       });
-      return { guard: { principal, gate }, protocol };
+      return { guard: { principal, gate, closing: false }, protocol };
     } catch (err) {
       this.refuse(reply, err, false);
       return undefined;
@@ -153,6 +155,7 @@ export class Security {
    */
   admitMessage<T extends { guard: ConnectionGuard; clientId?: string }>(ws: WebSocket<T>): boolean {
     const data = ws.getUserData();
+    if (data.guard.closing) return false;
     const verdict = data.guard.gate.admit();
     if (verdict === 'pass') return true;
     if (verdict === 'refuse_and_tell') {
@@ -164,6 +167,7 @@ export class Security {
       );
     } else if (verdict === 'close') {
       this.options.log.warn({ client: data.clientId, token: data.guard.principal.name, refused: data.guard.gate.refused }, 'websocket closed: message rate limit');
+      data.guard.closing = true;
       ws.end(1008, 'rate limit exceeded');
     }
     return false;

@@ -8,6 +8,7 @@ import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
 import { parseJson, sendJson, startReply } from './http.js';
 import { WS_ACTION_PERMISSION, type ConnectionGuard } from './auth-guard.js';
+import { closeSlowConsumer } from './limits-backpressure.js';
 import { deviceUpdateMessage as deviceUpdate, deviceView, errorMessage, now, parseClientMessage, reply, type ClientMessage } from './protocol.js';
 
 export interface Connection {
@@ -129,8 +130,12 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
   });
 
   function send(ws: WebSocket<Connection>, text: string): void {
+    if (ws.getUserData().guard.closing) return; // closed by a limit in this same handler
     stats.messagesOut++;
-    if (ws.send(text) === 2) stats.closedSlow++;
+    if (ws.send(text) === 2) {
+      stats.closedSlow++;
+      closeSlowConsumer(ws, log);
+    }
   }
 
   function requireDevice(deviceId: string): void {
