@@ -50,6 +50,11 @@ function cut(control: SocketControl, gw: RunningGateway, how: 'terminate' | 'des
   }
 }
 
+function pct(xs: number[], q: number): string {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN).toFixed(0);
+}
+
 function expectClientEqualsServerHistory(client: GatewayClient, history: ServerHistory, ids: string[]): void {
   for (const id of ids) {
     const d = client.device(id)!;
@@ -75,6 +80,7 @@ describe('resuming after dropped connections', () => {
     const TARGET = 10_000;
     const ways = ['terminate', 'destroy', 'server'] as const;
     let drops = 0;
+    const resumeMs: number[] = []; // drop (or end of a hold) to back in step, for the report only
     while (rec.total < TARGET) {
       // A random moment: after 50..600 more applied updates.
       const at = rec.total + 50 + Math.floor(random() * 550);
@@ -92,7 +98,9 @@ describe('resuming after dropped connections', () => {
         await until(() => sum() >= target, 10_000, 'the server to move on');
         control.open = true;
       }
+      const openedAt = performance.now();
       await rec.when(() => rec.synced > syncedBefore, 10_000, `resume after drop ${drops} (seed ${seed})`);
+      resumeMs.push(performance.now() - openedAt);
       // Just resumed: each device is at a seq the server published, with exactly that state.
       expectClientEqualsServerHistory(client, history, ids);
     }
@@ -123,7 +131,8 @@ describe('resuming after dropped connections', () => {
     expect(client.stats.reconnects).toBe(drops);
     expect(client.stats.replayed).toBeGreaterThan(0);
     console.info(
-      `chaos seed ${seed}: ${rec.total} updates, ${drops} drops, ${client.stats.replayed} replayed, ${client.stats.duplicates} duplicates dropped`,
+      `chaos seed ${seed}: ${rec.total} updates, ${drops} drops, ${client.stats.replayed} replayed, ${client.stats.duplicates} duplicates dropped; ` +
+        `resume ms median ${pct(resumeMs, 0.5)}, p95 ${pct(resumeMs, 0.95)}, max ${pct(resumeMs, 1)}`,
     );
   }, 120_000);
 
