@@ -14,6 +14,7 @@ import { registerWatch } from './commands/watch.js';
 import { registerTechnicianCommands } from './commands/technician.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerSimulateCommands } from './commands/simulate.js';
 
 export interface GlobalOptions {
   url: string;
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerTechnicianCommands(program, globals);
   registerTokenCommands(program, globals);
   registerAuditCommand(program, globals);
+  registerSimulateCommands(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
