@@ -59,8 +59,8 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
   let max = p.max;
   if (range !== undefined && labels === undefined) {
     // Writes outside what the register can hold are refused before they reach the bus.
-    const a = range[0] * p.scale + p.offset;
-    const b = range[1] * p.scale + p.offset;
+    const a = Number((range[0] * p.scale + p.offset).toPrecision(12));
+    const b = Number((range[1] * p.scale + p.offset).toPrecision(12));
     min = Math.max(min ?? -Infinity, Math.min(a, b));
     max = Math.min(max ?? Infinity, Math.max(a, b));
   }

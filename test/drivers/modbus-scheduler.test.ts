@@ -1,0 +1,223 @@
+/**
+ * The bus scheduler's request cycle, driven by fake timers over an in-memory transport (a unit
+ * test of one layer; the seams are covered by the peer tests under test/integration).
+ */
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import pino from 'pino';
+import { BusScheduler, type Transaction } from '../../drivers/bus/scheduler.js';
+import { BackoffError, BusTimeoutError, LinkDownError } from '../../drivers/bus/errors.js';
+import { backoffDelay } from '../../drivers/bus/backoff.js';
+import type { Transport } from '../../drivers/bus/transport.js';
+
+class MemoryTransport extends EventEmitter implements Transport {
+  readonly description = 'memory';
+  isOpen = false;
+  opens = 0;
+  failOpens = 0;
+  async open(): Promise<void> {
+    this.opens++;
+    if (this.failOpens > 0) {
+      this.failOpens--;
+      throw new Error('cannot open memory: unplugged');
+    }
+    this.isOpen = true;
+  }
+  async close(): Promise<void> {
+    this.isOpen = false;
+  }
+  write(): void {}
+  /** The line is lost under our feet. */
+  lose(): void {
+    this.isOpen = false;
+    this.emit('close', new Error('unplugged'));
+  }
+}
+
+const log = pino({ level: 'silent' });
+
+function scheduler(transport: Transport, over: Partial<ConstructorParameters<typeof BusScheduler>[0]> = {}) {
+  return new BusScheduler({
+    id: 'b',
+    transport,
+    timeoutMs: 100,
+    retries: 1,
+    quietMs: 50,
+    gapMs: 0,
+    backoffMaxMs: 1000,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1000,
+    log,
+    random: () => 0.5, // no jitter: delays are exact
+    ...over,
+  });
+}
+
+/** A transaction the test answers by hand. */
+function manual(device: string, priority: 'write' | 'poll' = 'poll') {
+  const starts: number[] = [];
+  const answers: ((v: string) => void)[] = [];
+  const tx: Transaction<string> = {
+    device,
+    priority,
+    backoffBaseMs: 200,
+    run: () =>
+      new Promise<string>((resolve) => {
+        starts.push(Date.now());
+        answers.push(resolve);
+      }),
+  };
+  return { tx, starts, answers };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('BusScheduler', () => {
+  test('keeps exactly one transaction in flight and runs writes before queued polls', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t);
+    await s.start();
+    const order: string[] = [];
+    const mk = (name: string, priority: 'write' | 'poll'): Transaction<string> => ({
+      device: 'd',
+      priority,
+      run: async () => {
+        order.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, 10));
+        order.push(`end ${name}`);
+        return name;
+      },
+    });
+    const all = [s.submit(mk('p1', 'poll')), s.submit(mk('p2', 'poll')), s.submit(mk('w1', 'write')), s.submit(mk('p3', 'poll'))];
+    await vi.runAllTimersAsync();
+    expect(await Promise.all(all)).toEqual(['p1', 'p2', 'w1', 'p3']);
+    // p1 was already in flight; the write overtook p2 and p3.
+    expect(order).toEqual(['start p1', 'end p1', 'start w1', 'end w1', 'start p2', 'end p2', 'start p3', 'end p3']);
+  });
+
+  test('a timed-out attempt is retried after the quiet period, then fails with BusTimeoutError', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 2 });
+    await s.start();
+    const { tx, starts } = manual('dead');
+    const result = s.submit(tx).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1000);
+    const err = await result;
+    expect(err).toBeInstanceOf(BusTimeoutError);
+    expect((err as BusTimeoutError).attempts).toBe(3);
+    // attempt, 100 ms timeout, 50 ms quiet, attempt, ...
+    expect(starts.map((x) => x - starts[0]!)).toEqual([0, 150, 300]);
+    expect(s.counters()).toMatchObject({ transactions: 3, timeouts: 3, retries: 2 });
+  });
+
+  test('nothing is sent during the quiet period after a timeout, not even for another unit', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0 });
+    await s.start();
+    const dead = manual('dead');
+    const live = manual('live');
+    const d = s.submit(dead.tx).catch(() => 'failed');
+    const l = s.submit(live.tx);
+    await vi.advanceTimersByTimeAsync(100); // dead times out
+    expect(live.starts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(live.starts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(live.starts).toHaveLength(1);
+    live.answers[0]!('ok');
+    expect(await l).toBe('ok');
+    expect(await d).toBe('failed');
+  });
+
+  test('a late answer to an abandoned attempt is ignored', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0 });
+    await s.start();
+    const slow = manual('slow');
+    const r = s.submit(slow.tx).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    slow.answers[0]!('too late');
+    expect(await r).toBeInstanceOf(BusTimeoutError);
+    expect(s.counters().answered).toBe(0);
+  });
+
+  test('a unit that failed rests with exponential backoff; its polls are refused without using the line', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0 });
+    await s.start();
+    const dead = manual('dead');
+    await Promise.all([s.submit(dead.tx).catch(() => undefined), vi.advanceTimersByTimeAsync(100)]);
+    expect(s.restRemaining('dead')).toBe(200); // base 200 ms, jitter centred
+    await expect(s.submit(dead.tx)).rejects.toBeInstanceOf(BackoffError);
+    expect(dead.starts).toHaveLength(1);
+    // Other units are not affected.
+    const live = manual('live');
+    const l = s.submit(live.tx);
+    await vi.advanceTimersByTimeAsync(50);
+    live.answers[0]!('ok');
+    expect(await l).toBe('ok');
+    // After the rest, the next failure doubles it.
+    await vi.advanceTimersByTimeAsync(200);
+    const second = s.submit(dead.tx).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(100);
+    await second;
+    expect(s.restRemaining('dead')).toBe(400);
+    // Writes are not held back by the rest (the control path decides about offline units).
+    const w = manual('dead', 'write');
+    const wr = s.submit(w.tx);
+    await vi.advanceTimersByTimeAsync(50);
+    w.answers[0]!('written');
+    expect(await wr).toBe('written');
+    expect(s.restRemaining('dead')).toBe(0); // an answer ends the rest
+  });
+
+  test('backoff grows by doubling, is capped, and spreads by +-25%', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(100, 1000, n, () => 0.5))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(backoffDelay(100, 1000, 1, () => 0)).toBe(75);
+    expect(backoffDelay(100, 1000, 1, () => 1)).toBe(125);
+    expect(backoffDelay(100, 1000, 10, () => 1)).toBe(1000);
+  });
+
+  test('a lost line fails the transaction in flight, reconnects with backoff, and serves again', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t);
+    await s.start();
+    const a = manual('a');
+    const r = s.submit(a.tx).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    t.failOpens = 2;
+    t.lose();
+    expect(await r).toBeInstanceOf(LinkDownError);
+    await expect(s.submit(manual('a').tx)).rejects.toBeInstanceOf(LinkDownError);
+    expect(t.opens).toBe(1);
+    await vi.advanceTimersByTimeAsync(100); // first retry fails
+    expect(t.opens).toBe(2);
+    await vi.advanceTimersByTimeAsync(200); // second retry (doubled) fails
+    expect(t.opens).toBe(3);
+    await vi.advanceTimersByTimeAsync(400); // third works
+    expect(t.opens).toBe(4);
+    expect(s.linkUp).toBe(true);
+    const b = manual('a');
+    const rb = s.submit(b.tx);
+    await vi.advanceTimersByTimeAsync(1);
+    b.answers[0]!('back');
+    expect(await rb).toBe('back');
+    expect(s.counters().reconnects).toBe(1);
+  });
+
+  test('start() does not wait for a line that cannot open; it keeps trying', async () => {
+    const t = new MemoryTransport();
+    t.failOpens = 1;
+    const s = scheduler(t);
+    await s.start();
+    expect(s.linkUp).toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.linkUp).toBe(true);
+    await s.stop();
+  });
+});
