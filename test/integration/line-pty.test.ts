@@ -128,8 +128,9 @@ describe.skipIf(!haveSocat)('line driver: a polled motor controller on a PTY', (
   });
 
   it('marks a device that stops answering offline after offline_after polls, and online when it answers again', async () => {
+    const start = ws.messages.length;
     await peer.command({ answer: false });
-    await ws.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_l1' && m['data'].new_state.online === false, 5000);
+    await ws.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_l1' && m['data'].new_state.online === false, 5000, start);
     expect(counters(gw, pair.driverEnd)['timeouts']).toBeGreaterThanOrEqual(2);
     const res = await postJson(`${gw.url}/api/v1/devices/motor_l1`, { speed: 1000 });
     expect(res.json.error_code).toBe('device_offline');
@@ -258,5 +259,49 @@ describe.skipIf(!haveSocat)('line driver: the port vanishes and comes back', () 
     await ws.next(update('motor_l1', (s) => s['online'] === true && s['speed'] === 2222), 10_000, from);
     expect(gw.gateway.isReady).toBe(true);
     expect(gw.gateway.driverList().find((d) => d.id === `line:${gwEnd}`)!.health!().counters!['reopens']).toBe(1);
+  });
+});
+
+describe.skipIf(!haveSocat)('line driver: two devices on one port', () => {
+  let pair: PtyPair;
+  let peer: LinePeer;
+  let gw: RunningGateway;
+  let ws: TestClient;
+
+  beforeAll(async () => {
+    pair = await ptyPair(join(dir, 'shared-gw'), join(dir, 'shared-dev'));
+    peer = await LinePeer.start(pair.peerEnd);
+    const motor = motorDevice(pair.driverEnd) as { port: object };
+    const climate = { ...climateDevice(pair.driverEnd), port: motor.port, stream_timeout_ms: 300 };
+    gw = await startGateway({ devices: [motor, climate] as GatewayConfigInput['devices'] });
+    ws = await TestClient.connect(gw.wsUrl);
+  });
+  afterAll(async () => {
+    ws?.close();
+    await gw?.stop();
+    await peer?.stop();
+    await pair?.stop();
+  });
+
+  it('serves a polled and a streaming device through one driver, with streamed lines between the answers', async () => {
+    expect(gw.gateway.driverList().filter((d) => d.id.startsWith('line:'))).toHaveLength(1);
+    await ws.next(update('motor_l1', (s) => s['speed'] === 1200));
+    // Streamed lines land while polls are in flight; neither side takes the other's lines.
+    for (const t of [20.5, 21.5, 22.5]) await peer.emit(`T=${t};H=40.0\n`);
+    await ws.next(update('climate_l1', (s) => s['temperature'] === 22.5));
+    await peer.command({ speed: 1300 });
+    await ws.next(update('motor_l1', (s) => s['speed'] === 1300));
+    expect(counters(gw, pair.driverEnd)['unmatched_lines']).toBe(0);
+  });
+
+  it('marks a streaming device offline after stream_timeout_ms of silence, while the polled one stays online', async () => {
+    await peer.emit('T=23.0;H=41.0\n');
+    const from = ws.messages.length;
+    await peer.emit('T=23.2;H=41.0\n');
+    await ws.next(update('climate_l1', (s) => s['temperature'] === 23.2), 5000, from);
+    await ws.next(update('climate_l1', (s) => s['online'] === false), 5000, from);
+    expect(gw.gateway.registry.snapshot('motor_l1')!.online).toBe(true);
+    await peer.emit('T=23.5;H=41.0\n');
+    await ws.next(update('climate_l1', (s) => s['online'] === true && s['temperature'] === 23.5));
   });
 });
