@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { Registry } from './core/registry.js';
 import { ControlService } from './core/control.js';
+import { History } from './core/history.js';
 import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
 import { Security } from './server/auth-guard.js';
@@ -27,6 +28,7 @@ export interface GatewayOptions {
 export class Gateway {
   readonly registry: Registry;
   readonly control: ControlService;
+  readonly history: History;
   readonly server: Server;
   /** Every control write, appended to <state_dir>/audit.jsonl. */
   readonly audit: AuditLog;
@@ -42,6 +44,8 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     const { config, log } = options;
     this.registry = new Registry({ replaySize: config.registry.replay_size });
+    this.history = new History({ windowS: config.history.window_s, resolutionMs: config.history.resolution_ms });
+    this.registry.onDiff((diff) => this.history.record(diff));
     this.health = new HealthMonitor({ config: () => this.options.config.health, drivers: () => this.drivers });
     this.control = new ControlService({
       registry: this.registry,
@@ -56,6 +60,7 @@ export class Gateway {
       config: config.server,
       registry: this.registry,
       control: this.control,
+      history: this.history,
       log: log.child({ module: 'server' }),
       readiness: () => (this.state === 'ready' ? { ready: true } : { ready: false, reason: this.state }),
       insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.() },

@@ -41,6 +41,29 @@ export const RegistrySchema = v.strictObject(
   'unknown setting',
 );
 
+/** The bounded per-point history behind the HMI trends and GET /api/v1/devices/{id}/history. */
+export const MAX_HISTORY_SAMPLES = 86_400;
+export const HistorySchema = v.pipe(
+  v.strictObject(
+    {
+      window_s: v.optional(int(10, 86_400, 'How far back the history of each numeric point reaches (seconds, 10 s to 24 h).'), 600),
+      resolution_ms: v.optional(
+        int(100, 3_600_000, 'Finest spacing of kept samples (ms); faster changes keep the latest value per slot. Memory: 16 bytes x window/resolution per point.'),
+        1000,
+      ),
+    },
+    'unknown setting',
+  ),
+  v.check(
+    (h) => Math.ceil((h.window_s * 1000) / h.resolution_ms) <= MAX_HISTORY_SAMPLES,
+    (issue) => {
+      const h = issue.input as { window_s: number; resolution_ms: number };
+      const n = Math.ceil((h.window_s * 1000) / h.resolution_ms);
+      return `window_s / resolution_ms keeps ${n} samples per point; at most ${MAX_HISTORY_SAMPLES}: raise resolution_ms or shorten window_s`;
+    },
+  ),
+);
+
 export const LogSchema = v.strictObject(
   {
     level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
@@ -54,6 +77,7 @@ export const GatewayConfigSchema = v.strictObject(
   {
     server: v.optional(ServerSchema, {}),
     registry: v.optional(RegistrySchema, {}),
+    history: v.optional(HistorySchema, {}),
     log: v.optional(LogSchema, {}),
     health: v.optional(HealthSchema, {}),
     auth: v.optional(AuthSchema, {}),

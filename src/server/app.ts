@@ -16,6 +16,9 @@ import { deviceUpdateMessage } from './protocol.js';
 import { sendJson, startReply } from './http.js';
 import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
+import type { History } from '../core/history.js';
+import { registerHistory } from './history-route.js';
+import { StaticSite } from './static.js';
 import { Security } from './auth-guard.js';
 import { createApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -26,13 +29,15 @@ export interface ServerOptions {
   registry: Registry;
   control: ControlService;
   log: Logger;
-  /** Health, drivers and reload for /metrics, /api/v1/status and /api/v1/admin/reload. */
-  insight?: Insight;
+  /** Per-point history for trends; without it the history route is not served. */
+  history?: History;
   readiness?: () => { ready: boolean; reason?: string };
   /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
   security?: Security;
   /** The whole config as an admin may read it (GET /api/v1/config), secrets removed. */
   configView?: () => unknown;
+  /** Health, drivers and reload for /metrics, /api/v1/status and /api/v1/admin/reload. */
+  insight?: Insight;
 }
 
 export class Server {
@@ -75,6 +80,8 @@ export class Server {
     registerWebSocket(app, ctx, this.sockets);
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
+    if (this.options.history) registerHistory(app, ctx, this.options.history);
+    new StaticSite({ log }).register(app);
     app.any('/*', (res, req) => {
       const url = req.getUrl();
       sendJson(startReply(res), 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });

@@ -1,0 +1,132 @@
+/**
+ * A short, bounded history of every numeric point, for the trends of the HMI.
+ *
+ * One ring per point holds at most `capacity` samples (time, value), at most one per
+ * `resolutionMs`: a point that changes faster keeps only the latest value of each slot, so
+ * memory is fixed per point (16 bytes per sample) whatever the poll rate. Samples older than
+ * the window are skipped on read and overwritten as the ring turns.
+ *
+ * It is fed from registry diffs and imports nothing from the server or the drivers.
+ */
+import type { DeviceDiff } from './registry.js';
+
+export interface HistoryOptions {
+  /** How far back the history reaches, seconds (>= 1). */
+  windowS: number;
+  /** Finest spacing of kept samples, milliseconds (>= 1): one sample per slot, the latest wins. */
+  resolutionMs: number;
+}
+
+export interface HistorySamples {
+  /** Sample times, seconds since the epoch (as every timestamp of the API). */
+  t: number[];
+  v: number[];
+}
+
+class PointRing {
+  private readonly times: Float64Array;
+  private readonly values: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.times = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+  }
+
+  add(tMs: number, value: number, resolutionMs: number): void {
+    const cap = this.times.length;
+    if (this.count > 0) {
+      const last = (this.next - 1 + cap) % cap;
+      // Same slot as the last sample: replace it, so a fast point cannot push out the window.
+      if (Math.floor(this.times[last]! / resolutionMs) === Math.floor(tMs / resolutionMs)) {
+        this.times[last] = tMs;
+        this.values[last] = value;
+        return;
+      }
+      // A clock step backwards would break the order the reader relies on: start over.
+      if (tMs < this.times[last]!) this.count = 0;
+    }
+    this.times[this.next] = tMs;
+    this.values[this.next] = value;
+    this.next = (this.next + 1) % cap;
+    if (this.count < cap) this.count++;
+  }
+
+  read(fromMs: number): HistorySamples {
+    const cap = this.times.length;
+    const out: HistorySamples = { t: [], v: [] };
+    for (let k = this.count; k >= 1; k--) {
+      const i = (this.next - k + cap) % cap;
+      const t = this.times[i]!;
+      if (t < fromMs) continue;
+      out.t.push(t / 1000);
+      out.v.push(this.values[i]!);
+    }
+    return out;
+  }
+}
+
+export class History {
+  readonly windowS: number;
+  readonly resolutionMs: number;
+  /** Samples kept per point: the window divided into slots, plus the current one. */
+  readonly capacity: number;
+  private readonly points = new Map<string, Map<string, PointRing>>();
+  private readonly now: () => number;
+
+  constructor(options: HistoryOptions & { now?: () => number }) {
+    if (!(options.windowS >= 1)) throw new RangeError(`history window must be >= 1 s, got ${options.windowS}`);
+    if (!(options.resolutionMs >= 1)) throw new RangeError(`history resolution must be >= 1 ms, got ${options.resolutionMs}`);
+    this.windowS = options.windowS;
+    this.resolutionMs = options.resolutionMs;
+    this.capacity = Math.ceil((options.windowS * 1000) / options.resolutionMs) + 1;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Registry listener: keeps every finite numeric value of the diff. */
+  record(diff: DeviceDiff): void {
+    const tMs = diff.timestamp * 1000;
+    for (const [name, value] of Object.entries(diff.new_state)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      this.ring(diff.device_id, name).add(tMs, value, this.resolutionMs);
+    }
+  }
+
+  /**
+   * The samples of one point newer than `sinceS` (seconds since the epoch) and inside the
+   * window, oldest first. Empty when the point has no samples yet.
+   */
+  read(deviceId: string, point: string, sinceS?: number): HistorySamples {
+    const windowStart = this.now() - this.windowS * 1000;
+    const from = sinceS === undefined ? windowStart : Math.max(windowStart, sinceS * 1000);
+    const ring = this.points.get(deviceId)?.get(point);
+    return ring === undefined ? { t: [], v: [] } : ring.read(from);
+  }
+
+  /** Forgets a device (removed on reload). */
+  forget(deviceId: string): void {
+    this.points.delete(deviceId);
+  }
+
+  /** Bytes held by sample buffers: 16 per slot of every point seen so far. */
+  get bytes(): number {
+    let rings = 0;
+    for (const m of this.points.values()) rings += m.size;
+    return rings * this.capacity * 16;
+  }
+
+  private ring(deviceId: string, point: string): PointRing {
+    let device = this.points.get(deviceId);
+    if (device === undefined) {
+      device = new Map();
+      this.points.set(deviceId, device);
+    }
+    let ring = device.get(point);
+    if (ring === undefined) {
+      ring = new PointRing(this.capacity);
+      device.set(point, ring);
+    }
+    return ring;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The built-in HMI page: boots, signs in when the gateway wants a token, then shows every
+ * device live through the typed client (which reconnects and resumes by itself).
+ */
+import { GatewayClient, GatewayClientError } from '../client/index.js';
+import { Api, ApiError } from './api.js';
+import { askToken, loadToken, saveToken } from './auth.js';
+import { DeviceCard } from './card.js';
+import { h, setText } from './dom.js';
+import { Header, type PageLink } from './header.js';
+import type { DeviceView, PointValue, WhoAmI } from './types.js';
+import { mayWrite } from './types.js';
+
+/** What the trends show, seconds. */
+const TREND_WINDOW_S = 300;
+/** How long "resynced" stays up after a reconnect before it reads plain "Live", ms. */
+const RESYNCED_SHOWN_MS = 10_000;
+
+class Page {
+  private readonly header: Header;
+  private readonly board: HTMLElement;
+  private readonly notice: HTMLElement;
+  private readonly cards = new Map<string, DeviceCard>();
+  private client: GatewayClient | undefined;
+  private api: Api;
+  private canWrite = false;
+  /** Gateway clock minus page clock, seconds: ages and trends use the gateway's time. */
+  private clockOffsetS = 0;
+  private resyncedTimer: number | undefined;
+  private everConnected = false;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private token: string | null,
+  ) {
+    this.api = new Api(token);
+    this.header = new Header(() => this.applyFilter());
+    this.header.signOut.addEventListener('click', () => {
+      saveToken(null);
+      location.reload();
+    });
+    this.notice = h('div', { class: 'notice', id: 'notice', role: 'alert', hidden: true });
+    this.board = h('main', { class: 'board', id: 'board' });
+    root.replaceChildren(this.header.el, this.notice, this.board);
+    window.setInterval(() => this.tick(), 1000);
+  }
+
+  async boot(): Promise<void> {
+    let who: WhoAmI;
+    for (;;) {
+      try {
+        who = await this.api.whoami();
+        break;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          // A gateway without access control: everyone may do everything (it listens on loopback).
+          who = { token: 'anonymous', role: 'admin', anonymous: true, auth_required: false };
+          break;
+        }
+        if (err instanceof ApiError && err.status === 401) {
+          saveToken(null);
+          const why = this.token === null ? 'This gateway needs an access token.' : `The gateway refused the token: ${err.message}`;
+          this.token = await askToken(this.board, why);
+          saveToken(this.token);
+          this.api = new Api(this.token);
+          continue;
+        }
+        this.say(`${(err as Error).message} Retrying…`);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+    this.say(null);
+    this.canWrite = mayWrite(who);
+    const who_ = who.auth_required ? `${who.token} · ${who.role}` : 'auth off';
+    this.header.setRole(who_, this.canWrite, this.token !== null);
+    this.startClient();
+  }
+
+  private startClient(): void {
+    const client = new GatewayClient({
+      url: location.origin,
+      token: this.token ?? undefined,
+      clientId: `hmi-${Math.random().toString(36).slice(2, 8)}`,
+      // A panel should notice a dead link and a restarted gateway within seconds, not tens of seconds.
+      heartbeatMs: 5000,
+      backoff: { maxMs: 4000 },
+    });
+    this.client = client;
+    client.on('connection', (c) => {
+      if (c.state === 'connected') {
+        // "resynced" is set once every device is in step again (the synced event).
+        if (!this.everConnected) this.setLink('connected', '');
+        this.everConnected = true;
+        this.say(null);
+      } else if (c.state === 'connecting' && !this.everConnected) {
+        this.setLink('connecting', '');
+      } else if (c.state === 'reconnecting') {
+        const wait = c.delayMs === undefined ? '' : `next try in ${Math.max(1, Math.round(c.delayMs / 1000))} s`;
+        this.setLink(this.everConnected ? 'reconnecting' : 'connecting', wait);
+      }
+    });
+    client.on('synced', (s) => {
+      if (!s.resumed && this.cards.size === 0) this.board.replaceChildren(h('p', { class: 'empty' }, 'The gateway has no devices configured.'));
+      if (s.resumed) {
+        this.setLink('resynced', `at ${new Date().toLocaleTimeString()}`);
+        // The trends missed what happened while away: fetch them again.
+        for (const id of this.cards.keys()) void this.loadHistory(id);
+      }
+    });
+    client.on('resync', (r) => this.upsert(r.device));
+    client.on('update', (u) => {
+      this.clock(u.timestamp);
+      const card = this.cards.get(u.device_id);
+      if (card === undefined) this.upsert(u.device);
+      else card.changed(u.device, Object.keys(u.new_state), u.timestamp);
+    });
+    client.on('removed', (r) => {
+      this.cards.get(r.device_id)?.el.remove();
+      this.cards.delete(r.device_id);
+    });
+    client.on('error', (e) => {
+      if (e.code === 'unauthorized' || e.code === 'forbidden') this.say(e.message);
+    });
+    client.start();
+  }
+
+  private setLink(state: PageLink, detail: string): void {
+    clearTimeout(this.resyncedTimer);
+    this.header.setLink(state, detail);
+    const live = state === 'connected' || state === 'resynced';
+    for (const c of this.cards.values()) c.setLinkLive(live);
+    if (state === 'resynced') this.resyncedTimer = window.setTimeout(() => this.header.setLink('connected', ''), RESYNCED_SHOWN_MS);
+  }
+
+  private upsert(device: DeviceView): void {
+    const existing = this.cards.get(device.device_id);
+    if (existing !== undefined) {
+      existing.resync(device);
+      return;
+    }
+    if (this.cards.size === 0) this.board.replaceChildren();
+    const card = new DeviceCard({
+      device,
+      canWrite: this.canWrite,
+      trendWindowS: TREND_WINDOW_S,
+      write: (deviceId, point) => (value) => this.write(deviceId, point, value),
+    });
+    this.cards.set(device.device_id, card);
+    this.board.append(card.el);
+    this.header.setTypes([...this.cards.values()].map((c) => c.device.device_type));
+    card.el.hidden = !this.matches(card);
+    card.tick(this.now());
+    void this.loadHistory(device.device_id);
+  }
+
+  /** Writes one point; resolves with the value the device confirmed (its read-back). */
+  private async write(deviceId: string, point: string, value: PointValue): Promise<PointValue> {
+    const client = this.client;
+    if (client === undefined) throw new Error('not connected');
+    try {
+      const result = await client.control(deviceId, { [point]: value });
+      if (Object.hasOwn(result.new_state, point)) return result.new_state[point] as PointValue;
+      // Nothing changed: the device already held that value.
+      return client.device(deviceId)?.state[point] ?? value;
+    } catch (err) {
+      if (err instanceof GatewayClientError) throw new Error(err.message.charAt(0).toUpperCase() + err.message.slice(1));
+      throw err;
+    }
+  }
+
+  private async loadHistory(deviceId: string): Promise<void> {
+    const card = this.cards.get(deviceId);
+    if (card === undefined) return;
+    try {
+      const reply = await this.api.history(deviceId, TREND_WINDOW_S);
+      this.clockOffsetS = reply.now - Date.now() / 1000;
+      for (const [name, p] of Object.entries(reply.points)) card.seedTrend(name, p.t, p.v);
+      card.tick(this.now());
+    } catch {
+      // The trend fills from live values instead; the values themselves are unaffected.
+    }
+  }
+
+  /** Follows the gateway's clock when ours is off by more than the link's latency. */
+  private clock(serverS: number): void {
+    const offset = serverS - Date.now() / 1000;
+    if (Math.abs(offset - this.clockOffsetS) > 2) this.clockOffsetS = offset;
+  }
+
+  private now(): number {
+    return Date.now() / 1000 + this.clockOffsetS;
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const c of this.cards.values()) if (!c.el.hidden) c.tick(now);
+  }
+
+  private matches(card: DeviceCard): boolean {
+    return card.matches(this.header.filterText.value.trim(), this.header.filterType.value);
+  }
+
+  private applyFilter(): void {
+    let shown = 0;
+    for (const c of this.cards.values()) {
+      c.el.hidden = !this.matches(c);
+      if (!c.el.hidden) shown++;
+    }
+    this.say(shown === 0 && this.cards.size > 0 ? 'No device matches the filter.' : null);
+  }
+
+  private say(text: string | null): void {
+    this.notice.hidden = text === null;
+    setText(this.notice, text ?? '');
+  }
+}
+
+const root = document.getElementById('app');
+if (root !== null) void new Page(root, loadToken()).boot();

@@ -1,0 +1,84 @@
+/**
+ * A small trend line per numeric point: the last minutes from the gateway's history, then
+ * every live value. Drawn as steps (a value holds until the next change), ending at "now".
+ */
+const SVG = 'http://www.w3.org/2000/svg';
+const WIDTH = 300;
+const HEIGHT = 40;
+
+export class Trend {
+  readonly el: SVGSVGElement;
+  private readonly path: SVGPathElement;
+  private t: number[] = [];
+  private v: number[] = [];
+  private dirty = true;
+
+  constructor(private readonly windowS: number) {
+    this.el = document.createElementNS(SVG, 'svg');
+    this.el.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
+    this.el.setAttribute('preserveAspectRatio', 'none');
+    this.el.setAttribute('class', 'trend');
+    this.el.setAttribute('aria-hidden', 'true');
+    this.path = document.createElementNS(SVG, 'path');
+    this.path.setAttribute('vector-effect', 'non-scaling-stroke');
+    this.el.append(this.path);
+  }
+
+  /** Replaces the samples (history reply), oldest first. */
+  seed(t: number[], v: number[]): void {
+    this.t = t.slice();
+    this.v = v.slice();
+    this.dirty = true;
+  }
+
+  add(at: number, value: number): void {
+    const n = this.t.length;
+    if (n > 0 && at < this.t[n - 1]!) return;
+    this.t.push(at);
+    this.v.push(value);
+    this.dirty = true;
+  }
+
+  get samples(): number {
+    return this.t.length;
+  }
+
+  /** Redraws up to `now` (gateway clock, seconds); cheap enough to call once a second. */
+  draw(now: number): void {
+    const from = now - this.windowS;
+    // Keep one sample before the window: it is the value at the window's left edge.
+    let first = 0;
+    while (first + 1 < this.t.length && this.t[first + 1]! <= from) first++;
+    if (first > 0) {
+      this.t.splice(0, first);
+      this.v.splice(0, first);
+      this.dirty = true;
+    }
+    if (this.t.length === 0) {
+      this.path.setAttribute('d', '');
+      return;
+    }
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of this.v) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const span = hi - lo || Math.max(1, Math.abs(hi) * 0.1);
+    const pad = span * 0.1;
+    const y = (val: number) => (HEIGHT - 2 - ((val - (lo - pad)) / (span + 2 * pad)) * (HEIGHT - 4)).toFixed(1);
+    // The time axis starts at the window or at the first sample, whichever is later, so a
+    // young history fills the width instead of hugging the right edge. At least 10 s wide.
+    const left = Math.min(Math.max(from, this.t[0]!), now - 10);
+    const x = (at: number) => (((Math.max(at, left) - left) / (now - left)) * WIDTH).toFixed(1);
+    let d = `M${x(this.t[0]!)} ${y(this.v[0]!)}`;
+    for (let i = 1; i < this.t.length; i++) d += `H${x(this.t[i]!)}V${y(this.v[i]!)}`;
+    d += `H${WIDTH}`;
+    this.path.setAttribute('d', d);
+    this.dirty = false;
+  }
+
+  get needsDraw(): boolean {
+    return this.dirty;
+  }
+}

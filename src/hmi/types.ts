@@ -1,0 +1,33 @@
+/**
+ * The API shapes the page reads: the device shapes come from the typed client; the history
+ * and caller shapes, which the client does not wrap, are declared here.
+ */
+import type { DeviceView, PointMeta, PointValue } from '../client/index.js';
+
+export type { DeviceView, PointMeta, PointValue };
+
+export interface HistoryReply {
+  device_id: string;
+  /** The gateway's clock when it answered, seconds since the epoch. */
+  now: number;
+  since: number;
+  window_s: number;
+  points: Record<string, { unit: string | null; t: number[]; v: number[] }>;
+}
+
+/** GET /api/v1/whoami: who the page is to the gateway. */
+export interface WhoAmI {
+  token: string;
+  role: 'viewer' | 'operator' | 'admin';
+  anonymous: boolean;
+  auth_required: boolean;
+}
+
+export function isNumeric(meta: PointMeta | undefined): boolean {
+  return meta !== undefined && (meta.type === 'number' || meta.type === 'integer');
+}
+
+/** Roles that may write points (PROTOCOL.md: control needs operator or admin). */
+export function mayWrite(who: WhoAmI): boolean {
+  return who.role === 'operator' || who.role === 'admin';
+}
