@@ -5,6 +5,7 @@ import { CliError, EXIT } from './exit.js';
 
 const EXIT_BY_CODE: Record<string, number> = {
   invalid_json: EXIT.dataerr,
+  invalid_config: EXIT.config,
   invalid_request: EXIT.dataerr,
   validation_error: EXIT.dataerr,
   device_not_found: EXIT.dataerr,

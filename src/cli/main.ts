@@ -11,6 +11,8 @@ import { registerServe } from './commands/serve.js';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerWatch } from './commands/watch.js';
+import { registerStatus } from './commands/status.js';
+import { registerReload } from './commands/reload.js';
 import { registerTechnicianCommands } from './commands/technician.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerAuditCommand } from './commands/audit.js';
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDeviceCommands(program, globals);
   registerWatch(program, globals);
+  registerStatus(program, globals);
+  registerReload(program, globals);
   registerConfigCommands(program, globals);
   registerTechnicianCommands(program, globals);
   registerTokenCommands(program, globals);

@@ -22,7 +22,11 @@ export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: In
       (outcome) => {
         const o = outcome as { ok: boolean; problems?: string[]; file?: string };
         if (o.ok) sendJson(reply, 200, outcome);
-        else sendError(reply, new GatewayError('invalid_config', `${o.file ?? 'the configuration'} has errors; still running on the previous configuration`, { details: { problems: o.problems ?? [] } }));
+        else {
+          const problems = o.problems ?? [];
+          const message = `${o.file ?? 'the configuration'} has errors; still running on the previous configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`;
+          sendError(reply, new GatewayError('invalid_config', message, { details: { problems } }));
+        }
       },
       (err: unknown) => sendError(reply, err, (e) => ctx.log.error({ err: e }, 'reload failed')),
     );
