@@ -16,6 +16,7 @@ packages=(
   chromium          # real browser for the HMI tests (driven by playwright-core)
   udev              # udevadm: serialport's port listing
   tmux              # drives `mgw watch` in a real terminal
+  zsh fish          # the shells `mgw completion` writes scripts for
   wrk               # HTTP load generator for the benchmarks
   util-linux        # taskset for the benchmarks
   openssl           # self-signed certificates for the TLS tests

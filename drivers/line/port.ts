@@ -86,7 +86,8 @@ export class LinePort {
     port.on('error', (err) => this.options.log.debug({ path: s.path, err: err.message }, 'port error'));
     port.open((err) => {
       if (err) return this.openFailed(port, err.message);
-      // Bytes that queued up while nobody listened belong to no request of ours.
+      // Bytes that queued up while nobody listened belong to no request of ours. The Unix binding
+      // flushes while it sets the termios; this flush also covers bytes that arrived since.
       port.flush((flushErr) => {
         if (flushErr) return this.openFailed(port, flushErr.message);
         if (!this.running || this.port !== port) {

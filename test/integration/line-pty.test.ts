@@ -305,3 +305,27 @@ describe.skipIf(!haveSocat)('line driver: two devices on one port', () => {
     await ws.next(update('climate_l1', (s) => s['online'] === true && s['temperature'] === 23.5));
   });
 });
+
+describe.skipIf(!haveSocat)('line driver: stale bytes', () => {
+  it('flushes what the device sent before the port was opened', async () => {
+    const pair = await ptyPair(join(dir, 'stale-gw'), join(dir, 'stale-dev'));
+    const peer = await LinePeer.start(pair.peerEnd);
+    let gw: RunningGateway | undefined;
+    try {
+      // Sent while nobody listens: it waits in the PTY's input queue of the gateway end.
+      await peer.emit('T=77.7;H=1.0\nT=7');
+      gw = await startGateway({ devices: [climateDevice(pair.driverEnd)] });
+      await waitFor('the port to open', () => gw!.logs.some((l) => l.msg === 'port open'));
+      const ws = await TestClient.connect(gw.wsUrl);
+      await peer.emit('T=20.0;H=40.0\n');
+      await ws.next(update('climate_l1', (s) => s['temperature'] === 20));
+      ws.close();
+      expect(gw.logs.some((l) => l.msg === 'line matches no point')).toBe(false);
+      expect(ws.messages.some((m) => m['data']?.new_state?.temperature === 77.7)).toBe(false);
+    } finally {
+      await gw?.stop();
+      await peer.stop();
+      await pair.stop();
+    }
+  });
+});
