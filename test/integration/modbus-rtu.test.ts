@@ -85,6 +85,39 @@ describe.skipIf(!peers('socat', '/usr/bin/python3'))('Modbus RTU through a PTY p
     expect(update['data'].new_state).toEqual({ speed: 1450, running: true });
   });
 
+  test('a serial port that disappears is reopened when it comes back, without a gateway restart', async () => {
+    const pty = await startPtyPair();
+    let pty2: Awaited<ReturnType<typeof startPtyPair>> | undefined;
+    cleanups.push(async () => {
+      await pty.stop();
+      await pty2?.stop();
+    });
+    const slave = await startPyModbus('rtu', pty.device, { units: [1] });
+    cleanups.push(() => slave.stop());
+    await slave.set(1, 'hr', 0, [1]);
+    const gw = await gateway({
+      buses: [{ ...rtuBus(pty.gateway), timeout_ms: 100, reconnect_max_ms: 300 }],
+      devices: [{ id: 'u', driver: 'modbus', bus: 'line1', unit: 1, poll_interval_ms: 50, points: { v: { table: 'holding', address: 0 } } }],
+    });
+    await waitFor('online with the first value', () => gw.gateway.registry.snapshot('u')!.state['v'] === 1);
+    // The adapter is pulled: socat ends, both PTY ends vanish.
+    await slave.stop();
+    await pty.stop();
+    await waitFor('offline', () => !gw.gateway.registry.snapshot('u')!.online);
+    await waitFor('a warning that names the port', () => gw.logs.some((l) => l.msg === 'bus lost; reconnecting' || l.msg === 'bus cannot connect'));
+    // Plugged back in under the same name, with the device answering again.
+    pty2 = await startPtyPair(undefined, { gateway: pty.gateway, device: pty.device });
+    const again = await startPyModbus('rtu', pty2.device, { units: [1] });
+    cleanups.push(() => again.stop());
+    await again.set(1, 'hr', 0, [2]);
+    await waitFor('online again with the new value', () => {
+      const s = gw.gateway.registry.snapshot('u')!;
+      return s.online && s.state['v'] === 2;
+    }, 15_000);
+    const counters = (gw.gateway.driverList()[0] as ModbusDriver).health().counters!;
+    expect(counters['reconnects']).toBeGreaterThanOrEqual(1);
+  });
+
   test('a unit that stops answering goes offline after its retries and comes back by itself', async () => {
     const { path, device, slave } = await rtuLine(undefined, [1]);
     const gw = await gateway({

@@ -54,6 +54,7 @@ export interface PyModbusPeer {
   /** TCP port, or the RTU device path. */
   where: string;
   port: number;
+  pid: number;
   set(unit: number, table: PeerTable, address: number, values: (number | boolean)[]): Promise<void>;
   get(unit: number, table: PeerTable, address: number, count: number): Promise<(number | boolean)[]>;
   stop(): Promise<void>;
@@ -98,6 +99,7 @@ export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number,
   return {
     where: served,
     port: kind === 'tcp' ? Number(served) : 0,
+    pid: proc.pid!,
     async set(unit, table, address, values) {
       const r = await ask({ op: 'set', unit, table, address, values });
       if (!r.ok) throw new Error(`peer set failed: ${r.error}`);
@@ -119,11 +121,14 @@ export interface PtyPair {
   stop(): Promise<void>;
 }
 
-/** A socat PTY pair; `blockSize` (socat -b) fragments what crosses it, like a slow USB adapter. */
-export async function startPtyPair(blockSize?: number): Promise<PtyPair> {
-  const dir = mkdtempSync(join(tmpdir(), 'mgw-pty-'));
-  const gateway = join(dir, 'gw');
-  const device = join(dir, 'dev');
+/**
+ * A socat PTY pair; `blockSize` (socat -b) fragments what crosses it, like a slow USB adapter.
+ * `links` recreates a pair under the same names (an adapter plugged back in).
+ */
+export async function startPtyPair(blockSize?: number, links?: { gateway: string; device: string }): Promise<PtyPair> {
+  const dir = links === undefined ? mkdtempSync(join(tmpdir(), 'mgw-pty-')) : '';
+  const gateway = links?.gateway ?? join(dir, 'gw');
+  const device = links?.device ?? join(dir, 'dev');
   const args = ['-d', '-d'];
   if (blockSize !== undefined) args.push('-b', String(blockSize));
   args.push(`pty,raw,echo=0,link=${gateway}`, `pty,raw,echo=0,link=${device}`);
