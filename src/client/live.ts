@@ -181,6 +181,16 @@ export class GatewayClient {
     const ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (ws === undefined) throw new GatewayClientError('no_websocket', 'no WebSocket in this runtime: pass the `WebSocket` option (in Node, the `ws` package)');
     this.WebSocketImpl = ws;
+    // A wrong address is a setup mistake, not a network hiccup: fail now instead of retrying forever.
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch {
+      throw new GatewayClientError('invalid_url', `${JSON.stringify(options.url)} is not a valid gateway address; expected e.g. http://127.0.0.1:8000`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new GatewayClientError('invalid_url', `${options.url}: the gateway address must start with http:// or https:// (the WebSocket address is derived from it)`);
+    }
     this.clientId = options.clientId ?? `mgw-client-${Math.random().toString(36).slice(2, 10)}`;
     this.rest = new RestClient({ url: options.url, token: options.token, fetch: options.fetch, timeoutMs: options.requestTimeoutMs });
   }

@@ -58,6 +58,13 @@ describe('REST wrappers', () => {
     expect([range.code, range.status]).toEqual(['validation_error', 422]);
   });
 
+  it('refuses a malformed address at once instead of retrying it forever', () => {
+    const make = (url: string) => () => new GatewayClient({ url, WebSocket: WebSocket as unknown as WebSocketConstructor });
+    expect(make('ws://127.0.0.1:8000')).toThrow(/must start with http:\/\/ or https:\/\//);
+    expect(make('127.0.0.1:8000')).toThrow(/not a valid gateway address/);
+    expect(make('http://127.0.0.1:8000')).not.toThrow();
+  });
+
   it('tells an unreachable gateway apart from a refusal', async () => {
     const port = await freePort();
     const e = await failure(new RestClient({ url: `http://127.0.0.1:${port}` }).list());
