@@ -1,0 +1,219 @@
+/**
+ * `npm run bench [-- --quick] [-- --only fanout,http,control,footprint] [-- --reps N]`
+ *
+ * Runs every peer of every section in rotating order, rep after rep (A B C, B C A, ...), so
+ * drift on a noisy machine hits all peers alike, then reports medians and ranges. Servers run
+ * on core 0, load generators (and this runner) on core 1.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBench } from './lib/build.js';
+import { ROOT, benchNice, benchRealtime, stopAll } from './lib/spawn.js';
+import { BACKPRESSURE_BYTES, FANOUT_PEERS, fanoutOnce, type FanoutPeer, type FanoutResult } from './fanout.js';
+import { HTTP_PEERS, httpOnce, type HttpPeer, type HttpResult } from './http.js';
+import { controlOnce, type ControlResult } from './control.js';
+import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, footprintOnce, type FootprintResult } from './footprint.js';
+import { Table, markdown, write } from './report.js';
+
+const SECTIONS = ['fanout', 'http', 'control', 'footprint'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function parseArgs(argv: string[]) {
+  const quick = argv.includes('--quick');
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : [...SECTIONS];
+  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${JSON.stringify(s)}; one of ${SECTIONS.join(', ')}`);
+  const repsAt = argv.indexOf('--reps');
+  const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : 3;
+  if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a whole number >= 1 (medians want 3 or more)');
+  return { quick, only: only as Section[], reps };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const P = opts.quick
+  ? { fixedMs: 1000, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 1000 }
+  : { fixedMs: 3000, overloadMs: 1000, latency1000: true, httpS: 5, controlN: 1000, settleMs: 3000 };
+/** The fixed rate of the latency phase: 200 diffs/s, each to every client. */
+const FIXED_RATE = 200;
+/** Offered deliveries/s in the overload phase: above what any peer sustains here. */
+const OVERLOAD = 300_000;
+
+function rotate<T>(list: readonly T[], k: number): T[] {
+  return list.map((_, i) => list[(i + k) % list.length]!);
+}
+
+function machine() {
+  const uwsPkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/uWebSockets.js/package.json'), 'utf8')) as { version: string };
+  const wsPkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/ws/package.json'), 'utf8')) as { version: string };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    node: process.version,
+    uws: uwsPkg.version,
+    ws: wsPkg.version,
+    nice: benchNice,
+    realtime: benchRealtime,
+    loadavgStart: loadavg().map((x) => +x.toFixed(2)),
+    freeMemGiB: +(freemem() / 2 ** 30).toFixed(1),
+  };
+}
+
+async function main(): Promise<void> {
+  // This process is a client too (control round trip, footprint clients): keep it off core 0.
+  spawnSync('taskset', ['-p', '-c', '1', String(process.pid)]);
+  const started = Date.now();
+  await buildBench();
+  const info = machine();
+  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[] } = { fanout: [], http: [], control: [], footprint: [] };
+  const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
+
+  for (let rep = 0; rep < opts.reps; rep++) {
+    if (opts.only.includes('fanout')) {
+      for (const clients of [100, 1000]) {
+        for (const peer of rotate<FanoutPeer>(['gateway', 'ws', 'uws'], rep)) {
+          const withLatency = clients === 100 || P.latency1000;
+          const r = await fanoutOnce(peer, {
+            clients,
+            fixedRate: FIXED_RATE,
+            fixedMs: withLatency ? P.fixedMs : 0,
+            overloadDeliveries: OVERLOAD,
+            overloadMs: P.overloadMs,
+          });
+          raw.fanout.push(r);
+          log(`fan-out ${peer} x${clients}: ${Math.round(r.overload.deliveriesPerS)} deliveries/s, ${r.overload.serverCpuUsPerDelivery.toFixed(2)} us/delivery` + (r.fixed ? `, p99 ${r.fixed.latencyMs.p99.toFixed(2)} ms` : ''));
+        }
+      }
+    }
+    if (opts.only.includes('http')) {
+      for (const peer of rotate<HttpPeer>(['gateway', 'node'], rep)) {
+        const r = await httpOnce(peer, { seconds: P.httpS, connections: 50 });
+        raw.http.push(r);
+        log(`http ${peer}: ${Math.round(r.requestsPerS)} req/s`);
+      }
+    }
+    if (opts.only.includes('control')) {
+      const r = await controlOnce({ iterations: P.controlN });
+      raw.control.push(r);
+      log(`control: ws p50 ${r.wsP50Ms.toFixed(2)} ms p99 ${r.wsP99Ms.toFixed(2)} ms`);
+    }
+    if (opts.only.includes('footprint')) {
+      const r = await footprintOnce({ settleMs: P.settleMs });
+      raw.footprint.push(r);
+      log(`footprint: ready ${r.readyMs.toFixed(0)} ms, RSS ${r.idleRssMiB.toFixed(1)} / ${r.clientsRssMiB.toFixed(1)} MiB`);
+    }
+  }
+
+  const table = new Table();
+  const notes: string[] = [];
+  for (const clients of [100, 1000]) {
+    const section = `Fan-out to ${clients.toLocaleString('en-US')} WebSocket clients (4 devices)`;
+    for (const peer of ['gateway', 'ws', 'uws'] as FanoutPeer[]) {
+      const runs = raw.fanout.filter((r) => r.peer === peer && r.clients === clients);
+      if (runs.length === 0) continue;
+      const label = FANOUT_PEERS[peer].label;
+      table.add(section, label, `deliveries/s, ${OVERLOAD.toLocaleString('en-US')}/s offered`, '1/s', runs.map((r) => r.overload.deliveriesPerS));
+      table.add(section, label, 'server CPU per delivery under overload', 'µs', runs.map((r) => r.overload.serverCpuUsPerDelivery));
+      const fixed = runs.filter((r) => r.fixed !== undefined).map((r) => r.fixed!);
+      if (fixed.length > 0) {
+        table.add(section, label, `latency p50 at ${FIXED_RATE} diffs/s`, 'ms', fixed.map((f) => f.latencyMs.p50));
+        table.add(section, label, `latency p99 at ${FIXED_RATE} diffs/s`, 'ms', fixed.map((f) => f.latencyMs.p99));
+        table.add(section, label, `latency p99.9 at ${FIXED_RATE} diffs/s`, 'ms', fixed.map((f) => f.latencyMs.p999));
+        table.add(section, label, `server CPU per delivery at ${FIXED_RATE} diffs/s`, 'µs', fixed.map((f) => f.serverCpuUsPerDelivery));
+      }
+      const phases = runs.flatMap((r) => [r.overload, ...(r.fixed ? [r.fixed] : [])]);
+      const lost = phases.reduce((a, p) => a + p.undelivered, 0);
+      const gaps = phases.reduce((a, p) => a + p.gaps, 0);
+      const reorders = phases.reduce((a, p) => a + p.reorders, 0);
+      const closed = phases.reduce((a, p) => a + p.closed, 0);
+      if (lost + gaps + reorders + closed > 0) notes.push(`${label}, ${clients} clients: ${lost} deliveries never arrived, ${gaps} seq gaps, ${reorders} reordered, ${closed} clients closed by the server`);
+      const lgBound = runs.filter((r) => r.overload.loadgenBusy >= 0.9).length;
+      if (lgBound > 0) notes.push(`${label}, ${clients} clients: the load generator was >= 90% busy in ${lgBound} of ${runs.length} overload runs: deliveries/s is load-generator bound there`);
+      const behind = fixed.filter((f) => f.latencyMs.p99 > 1000).length;
+      if (behind > 0) notes.push(`${label}, ${clients} clients: fell behind at ${FIXED_RATE} diffs/s in ${behind} of ${fixed.length} runs (p99 over 1 s: a growing backlog)`);
+    }
+  }
+  for (const peer of ['gateway', 'node'] as HttpPeer[]) {
+    const runs = raw.http.filter((r) => r.peer === peer);
+    if (runs.length === 0) continue;
+    const section = 'HTTP GET /api/v1/devices/{id} (wrk, 1 thread, 50 connections)';
+    table.add(section, HTTP_PEERS[peer], 'requests/s', '1/s', runs.map((r) => r.requestsPerS));
+    table.add(section, HTTP_PEERS[peer], 'latency p99', 'ms', runs.map((r) => r.latencyP99Ms));
+    const errors = runs.reduce((a, r) => a + r.errors, 0);
+    if (errors > 0) notes.push(`HTTP ${peer}: ${errors} errors or non-2xx answers`);
+  }
+  if (raw.control.length > 0) {
+    const section = 'Control round trip, simulator (POST -> write -> read-back -> WebSocket update)';
+    table.add(section, 'gateway', 'POST to WebSocket update p50', 'ms', raw.control.map((r) => r.wsP50Ms));
+    table.add(section, 'gateway', 'POST to WebSocket update p99', 'ms', raw.control.map((r) => r.wsP99Ms));
+    table.add(section, 'gateway', 'POST to HTTP 200 p50', 'ms', raw.control.map((r) => r.httpP50Ms));
+    table.add(section, 'gateway', 'POST to HTTP 200 p99', 'ms', raw.control.map((r) => r.httpP99Ms));
+  }
+  if (raw.footprint.length > 0) {
+    const section = `Footprint, built CLI, ${FOOTPRINT_DEVICES} simulated devices x 20 points polled at 1 s`;
+    table.add(section, 'gateway', 'start to ready', 'ms', raw.footprint.map((r) => r.readyMs));
+    table.add(section, 'gateway', 'RSS, no clients', 'MiB', raw.footprint.map((r) => r.idleRssMiB));
+    table.add(section, 'gateway', 'V8 heap used, no clients', 'MiB', raw.footprint.map((r) => r.idleHeapUsedMiB));
+    table.add(section, 'gateway', `RSS, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsRssMiB));
+    table.add(section, 'gateway', `V8 heap used, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsHeapUsedMiB));
+  }
+  table.finish((section) => (section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
+
+  const targets = evaluateTargets(table);
+  const end = { ...info, loadavgEnd: loadavg().map((x) => +x.toFixed(2)), durationS: Math.round((Date.now() - started) / 1000) };
+  const header = [
+    `Mode: ${opts.quick ? 'quick' : 'full'}, ${opts.reps} interleaved reps, ${new Date().toISOString()}; ${end.durationS} s.`,
+    `Machine: ${info.cores} x ${info.cpu}, ${info.memoryGiB} GiB, Linux ${info.kernel}, Node ${info.node}, uWS.js ${info.uws}, ws ${info.ws}; load average ${info.loadavgStart.join(' ')} at start, ${end.loadavgEnd.join(' ')} at the end.`,
+    `Servers on core 0, load generators on core 1 (taskset), nice ${benchNice}${benchRealtime ? ', measured phases at SCHED_FIFO 10' : ''}. uWS peers: ${BACKPRESSURE_BYTES / 1048576} MiB backpressure per client. Ratio = row median / gateway median.`,
+  ];
+  const md = markdown(table, header, targets, notes);
+  const files = write(opts.quick ? 'latest-quick' : 'latest', { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw }, md);
+  process.stdout.write(md);
+  log(`wrote ${files.json} and ${files.md}`);
+}
+
+function evaluateTargets(t: Table): string[] {
+  const out: string[] = [];
+  const fan = (n: number) => `Fan-out to ${n.toLocaleString('en-US')} WebSocket clients (4 devices)`;
+  const dps = `deliveries/s, ${OVERLOAD.toLocaleString('en-US')}/s offered`;
+  const cpu = 'server CPU per delivery under overload';
+  const g = FANOUT_PEERS.gateway.label;
+  const w = FANOUT_PEERS.ws.label;
+  const u = FANOUT_PEERS.uws.label;
+  const m = (s: string, p: string, k: string) => t.get(s, p, k)?.median ?? NaN;
+  const ok = (b: boolean) => (b ? 'met' : 'NOT met');
+  const s1000 = fan(1000);
+  if (t.get(s1000, g, dps)) {
+    const r = m(s1000, g, dps) / m(s1000, w, dps);
+    const rc = m(s1000, w, cpu) / m(s1000, g, cpu);
+    out.push(`>= 5x the ws server's deliveries/s at 1,000 clients: ${r.toFixed(1)}x measured (${ok(r >= 5)}); by server CPU per delivery ${rc.toFixed(1)}x.`);
+    const c = m(s1000, g, dps) / m(s1000, u, dps);
+    const cc = m(s1000, u, cpu) / m(s1000, g, cpu);
+    out.push(`within 80% of bare uWS at 1,000 clients: ${(c * 100).toFixed(0)}% of its deliveries/s (${ok(c >= 0.8)}); by CPU per delivery ${(cc * 100).toFixed(0)}%.`);
+  }
+  const s100 = fan(100);
+  const p99 = t.get(s100, g, `latency p99 at ${FIXED_RATE} diffs/s`);
+  if (p99) out.push(`p99 < 5 ms at 100 clients x ${FIXED_RATE} diffs/s: ${p99.median.toFixed(2)} ms (${ok(p99.median < 5)}; runs ${p99.min.toFixed(2)}-${p99.max.toFixed(2)}).`);
+  const fp = t.rows.find((r) => r.section.startsWith('Footprint') && r.metric === `RSS, ${FOOTPRINT_CLIENTS} clients`);
+  if (fp) out.push(`RSS < 64 MB with ${FOOTPRINT_DEVICES} devices and ${FOOTPRINT_CLIENTS} clients: ${fp.median.toFixed(1)} MiB (${ok(fp.median * 1.048576 < 64)}).`);
+  const rd = t.rows.find((r) => r.section.startsWith('Footprint') && r.metric === 'start to ready');
+  if (rd) out.push(`ready < 400 ms: ${rd.median.toFixed(0)} ms (${ok(rd.median < 400)}).`);
+  return out;
+}
+
+main().then(
+  () => stopAll(),
+  async (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    void stopAll().then(() => process.exit(130));
+  });
+}
