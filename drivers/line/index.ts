@@ -85,12 +85,16 @@ export class LineDriver implements Driver {
       onDiscard: (kind, head) => this.onDiscard(kind, head),
       onOpen: () => this.onOpen(),
       onClose: (reason) => this.onClose(reason),
+      // A lost port is retried on a timer: each attempt shows the driver is alive, so a device
+      // unplugged for a while does not make the watchdog restart the whole gateway.
+      onAttempt: () => (this.lastProgress = Date.now()),
     });
     this.tx = new Transactor({
       send: (line) => this.port.send(line),
       timeoutMs: settings.timeout_ms,
       onTimeout: () => {
         this.counters.timeouts++;
+        this.lastProgress = Date.now(); // a timed-out attempt is a completed transaction
         this.port.discardPartial();
       },
     });
@@ -177,6 +181,9 @@ export class LineDriver implements Driver {
       void this.poll(dev);
       return;
     }
+    // A device that only streams may stay quiet for long (a barcode reader between scans):
+    // checking it is this driver's work, so it counts as progress.
+    this.lastProgress = Date.now();
     const silence = dev.cfg.stream_timeout_ms;
     if (silence !== undefined && dev.lastLine !== 0 && Date.now() - dev.lastLine > silence) {
       dev.lastLine = 0;

@@ -15,6 +15,8 @@ export interface LinePortOptions {
   onDiscard: (kind: DiscardKind, head: string) => void;
   onOpen: () => void;
   onClose: (reason: string) => void;
+  /** Every attempt to open the port that came to an end, opened or not (driver progress). */
+  onAttempt?: () => void;
 }
 
 const FIRST_RETRY_MS = 100;
@@ -85,6 +87,7 @@ export class LinePort {
     this.port = port;
     port.on('error', (err) => this.options.log.debug({ path: s.path, err: err.message }, 'port error'));
     port.open((err) => {
+      this.options.onAttempt?.();
       if (err) return this.openFailed(port, err.message);
       // Bytes that queued up while nobody listened belong to no request of ours. The Unix binding
       // flushes while it sets the termios; this flush also covers bytes that arrived since.

@@ -247,6 +247,10 @@ describe.skipIf(!haveSocat)('line driver: the port vanishes and comes back', () 
     peer = undefined;
     const off = await ws.next(update('motor_l1', (s) => s['online'] === false));
     expect(gw.logs.some((l) => l.msg === 'port lost; reopening')).toBe(true);
+    // Reopen attempts keep counting as driver progress, so the watchdog does not restart the gateway.
+    const driver = gw.gateway.driverList().find((d) => d.id === `line:${gwEnd}`)!;
+    const before = driver.health!().lastProgress!;
+    await waitFor('a reopen attempt', () => driver.health!().lastProgress! > before);
     // While the port is gone a write is refused at once.
     const res = await postJson(`${gw.url}/api/v1/devices/motor_l1`, { speed: 900 });
     expect(res.status).toBe(503);
