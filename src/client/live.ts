@@ -299,13 +299,18 @@ export class GatewayClient {
       }
       this.handle(msg);
     };
+    // Node's `ws` says why a connection failed ("connect ECONNREFUSED", "Unexpected server
+    // response: 401"); browsers say nothing. The close event that follows carries it on.
+    let failure = '';
+    s.onerror = (ev: { message?: unknown; error?: { message?: unknown } }) => {
+      const m = ev?.message ?? ev?.error?.message;
+      if (typeof m === 'string') failure = m;
+    };
     s.onclose = (ev: { code?: number; reason?: string }) => {
       if (this.socket !== s) return;
       this.socket = undefined;
-      this.scheduleReconnect(ev.code ?? 1006, ev.reason ?? '');
+      this.scheduleReconnect(ev.code ?? 1006, ev.reason || failure);
     };
-    // The close event follows and carries what can be known; browsers give no detail here.
-    s.onerror = () => undefined;
   }
 
   /** Drops the current socket at once (no close handshake to wait for) and reconnects. */

@@ -122,5 +122,6 @@ describe('authentication', () => {
     });
     expect(events.some((ev) => ev.state === 'connected')).toBe(false);
     expect(events.filter((ev) => ev.state === 'reconnecting').map((ev) => ev.attempt)).toEqual([1, 2, 3]);
+    expect(events.find((ev) => ev.state === 'reconnecting')!.reason).toContain('401');
   });
 });

@@ -94,14 +94,14 @@ function clock(t: number): string {
   return new Date(t * 1000).toISOString().slice(11, 23);
 }
 
-function describeConnection(c: ConnectionEvent, url: string): string | undefined {
+function describeConnection(c: ConnectionEvent, url: string, everConnected: boolean): string | undefined {
   switch (c.state) {
     case 'connecting':
       return c.attempt === 0 ? `connecting to ${url}` : undefined;
     case 'connected':
       return `${c.resumed ? 'reconnected to' : 'connected to'} ${url} (instance ${c.instance ?? '?'})`;
     case 'reconnecting':
-      return `disconnected (${c.code ?? '?'}${c.reason ? ` ${c.reason}` : ''}); reconnecting in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s (attempt ${c.attempt})`;
+      return `${everConnected ? 'disconnected' : 'cannot connect'} (${c.code ?? '?'}${c.reason ? ` ${c.reason}` : ''}); ${everConnected ? 'reconnecting' : 'trying again'} in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s (attempt ${c.attempt})`;
     case 'closed':
       return 'closed';
     default:
@@ -117,11 +117,13 @@ function describeResync(r: ResyncEvent): string {
 /** Piped: stdout carries exactly one line per update; everything else goes to stderr. */
 function lineOutput(url: string): Output {
   const note = (s: string) => process.stderr.write(`${s}\n`);
+  let everConnected = false;
   return {
     update: (u) => process.stdout.write(`${clock(u.timestamp)}  ${u.device_id}  ${values(u.new_state)}  ${u.action} #${u.seq}\n`),
     resync: (r) => note(describeResync(r)),
     connection: (c) => {
-      const text = describeConnection(c, url);
+      const text = describeConnection(c, url, everConnected);
+      if (c.state === 'connected') everConnected = true;
       if (text !== undefined) note(text);
     },
     error: (e) => note(`${e.code}: ${e.message}`),
@@ -153,6 +155,7 @@ function jsonOutput(): Output {
 function tableOutput(client: GatewayClient, url: string): Output {
   const view = new LiveTable(process.stdout);
   let status = `connecting to ${url}`;
+  let everConnected = false;
   let reconnects = 0;
   let resyncs = 0;
   let updates = 0;
@@ -178,13 +181,14 @@ function tableOutput(client: GatewayClient, url: string): Output {
       remember(describeResync(r));
     },
     connection: (c) => {
+      const text = describeConnection(c, url, everConnected);
       if (c.state === 'connected') {
         status = green(`connected`) + ` to ${url}`;
         if (c.resumed) reconnects++;
+        everConnected = true;
       } else if (c.state === 'reconnecting') {
-        status = red('disconnected') + `, reconnecting in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s`;
+        status = red(everConnected ? 'disconnected' : 'cannot connect') + `, trying again in ${((c.delayMs ?? 0) / 1000).toFixed(1)} s`;
       }
-      const text = describeConnection(c, url);
       if (text !== undefined && c.attempt + reconnects > 0) remember(text);
       view.draw(frame());
     },
