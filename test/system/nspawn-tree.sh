@@ -16,8 +16,8 @@ flock 9
 if [ -f "$root/.complete" ]; then echo "$root"; exit 0; fi
 rm -rf "$root.tmp"
 debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$root.tmp" "$mirror" >&2
-# No getty on the console: the test talks to systemd only through machinectl-less `systemd-run`-free
-# means (a shared directory and `nspawn --pipe`), so the login prompt is noise.
+# No login prompt on the console: the test drives the container with nsenter, and a getty
+# would only add noise to the boot log.
 rm -f "$root.tmp/etc/systemd/system/getty.target.wants/"* 2>/dev/null || true
 echo machine-gateway-test > "$root.tmp/etc/hostname"
 touch "$root.tmp/.complete"

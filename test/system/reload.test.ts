@@ -1,0 +1,156 @@
+/**
+ * Reload of a running gateway (in process, real uWS server): only the drivers whose devices
+ * changed restart, unchanged devices keep their seq, settings bound at start are named, and a
+ * broken file changes nothing. Plus the operations endpoints behind `mgw status`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { Daemon, type ReloadOutcome } from '../../src/platform/daemon.js';
+import { SystemdNotifier } from '../../src/platform/notify.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function yaml(devices: { id: string; model?: string; poll?: number }[], extra = ''): string {
+  return `server:\n  port: 0\n${extra}devices:\n${devices.map((d) => `  - { id: ${d.id}, driver: simulator, model: ${d.model ?? 'motor'}, poll_interval_ms: ${d.poll ?? 50} }\n`).join('')}`;
+}
+
+async function startDaemon(text: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: '/run/fake' }) {
+  const dir = mkdtempSync(join(tmpdir(), 'mgw-reload-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, text);
+  const logs: Record<string, any>[] = [];
+  const destination = new Writable({
+    write(chunk, _e, cb) {
+      for (const l of String(chunk).split('\n')) if (l.trim()) logs.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'debug', destination: destination as never, journald: false });
+  const sent: string[] = [];
+  // A notifier whose sd_notify records the messages (systemd itself is covered by notify.test.ts).
+  const notifier = new SystemdNotifier({ env, send: (_u, s) => (sent.push(s), 1) });
+  const daemon = new Daemon({ config: loadConfigFile(file), file, log, notifier });
+  const port = await daemon.start();
+  cleanups.push(async () => {
+    await daemon.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { daemon, file, logs, sent, url: `http://127.0.0.1:${port}` };
+}
+
+async function until<T>(probe: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('reload', () => {
+  it('refuses a broken file, keeps every device, and says why in STATUS and the log', async () => {
+    const g = await startDaemon(yaml([{ id: 'm1' }, { id: 'm2' }]));
+    writeFileSync(g.file, 'devices:\n  - { id: m1, driver: simulator, model: robot }\n  - { id: m1, driver: simulator, model: motor }\n');
+    const r = await g.daemon.reload();
+    expect(r.ok).toBe(false);
+    expect((r as Extract<ReloadOutcome, { ok: false }>).problems).toEqual(expect.arrayContaining([expect.stringContaining('devices[0].model')]));
+    expect(g.daemon.gateway.registry.ids()).toEqual(['m1', 'm2']);
+    expect(g.sent.at(-2)).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
+    expect(g.sent.at(-1)).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*devices\[0\]\.model/);
+    expect(g.logs.find((l) => String(l['msg']).startsWith('reload refused'))?.['level']).toBe(50);
+  });
+
+  it('keeps an unchanged driver running and its devices seq continuing; names settings that need a restart', async () => {
+    const g = await startDaemon(yaml([{ id: 'm1' }, { id: 'm2' }]));
+    const registry = g.daemon.gateway.registry;
+    const driverBefore = g.daemon.gateway.driverList()[0];
+    await until(() => (registry.seq('m1') ?? 0) > 2, 'polls');
+    // Only a setting bound at start changes: the driver stays, seq keeps counting.
+    writeFileSync(g.file, yaml([{ id: 'm1' }, { id: 'm2' }], 'log:\n  level: debug\nhealth:\n  driver_stall_s: 30\n').replace('port: 0', 'port: 0\n  max_connections: 7'));
+    const seqBefore = registry.seq('m1')!;
+    const r = (await g.daemon.reload()) as Extract<ReloadOutcome, { ok: true }>;
+    expect(r.ok).toBe(true);
+    expect(r.restart_required).toEqual(['log.level', 'server.max_connections']);
+    expect(r.drivers_restarted).toEqual([]);
+    expect(g.daemon.gateway.driverList()[0]).toBe(driverBefore);
+    expect(g.daemon.gateway.config.health.driver_stall_s).toBe(30);
+    expect(g.daemon.gateway.config.server.max_connections).toBe(100);
+    expect(registry.seq('m1')!).toBeGreaterThanOrEqual(seqBefore);
+    expect(g.logs.some((l) => l['level'] === 40 && (l['settings'] as string[] | undefined)?.includes('server.max_connections'))).toBe(true);
+  });
+
+  it('restarts the driver whose devices changed, adds and removes devices, and answers over REST', async () => {
+    const g = await startDaemon(yaml([{ id: 'm1' }, { id: 'm2' }]));
+    const before = g.daemon.gateway.driverList()[0];
+    writeFileSync(g.file, yaml([{ id: 'm1' }, { id: 's1', model: 'sensor' }]));
+    const res = await fetch(`${g.url}/api/v1/admin/reload`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const r = (await res.json()) as Extract<ReloadOutcome, { ok: true }>;
+    expect(r).toMatchObject({ ok: true, drivers_restarted: ['simulator'], devices_added: ['s1'], devices_removed: ['m2'], errors: [] });
+    expect(g.daemon.gateway.driverList()[0]).not.toBe(before);
+    expect(g.daemon.gateway.registry.ids().sort()).toEqual(['m1', 's1']);
+    // The new driver polls: the added device comes online.
+    await until(() => g.daemon.gateway.registry.snapshot('s1')?.online, 's1 online');
+
+    writeFileSync(g.file, 'devices: []\n');
+    const bad = await fetch(`${g.url}/api/v1/admin/reload`, { method: 'POST' });
+    expect(bad.status).toBe(422);
+    const body = (await bad.json()) as { error_code: string; message: string; problems: string[] };
+    expect(body.error_code).toBe('invalid_config');
+    expect(body.problems).toEqual(['devices: must list at least one device']);
+    expect(body.message).toContain('still running on the previous configuration');
+  });
+});
+
+describe('operations endpoints', () => {
+  it('serves /metrics in Prometheus text format and /api/v1/status for mgw status', async () => {
+    const g = await startDaemon(yaml([{ id: 'm1' }, { id: 'm2' }]));
+    await until(() => g.daemon.gateway.registry.list().every((d) => d.online), 'devices online');
+    g.daemon.gateway.health.check();
+    const res = await fetch(`${g.url}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = await res.text();
+    // Every sample line is `name{labels} number`, every metric has HELP and TYPE.
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[\d.e+-]+|NaN)$/);
+    expect(text).toContain('mgw_registry_devices 2\n');
+    expect(text).toContain('mgw_devices_online 2\n');
+    expect(text).toMatch(/mgw_driver_stat\{driver="simulator",name="polls"\} [1-9]\d*/);
+    expect(text).toMatch(/mgw_event_loop_delay_seconds\{quantile="0.99"\} [\d.e-]+/);
+    expect(text).toMatch(/process_resident_memory_bytes [1-9]\d*/);
+    expect(text).toContain('mgw_healthy 1\n');
+
+    const status = (await (await fetch(`${g.url}/api/v1/status`)).json()) as Record<string, any>;
+    expect(status).toMatchObject({ status: 'ok', problems: [], clients: 0, devices: { total: 2, online: 2, offline: [] } });
+    expect(status['drivers'][0]).toMatchObject({ id: 'simulator', devices: 2 });
+    expect(status['drivers'][0].last_progress_age_s).toBeLessThan(60);
+  });
+
+  it('reports unhealthy and withholds the watchdog when a driver stops making progress', async () => {
+    // WATCHDOG_USEC 200 ms: the daemon checks health and pings every 100 ms.
+    const g = await startDaemon(yaml([{ id: 'm1' }], 'health:\n  driver_stall_s: 1\n'), { NOTIFY_SOCKET: '/run/fake', WATCHDOG_USEC: '200000' });
+    const gw = g.daemon.gateway;
+    await until(() => g.sent.includes('WATCHDOG=1'), 'the first ping');
+    await gw.driverList()[0]!.stop(); // a wedged driver: no more transactions
+    const unhealthyAt = await until(() => {
+      const i = g.sent.findIndex((m) => m.startsWith('STATUS=unhealthy: driver simulator made no progress'));
+      return i >= 0 ? i : undefined;
+    }, 'the stall to be noticed', 5000);
+    const withheld = () => g.logs.filter((l) => l['msg'] === 'unhealthy; watchdog ping withheld').length;
+    const n = withheld();
+    await until(() => withheld() >= n + 3, 'three more watchdog periods');
+    expect(g.sent.slice(unhealthyAt).filter((m) => m === 'WATCHDOG=1')).toEqual([]);
+    expect(gw.health.state.problems[0]).toMatch(/^driver simulator made no progress for \d+ s \(limit 1 s\)$/);
+    const status = (await (await fetch(`${g.url}/api/v1/status`)).json()) as Record<string, any>;
+    expect(status['status']).toBe('unhealthy');
+    expect(await (await fetch(`${g.url}/metrics`)).text()).toContain('mgw_healthy 0\n');
+  });
+});
