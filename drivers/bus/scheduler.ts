@@ -50,6 +50,11 @@ export interface BusSchedulerOptions {
   gapMs: number;
   /** Longest rest of a failing unit (ms). */
   backoffMaxMs: number;
+  /**
+   * Reopen the line after this many timeouts in a row with no answer from any unit (0: never).
+   * For TCP: a gateway that rebooted without closing our connection answers nothing on it.
+   */
+  reconnectAfterTimeouts?: number;
   /** First and longest pause between attempts to reopen the line (ms). */
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -119,8 +124,14 @@ export class BusScheduler extends EventEmitter {
     rtt_ms_max: 0,
     busy_ms: 0,
   };
-  /** Milliseconds since epoch of the last answered transaction. */
+  /**
+   * Milliseconds since epoch the scheduler last finished something: an answer, a timeout, a
+   * failed attempt to reopen the line. A queue that froze stops it; a dead line does not (a
+   * restart would not bring the line back, the reconnect loop will).
+   */
   lastProgress: number | null = null;
+  /** Timeouts in a row with no answer from any unit in between. */
+  private silentTimeouts = 0;
 
   constructor(private readonly options: BusSchedulerOptions) {
     super();
@@ -235,6 +246,8 @@ export class BusScheduler extends EventEmitter {
       const t = this.now();
       const elapsed = t - started;
       this.stats.busy_ms += elapsed;
+      this.lastProgress = t;
+      if (outcome.ok || !outcome.timeout) this.silentTimeouts = 0;
       if (outcome.ok) {
         this.stats.answered++;
         this.stats.rtt_ms_sum += elapsed;
@@ -242,13 +255,14 @@ export class BusScheduler extends EventEmitter {
         this.stats.rtt_ms_max = Math.max(this.stats.rtt_ms_max, elapsed);
         dev.rtt_ms_sum += elapsed;
         dev.rtt_count++;
-        this.answered(tx.device, t);
+        this.answered(tx.device);
         this.readyAt = t + this.options.gapMs;
         pending.resolve(outcome.value);
       } else if (outcome.timeout) {
         abort.abort();
         this.stats.timeouts++;
         dev.timeouts++;
+        this.silentTimeouts++;
         this.readyAt = t + Math.max(this.options.quietMs, this.options.gapMs);
         if (pending.attempt <= this.options.retries && !this.stopped) {
           this.stats.retries++;
@@ -256,6 +270,7 @@ export class BusScheduler extends EventEmitter {
           (tx.priority === 'write' ? this.writes : this.polls).unshift(pending);
         } else {
           this.failed(tx);
+          this.maybeReopen();
           pending.reject(
             new BusTimeoutError(
               `${tx.device} did not answer ${tx.label ?? 'the request'} within ${this.options.timeoutMs} ms (${pending.attempt} attempt${pending.attempt === 1 ? '' : 's'})`,
@@ -271,7 +286,7 @@ export class BusScheduler extends EventEmitter {
         // An answer that is an error (a Modbus exception, a malformed reply) still proves the unit is alive.
         this.stats.errors++;
         dev.errors++;
-        this.answered(tx.device, t);
+        this.answered(tx.device);
         this.readyAt = t + this.options.gapMs;
         pending.reject(outcome.error);
       }
@@ -295,11 +310,20 @@ export class BusScheduler extends EventEmitter {
     );
   }
 
-  private answered(device: string, t: number): void {
+  private answered(device: string): void {
     const d = this.deviceStats(device);
     d.failures = 0;
     d.restUntil = 0;
-    this.lastProgress = t;
+  }
+
+  private maybeReopen(): void {
+    const limit = this.options.reconnectAfterTimeouts ?? 0;
+    if (limit <= 0 || this.silentTimeouts < limit || this.stopped) return;
+    this.silentTimeouts = 0;
+    const { transport, log } = this.options;
+    log.warn({ bus: this.id, timeouts: limit }, 'no unit answers on this connection; reopening it');
+    // Closing does not emit 'close'; take the same path a lost line takes.
+    void transport.close().then(() => this.onTransportClose(new Error(`${limit} timeouts in a row; reopened`)));
   }
 
   private failed(tx: Transaction<unknown>): void {
@@ -341,11 +365,14 @@ export class BusScheduler extends EventEmitter {
       this.reconnectAttempt = 0;
       this.lastLinkError = '';
       this.readyAt = this.now() + this.options.gapMs;
+      this.lastProgress = this.now();
+      this.silentTimeouts = 0;
       log.info({ bus: this.id, line: transport.description }, 'bus connected');
       this.emit('up');
       this.pump();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      this.lastProgress = this.now();
       this.reconnectAttempt++;
       const delay = backoffDelay(this.options.reconnectMinMs, this.options.reconnectMaxMs, this.reconnectAttempt, this.random);
       // Log a new reason at warn; repeats of the same reason at debug, so a long outage does not flood the journal.

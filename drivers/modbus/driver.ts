@@ -66,6 +66,8 @@ export class ModbusDriver implements Driver {
       quietMs: bus.quiet_ms ?? (bus.kind === 'rtu' ? 50 + gapMs : 0),
       gapMs,
       backoffMaxMs: bus.backoff_max_ms,
+      // TCP: a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
+      reconnectAfterTimeouts: bus.kind === 'tcp' ? Math.max(3, 2 * options.devices.length) : 0,
       reconnectMinMs: 100,
       reconnectMaxMs: bus.reconnect_max_ms,
       log: ctx.log,

@@ -210,6 +210,40 @@ describe('BusScheduler', () => {
     expect(s.counters().reconnects).toBe(1);
   });
 
+  test('a connection on which nothing answers any more is reopened; timeouts count as progress', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0, reconnectAfterTimeouts: 3 });
+    await s.start();
+    const fails = ['a', 'b', 'c'].map((d) => s.submit(manual(d).tx).catch((e: unknown) => e));
+    await vi.advanceTimersByTimeAsync(100 + 50 + 100 + 50 + 100);
+    for (const f of fails) expect(await f).toBeInstanceOf(BusTimeoutError);
+    expect(s.lastProgress).toBe(Date.now());
+    expect(t.opens).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.opens).toBe(2);
+    expect(s.linkUp).toBe(true);
+    expect(s.counters().reconnects).toBe(1);
+  });
+
+  test('an answer in between resets the count of silent timeouts', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0, reconnectAfterTimeouts: 2 });
+    await s.start();
+    const dead1 = s.submit(manual('dead').tx).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(150);
+    await dead1;
+    const live = manual('live');
+    const l = s.submit(live.tx);
+    await vi.advanceTimersByTimeAsync(1);
+    live.answers[0]!('ok');
+    await l;
+    const dead2 = s.submit(manual('other').tx).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(150);
+    await dead2;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(t.opens).toBe(1);
+  });
+
   test('start() does not wait for a line that cannot open; it keeps trying', async () => {
     const t = new MemoryTransport();
     t.failOpens = 1;
