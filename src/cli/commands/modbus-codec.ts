@@ -3,6 +3,7 @@
  * inside each 16-bit register; word order is the order of the registers in a 32-bit value.
  * Modbus itself is big-endian in both (ABCD); many devices swap words (CDAB), a few swap bytes.
  */
+import { decodeRegisters, encodeRegisters, resolvePoint } from '../../../drivers/modbus/codec.js';
 import { CliError, EXIT } from '../exit.js';
 
 export type ValueType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'bool';
@@ -39,42 +40,16 @@ export function layoutName(l: Layout): string {
   return l.byteOrder === 'big' ? 'CDAB' : 'DCBA';
 }
 
-/** The value's bytes in natural (big-endian) order, from the registers as they came off the wire. */
-function toBytes(words: number[], l: Layout): Buffer {
-  const ordered = l.wordOrder === 'big' ? words : [...words].reverse();
-  const buf = Buffer.alloc(ordered.length * 2);
-  ordered.forEach((w, i) => {
-    const v = l.byteOrder === 'big' ? w : ((w & 0xff) << 8) | (w >> 8);
-    buf.writeUInt16BE(v & 0xffff, i * 2);
-  });
-  return buf;
-}
-
-function fromBytes(buf: Buffer, l: Layout): number[] {
-  const words: number[] = [];
-  for (let i = 0; i < buf.length; i += 2) {
-    const w = buf.readUInt16BE(i);
-    words.push(l.byteOrder === 'big' ? w : ((w & 0xff) << 8) | (w >> 8));
-  }
-  return l.wordOrder === 'big' ? words : words.reverse();
+/**
+ * The daemon's own point codec, so what `mgw modbus read` shows is what the gateway will publish
+ * for a point configured with the same table, type and orders.
+ */
+function point(type: ValueType, l: Layout) {
+  return resolvePoint('value', { table: 'holding', address: 0, type, byte_order: l.byteOrder, word_order: l.wordOrder, scale: 1, offset: 0, access: 'rw', deadband: 0 });
 }
 
 export function decodeValue(words: number[], type: ValueType, l: Layout): number | boolean {
-  const b = toBytes(words, l);
-  switch (type) {
-    case 'int16':
-      return b.readInt16BE(0);
-    case 'uint16':
-      return b.readUInt16BE(0);
-    case 'int32':
-      return b.readInt32BE(0);
-    case 'uint32':
-      return b.readUInt32BE(0);
-    case 'float32':
-      return Number(b.readFloatBE(0).toPrecision(7));
-    case 'bool':
-      return b.readUInt16BE(0) !== 0;
-  }
+  return decodeRegisters(point(type, l), words) as number | boolean;
 }
 
 const RANGE: Record<Exclude<ValueType, 'float32' | 'bool'>, [number, number]> = {
@@ -102,27 +77,7 @@ export function parseValue(text: string, type: ValueType): number | boolean {
 }
 
 export function encodeValue(value: number | boolean, type: ValueType, l: Layout): number[] {
-  const b = Buffer.alloc(widthOf(type) * 2);
-  const n = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-  switch (type) {
-    case 'int16':
-      b.writeInt16BE(n);
-      break;
-    case 'uint16':
-    case 'bool':
-      b.writeUInt16BE(n);
-      break;
-    case 'int32':
-      b.writeInt32BE(n);
-      break;
-    case 'uint32':
-      b.writeUInt32BE(n);
-      break;
-    case 'float32':
-      b.writeFloatBE(n);
-      break;
-  }
-  return fromBytes(b, l);
+  return encodeRegisters(point(type, l), value);
 }
 
 export function hexWord(w: number): string {

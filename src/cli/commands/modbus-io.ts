@@ -50,8 +50,8 @@ export async function readBlock(link: ModbusLink, b: BlockRequest, tries?: numbe
   const { address, table } = b.ref;
   const what = describeBlock(b);
   if (isBits(b.ref)) {
-    const res = await link.request(b.unit, what, (c) => (table === 'coil' ? c.readCoils(address, b.count) : c.readDiscreteInputs(address, b.count)), tries);
-    return res.data.slice(0, b.count).map((bit, i) => ({
+    const res = await link.request(b.unit, what, (c, signal) => c.readBits(b.unit, table === 'coil' ? 1 : 2, address, b.count, signal), tries);
+    return res.slice(0, b.count).map((bit, i) => ({
       address: address + i,
       register: modiconNumber(table, address + i),
       raw: [bit ? 1 : 0],
@@ -60,13 +60,13 @@ export async function readBlock(link: ModbusLink, b: BlockRequest, tries?: numbe
     }));
   }
   const width = widthOf(b.type);
-  const res = await link.request(b.unit, what, (c) => (table === 'holding' ? c.readHoldingRegisters(address, b.count * width) : c.readInputRegisters(address, b.count * width)), tries);
-  if (res.data.length < b.count * width) {
-    throw new CliError(`unit ${b.unit} on ${link.label} answered ${res.data.length} registers to ${what}`, EXIT.protocol);
+  const res = await link.request(b.unit, what, (c, signal) => c.readRegisters(b.unit, table === 'holding' ? 3 : 4, address, b.count * width, signal), tries);
+  if (res.length < b.count * width) {
+    throw new CliError(`unit ${b.unit} on ${link.label} answered ${res.length} registers to ${what}`, EXIT.protocol);
   }
   const rows: Row[] = [];
   for (let i = 0; i < b.count; i++) {
-    const raw = res.data.slice(i * width, (i + 1) * width);
+    const raw = res.slice(i * width, (i + 1) * width);
     rows.push({
       address: address + i * width,
       register: modiconNumber(table, address + i * width),
@@ -94,18 +94,18 @@ export async function writeBlock(link: ModbusLink, w: WriteRequest): Promise<num
   if (table === 'coil') {
     const bits = w.values.map((v) => Boolean(v));
     if (bits.length === 1 && !w.multiple) {
-      await link.request(w.unit, what, (c) => c.writeCoil(address, bits[0]!));
+      await link.request(w.unit, what, (c, signal) => c.writeCoil(w.unit, address, bits[0]!, signal));
       return 5;
     }
-    await link.request(w.unit, what, (c) => c.writeCoils(address, bits));
+    await link.request(w.unit, what, (c, signal) => c.writeCoils(w.unit, address, bits, signal));
     return 15;
   }
   const words = w.values.flatMap((v) => encodeValue(v, w.type, w.layout));
   if (words.length > 123) throw new CliError(`${w.values.length} values: one write moves at most 123 registers`, EXIT.usage);
   if (words.length === 1 && !w.multiple) {
-    await link.request(w.unit, what, (c) => c.writeRegister(address, words[0]!));
+    await link.request(w.unit, what, (c, signal) => c.writeRegister(w.unit, address, words[0]!, signal));
     return 6;
   }
-  await link.request(w.unit, what, (c) => c.writeRegisters(address, words));
+  await link.request(w.unit, what, (c, signal) => c.writeRegisters(w.unit, address, words, signal));
   return 16;
 }

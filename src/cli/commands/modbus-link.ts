@@ -1,10 +1,16 @@
 /**
  * One Modbus master connection for `mgw modbus` (RTU on a serial port or Modbus TCP), with
- * retries and errors a technician can act on. The CLI talks to one unit at a time and keeps one
- * transaction in flight; after a timeout on a serial line it waits a quiet time so a late answer
- * cannot be taken for the answer to the next request.
+ * retries and errors a technician can act on. It runs on the gateway's own bus stack
+ * (drivers/bus transports, drivers/modbus client and framing), so a unit that answers here
+ * answers the daemon the same way. One transaction is in flight at a time; a timed-out request
+ * is abandoned, so a late answer is dropped instead of being taken for the next one, and on a
+ * serial line a quiet time passes before the next request.
  */
-import ModbusSerial from 'modbus-serial';
+import { SerialTransport } from '../../../drivers/bus/serial.js';
+import { TcpTransport } from '../../../drivers/bus/tcp.js';
+import type { Transport } from '../../../drivers/bus/transport.js';
+import { ModbusClient, ModbusException, ModbusReplyError } from '../../../drivers/modbus/client.js';
+import { LinkDownError } from '../../../drivers/bus/errors.js';
 import { CliError, EXIT } from '../exit.js';
 
 export type Parity = 'none' | 'even' | 'odd';
@@ -27,9 +33,6 @@ export interface LinkOptions {
   tries: number;
 }
 
-// The CommonJS export is the class itself and also sets `.default` to it; NodeNext types see the namespace.
-const ModbusRTU = ModbusSerial.default;
-type Client = InstanceType<typeof ModbusRTU>;
 
 /** "/dev/ttyUSB0 at 19200 8E1" or "10.0.0.5:502 (Modbus TCP)". */
 export function describeLink(o: LinkOptions): string {
@@ -82,7 +85,8 @@ export class NoAnswerError extends CliError {
 }
 
 export class ModbusLink {
-  private client: Client | undefined;
+  private transport: Transport | undefined;
+  private client: ModbusClient | undefined;
   readonly label: string;
 
   constructor(private readonly opts: LinkOptions) {
@@ -90,80 +94,74 @@ export class ModbusLink {
   }
 
   async start(): Promise<void> {
-    const client = new ModbusRTU();
     const o = this.opts;
+    const transport: Transport =
+      o.host !== undefined
+        ? new TcpTransport({ host: o.host, port: o.tcpPort, connectTimeoutMs: Math.max(1000, o.timeoutMs * o.tries) })
+        : new SerialTransport({ path: o.port!, baud: o.baud, parity: o.parity, dataBits: 8, stopBits: o.stopBits === 2 ? 2 : 1 });
     try {
-      if (o.host !== undefined) {
-        await withDeadline(client.connectTCP(o.host, { port: o.tcpPort }), Math.max(1000, o.timeoutMs * o.tries));
-      } else {
-        await client.connectRTUBuffered(o.port!, { baudRate: o.baud, parity: o.parity, stopBits: o.stopBits, dataBits: 8 });
-      }
+      await transport.open();
     } catch (err) {
-      client.close(() => undefined);
       throw this.openError(err);
     }
-    client.setTimeout(o.timeoutMs);
-    this.client = client;
+    this.transport = transport;
+    this.client = new ModbusClient({ transport, kind: o.host !== undefined ? 'tcp' : 'rtu' });
   }
 
   async stop(): Promise<void> {
-    const c = this.client;
+    const t = this.transport;
+    this.transport = undefined;
     this.client = undefined;
-    if (c === undefined) return;
-    await new Promise<void>((resolve) => {
-      try {
-        c.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    await t?.close();
   }
 
   /**
-   * Runs one request against `unit`, retrying on timeout. `what` names the request for errors
-   * ("a read of holding register 40001 (0-based address 0)").
+   * Runs one request against `unit`, retrying on timeout and on garbled answers. `what` names
+   * the request for errors ("a read of 1 register from holding register 40001 (0-based address 0)").
    */
-  async request<T>(unit: number, what: string, fn: (c: Client) => Promise<T>, tries = this.opts.tries): Promise<T> {
+  async request<T>(unit: number, what: string, fn: (c: ModbusClient, signal: AbortSignal) => Promise<T>, tries = this.opts.tries): Promise<T> {
     const c = this.client;
     if (c === undefined) throw new CliError('modbus link not started', EXIT.software);
-    c.setID(unit);
     for (let attempt = 1; ; attempt++) {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
       try {
-        return await fn(c);
+        return await fn(c, abort.signal);
       } catch (err) {
-        const e = err as { errno?: string; modbusCode?: number; message?: string };
-        if (typeof e.modbusCode === 'number') throw new ModbusExceptionError(unit, e.modbusCode, what, this.label);
-        if (e.errno === 'ETIMEDOUT' || /timed out/i.test(e.message ?? '')) {
-          if (this.opts.port !== undefined) await quiet(this.opts);
-          if (attempt < tries) continue;
-          throw new NoAnswerError(unit, { ...this.opts, tries });
+        if (err instanceof ModbusException) throw new ModbusExceptionError(unit, err.exceptionCode, what, this.label);
+        if (err instanceof LinkDownError || this.transport?.isOpen === false) {
+          throw new CliError(`the connection to ${this.label} was lost while waiting for unit ${unit}: the device or a Modbus gateway closed it (one client at a time?)`, EXIT.unavailable);
         }
-        if (/crc/i.test(e.message ?? '')) {
-          if (attempt < tries) continue;
-          throw new CliError(`garbled answer from unit ${unit} on ${this.label} (${e.message}): check baud rate, parity and termination, and that only one master is on the line`, EXIT.protocol);
+        const garbled = err instanceof ModbusReplyError;
+        if (!abort.signal.aborted && !garbled) throw new CliError(`${what} on unit ${unit} failed on ${this.label}: ${(err as Error).message ?? String(err)}`, EXIT.software);
+        if (this.opts.port !== undefined) await quiet(this.opts);
+        if (attempt < tries) continue;
+        if (garbled) {
+          throw new CliError(
+            `garbled answer from unit ${unit} on ${this.label} (${(err as Error).message}): check baud rate, parity and termination, and that only one master is on the line`,
+            EXIT.protocol,
+          );
         }
-        if (e.errno === 'ECONNRESET' || e.errno === 'EPIPE' || /port not open/i.test(e.message ?? '')) {
-          throw new CliError(`the connection to ${this.label} was closed while waiting for unit ${unit}: the device or a Modbus gateway dropped it (one client at a time?)`, EXIT.unavailable);
-        }
-        throw new CliError(`${what} on unit ${unit} failed on ${this.label}: ${e.message ?? String(err)}`, EXIT.software);
+        throw new NoAnswerError(unit, { ...this.opts, tries });
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
 
   private openError(err: unknown): CliError {
-    const e = err as { code?: string; errno?: string; message?: string };
-    const msg = e.message ?? String(err);
-    const code = e.code ?? e.errno ?? '';
+    const msg = (err as Error).message ?? String(err);
     const o = this.opts;
     if (o.host !== undefined) {
-      if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new CliError(`nothing listens on ${o.host}:${o.tcpPort}: check the address and port (--host, --tcp-port) and that the device's Modbus TCP server is enabled`, EXIT.unavailable);
-      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(`unknown host ${o.host}: check --host`, EXIT.unavailable);
-      if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new CliError(`cannot reach ${o.host}:${o.tcpPort} (${code}): check the network cable, the IP address and the subnet`, EXIT.unavailable);
-      return new CliError(`cannot connect to ${o.host}:${o.tcpPort}: ${msg}`, EXIT.unavailable);
+      const where = `${o.host}:${o.tcpPort}`;
+      if (/refused/i.test(msg)) return new CliError(`nothing listens on ${where}: check the address and port (--host, --tcp-port) and that the device's Modbus TCP server is enabled`, EXIT.unavailable);
+      if (/unknown host/i.test(msg)) return new CliError(`unknown host ${o.host}: check --host`, EXIT.unavailable);
+      if (/unreachable|no answer within/i.test(msg)) return new CliError(`cannot reach ${where}: check the network cable, the IP address and the subnet (${msg})`, EXIT.unavailable);
+      return new CliError(msg, EXIT.unavailable);
     }
-    if (/no such file|ENOENT/i.test(msg)) return new CliError(`no serial port ${o.port}: run \`mgw ports\` to see the ports this machine has`, EXIT.unavailable);
+    if (/no such device|no such file|ENOENT/i.test(msg)) return new CliError(`no serial port ${o.port}: run \`mgw ports\` to see the ports this machine has`, EXIT.unavailable);
     if (/permission denied|EACCES/i.test(msg)) return new CliError(`no permission to open ${o.port}: add this user to the dialout group (sudo usermod -aG dialout $USER, then log in again)`, EXIT.noperm);
-    if (/lock|busy|EBUSY|temporarily unavailable/i.test(msg)) return new CliError(`${o.port} is in use by another program (the gateway daemon? stop it with \`systemctl stop machine-gateway\` while commissioning)`, EXIT.unavailable);
+    if (/busy|lock|temporarily unavailable/i.test(msg)) return new CliError(`${o.port} is in use by another program (the gateway daemon? stop it with \`systemctl stop machine-gateway\` while commissioning)`, EXIT.unavailable);
     return new CliError(`cannot open ${o.port}: ${msg}`, EXIT.unavailable);
   }
 }
@@ -172,20 +170,4 @@ export class ModbusLink {
 function quiet(o: LinkOptions): Promise<void> {
   const charMs = (11 * 1000) / o.baud;
   return new Promise((resolve) => setTimeout(resolve, Math.max(20, Math.ceil(charMs * 3.5) + 20)));
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
 }
