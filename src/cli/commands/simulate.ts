@@ -40,7 +40,7 @@ Motor commands: SPEED?  SPEED=<0-3000>  RUN?  RUN=<0|1>  STATUS?  (answers like 
 Sensor: streams T=<degC>;H=<%RH> every --interval ms; READ? asks for one.
 
 Example:
-  mgw simulate line --link /tmp/mgw-motor &
+  mgw simulate line --link /tmp/mgw-line-motor &
   mgw serve --config config/examples/line-motor.yaml`,
     )
     .action(async (flags: SimulateFlags) => {
@@ -94,9 +94,11 @@ async function runSimulatedLine(flags: SimulateFlags, json: boolean): Promise<vo
     if (line !== undefined) send(line);
   }, interval);
 
-  const gatewayPath = flags.link ?? flags.attach!;
+  // With --attach the gateway sits on the far end of the cable, a path only the technician knows.
+  const gatewayPath = flags.link ?? null;
   if (json) process.stdout.write(`${JSON.stringify({ model: flags.model, port: gatewayPath, device_end: devicePath })}\n`);
-  else process.stdout.write(`simulated ${flags.model} ready; set port.path: ${gatewayPath} in the gateway config (Ctrl-C stops)\n`);
+  else if (gatewayPath !== null) process.stdout.write(`simulated ${flags.model} ready; set port.path: ${gatewayPath} in the gateway config (Ctrl-C stops)\n`);
+  else process.stdout.write(`simulated ${flags.model} ready on ${devicePath}; point the gateway at the other end of the line (Ctrl-C stops)\n`);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
