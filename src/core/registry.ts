@@ -55,6 +55,8 @@ interface DeviceEntry {
   online: boolean;
   lastUpdate: number | null;
   seq: number;
+  /** The seq the entry started at: the ring holds only diffs after it. */
+  base: number;
   ring: (DeviceDiff | undefined)[];
   ringNext: number;
 }
@@ -71,6 +73,8 @@ export class Registry {
   readonly instance: string = randomBytes(6).toString('hex');
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly listeners: DiffListener[] = [];
+  /** Last seq of devices removed from this instance, so that a device that comes back continues it. */
+  private readonly retired = new Map<string, number>();
   private readonly replaySize: number;
   private readonly now: () => number;
 
@@ -84,18 +88,28 @@ export class Registry {
 
   add(desc: DeviceDescriptor): void {
     if (this.devices.has(desc.id)) throw new Error(`device ${desc.id} is already registered`);
+    // A device a reload changed comes back with a fresh entry. Starting its seq over would make
+    // clients that followed the old entry drop the new diffs as duplicates. It continues one
+    // number further instead: the skipped number is a gap to those clients, and since() cannot
+    // replay across it, so they resync with the new description.
+    const last = this.retired.get(desc.id);
+    this.retired.delete(desc.id);
+    const base = last === undefined ? 0 : last + 1;
     this.devices.set(desc.id, {
       desc,
       state: {},
       online: false,
       lastUpdate: null,
-      seq: 0,
+      seq: base,
+      base,
       ring: new Array<DeviceDiff | undefined>(this.replaySize),
       ringNext: 0,
     });
   }
 
   remove(id: string): boolean {
+    const e = this.devices.get(id);
+    if (e !== undefined) this.retired.set(id, e.seq);
     return this.devices.delete(id);
   }
 
@@ -183,10 +197,10 @@ export class Registry {
    */
   since(id: string, seq: number): DeviceDiff[] | null {
     const e = this.entry(id);
-    if (!Number.isInteger(seq) || seq < 0 || seq > e.seq) return null;
+    if (!Number.isInteger(seq) || seq < e.base || seq > e.seq) return null;
     const missing = e.seq - seq;
     if (missing === 0) return [];
-    const held = Math.min(e.seq, this.replaySize);
+    const held = Math.min(e.seq - e.base, this.replaySize);
     if (missing > held) return null;
     const out: DeviceDiff[] = [];
     for (let k = missing; k >= 1; k--) {
