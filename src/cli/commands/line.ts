@@ -36,6 +36,7 @@ export function registerLineCommands(program: Command, globals: () => GlobalOpti
     .option('--eol <eol>', 'line ending to append: crlf, lf, cr or none', 'crlf')
     .option('-t, --timeout <ms>', 'wait this long for each answer line, in ms (10-60000)', '1000')
     .option('-n, --lines <n>', 'answer lines to wait for (0: send only)', '1')
+    .addHelpText('after', '\nExit status: 0 ok, 64 bad arguments, 69 no such port or port busy, 75 no answer in time, 77 no permission on the port.')
     .action(async (text: string, f: LineFlags) => {
       const g = globals();
       const settings = parseLineFlags(f);

@@ -32,7 +32,12 @@ export function registerModbusCommands(program: Command, globals: () => GlobalOp
       `
 Register numbers: 0-based addresses (0, 17, 0x11) or the data-sheet numbering where the first
 digit names the table: 40001 = holding register at 0-based address 0, 30001 = input register,
-10001 = discrete input, 00001 = coil (6-digit 400001 also works). Output shows both.`,
+10001 = discrete input, 00001 = coil (6-digit 400001 also works). Output shows both.
+
+Stop the gateway first when it uses the same serial port: only one program can own a line.
+
+Exit status: 0 ok, 64 bad arguments, 69 port or host not reachable, 75 no answer from the
+unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permission on the port.`,
     );
 
   const read = modbus
@@ -67,7 +72,7 @@ digit names the table: 40001 = holding register at 0-based address 0, 30001 = in
   const write = modbus
     .command('write')
     .description('write values to holding registers or coils, then read them back')
-    .argument('<values...>', 'values of --type, e.g. 1500, -3, 21.5, 0x00FF, true')
+    .argument('<values...>', 'values of --type, e.g. 1500, 21.5, 0x00FF, true; put -- before negative values: -- -3')
     .option('-u, --unit <id>', 'unit id (slave address) 1-247', '1');
   addBlockOptions(addLinkOptions(write, { timeoutMs: 300, tries: 3 }))
     .option('--multiple', 'use "write multiple" (function 15/16) even for one value; some devices only implement those', false)
