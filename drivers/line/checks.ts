@@ -10,7 +10,14 @@ interface AnyDevice {
   driver: string;
 }
 
-export function checkLineDevices(devices: readonly AnyDevice[]): string[] {
+/** A serial bus of another driver (Modbus RTU), which must not claim a line device's port. */
+interface OtherBus {
+  id: string;
+  kind: string;
+  port?: unknown;
+}
+
+export function checkLineDevices(devices: readonly AnyDevice[], buses: readonly OtherBus[] = []): string[] {
   const problems: string[] = [];
   const ports = new Map<string, { index: number; settings: string }>();
   devices.forEach((d, i) => {
@@ -20,6 +27,8 @@ export function checkLineDevices(devices: readonly AnyDevice[]): string[] {
     checkDelimiter(dev.port.delimiter, `${at}.port.delimiter`, problems);
     const settings = JSON.stringify(dev.port);
     const first = ports.get(dev.port.path);
+    const bus = buses.findIndex((b) => b.kind === 'rtu' && b.port === dev.port.path);
+    if (bus !== -1) problems.push(`${at}.port.path: ${dev.port.path} is already the port of buses[${bus}] (${buses[bus]!.id}); one port serves one driver`);
     if (first === undefined) ports.set(dev.port.path, { index: i, settings });
     else if (first.settings !== settings) {
       problems.push(`${at}.port: ${dev.port.path} is shared with devices[${first.index}], so its settings must be the same there`);

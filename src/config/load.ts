@@ -66,7 +66,7 @@ function crossChecks(cfg: GatewayConfig): string[] {
     else seen.set(d.id, i);
   });
   problems.push(...authProblems(cfg.auth));
-  problems.push(...checkLineDevices(cfg.devices));
+  problems.push(...checkLineDevices(cfg.devices, cfg.buses));
   problems.push(...modbusCrossChecks(cfg));
   return problems;
 }

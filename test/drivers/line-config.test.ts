@@ -96,6 +96,18 @@ describe('line device config', () => {
   });
 });
 
+describe('line device next to a Modbus bus', () => {
+  it('refuses a port that a Modbus RTU bus already uses', () => {
+    let found: string[] = [];
+    try {
+      validateConfig({ buses: [{ id: 'rtu1', kind: 'rtu', port: '/dev/ttyUSB0' }], devices: [base({ t: { type: 'int', pattern: '^T=(\\d+)$' } })] });
+    } catch (err) {
+      found = (err as ConfigError).problems;
+    }
+    expect(found).toEqual(['devices[0].port.path: /dev/ttyUSB0 is already the port of buses[0] (rtu1); one port serves one driver']);
+  });
+});
+
 describe('line point conversion', () => {
   const point = (p: Record<string, unknown>) =>
     validateConfig({ devices: [base({ x: { pattern: '^X=(.*)$', ...p } })] }).devices[0]!.points!['x' as never] as never;
