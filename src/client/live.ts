@@ -372,7 +372,7 @@ export class GatewayClient {
       case 'all_devices_status':
         if (msg.id !== undefined && msg.id === this.listRequestId) {
           this.listRequestId = undefined;
-          // After a restart the gateway may have devices we never heard of: follow them too.
+          // Devices we never heard of (added by a restart or a reload): follow them too.
           for (const d of msg.devices) if (!this.store.has(d.device_id)) this.subscribe(d.device_id, 'initial');
           this.checkSynced();
         }
@@ -402,7 +402,8 @@ export class GatewayClient {
     } else {
       const restarted = previous !== msg.instance;
       for (const id of this.store.ids()) this.subscribe(id, restarted ? 'new_instance' : 'replay_unavailable', this.store.seq(id), previous);
-      if (restarted && this.options.devices === undefined) {
+      // Following all devices: a restart or a reload may have added some; ask which there are.
+      if (this.options.devices === undefined) {
         this.listRequestId = this.requestId();
         this.send({ action: 'get_all_status', id: this.listRequestId });
       }

@@ -39,8 +39,11 @@ it('a device changed by a reload is resynced, live and resumed, and its updates 
   away.control.open = false;
   away.control.sockets.at(-1)!.terminate();
 
-  const result = await gw.gateway.reload(validateConfig({ ...gw.config, devices: devices('Conveyor drive') }));
+  // The reload renames motor_01 and adds motor_02.
+  const extra = { id: 'motor_02', driver: 'simulator' as const, model: 'motor' as const, poll_interval_ms: 20 };
+  const result = await gw.gateway.reload(validateConfig({ ...gw.config, devices: [...devices('Conveyor drive'), extra] }));
   expect(result.restarted).toContain('simulator');
+  expect(result.devicesAdded).toEqual(['motor_02']);
 
   // Live: the renamed device comes back through a resync, then updates flow again.
   await rec.when(() => rec.resyncs.some((r) => r.device_id === 'motor_01' && r.reason !== 'initial'), 10_000, 'a resync of motor_01');
@@ -51,6 +54,9 @@ it('a device changed by a reload is resynced, live and resumed, and its updates 
   away.control.open = true;
   await recB.when(() => recB.synced >= 2, 10_000, 'the second client to resume');
   expect(recB.resyncs.filter((r) => r.reason !== 'initial').map((r) => [r.device_id, r.reason])).toEqual([['motor_01', 'replay_unavailable']]);
+  // The device the reload added is found on resume and followed from then on.
+  expect(recB.resyncs.filter((r) => r.device_id === 'motor_02').map((r) => r.reason)).toEqual(['initial']);
+  await recB.when(() => (recB.applied.get('motor_02')?.length ?? 0) > 3, 10_000, 'updates of the added device');
   b.stop();
 
   const mark = c.device('motor_01')!.seq;
