@@ -33,6 +33,8 @@ export interface Transaction<T> {
   run: (signal: AbortSignal) => Promise<T>;
   /** First backoff step for this device (its poll interval), ms. */
   backoffBaseMs?: number;
+  /** Extra attempts after a timeout for this transaction (default: the bus setting). */
+  retries?: number;
   /** Short text for logs: `read holding 0+10`. */
   label?: string;
 }
@@ -264,7 +266,7 @@ export class BusScheduler extends EventEmitter {
         dev.timeouts++;
         this.silentTimeouts++;
         this.readyAt = t + Math.max(this.options.quietMs, this.options.gapMs);
-        if (pending.attempt <= this.options.retries && !this.stopped) {
+        if (pending.attempt <= (tx.retries ?? this.options.retries) && !this.stopped) {
           this.stats.retries++;
           dev.retries++;
           (tx.priority === 'write' ? this.writes : this.polls).unshift(pending);

@@ -221,6 +221,9 @@ export class ModbusDriver implements Driver {
       priority,
       label,
       backoffBaseMs: dev.cfg.poll_interval_ms,
+      // Retries are for a unit that answers but missed one; probing a unit that is offline
+      // once per rest is enough, and keeps its cost to the healthy units on the line low.
+      ...(priority === 'poll' && !dev.online ? { retries: 0 } : {}),
       run: (signal) => {
         switch (block.table) {
           case 'coil':

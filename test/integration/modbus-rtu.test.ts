@@ -85,6 +85,43 @@ describe.skipIf(!peers('socat', '/usr/bin/python3'))('Modbus RTU through a PTY p
     expect(update['data'].new_state).toEqual({ speed: 1450, running: true });
   });
 
+  test('one unit that never answers does not take the poll rate of three healthy units on its line', async () => {
+    // Two identical lines in one gateway, measured over the same window: "clean" has three
+    // units; "mixed" has the same three plus unit 4, which nobody answers. On RTU a silent unit
+    // costs the whole line its timeout plus the quiet time, per attempt.
+    const clean = await rtuLine(undefined, [1, 2, 3]);
+    const mixed = await rtuLine(undefined, [1, 2, 3]);
+    const unit = (bus: string, u: number) => ({
+      id: `${bus}_${u}`,
+      driver: 'modbus' as const,
+      bus,
+      unit: u,
+      poll_interval_ms: 100,
+      points: { v: { table: 'holding' as const, address: 0 } },
+    });
+    const line = (id: string, port: string) => ({ ...rtuBus(port), id, timeout_ms: 100, retries: 1, quiet_ms: 30, backoff_max_ms: 2000 });
+    const gw = await gateway({
+      buses: [line('clean', clean.path), line('mixed', mixed.path)],
+      devices: [1, 2, 3].map((u) => unit('clean', u)).concat([1, 2, 3, 4].map((u) => unit('mixed', u))),
+    });
+    const snap = (id: string) => gw.gateway.registry.snapshot(id)!;
+    await waitFor('healthy units online', () => [1, 2, 3].every((u) => snap(`clean_${u}`).online && snap(`mixed_${u}`).online));
+    const drv = (id: string) => gw.gateway.driverList().find((d) => d.id === `modbus:${id}`) as ModbusDriver;
+    const polls = () => [1, 2, 3].map((u) => [drv('clean').health().counters![`device:clean_${u}:polls`]!, drv('mixed').health().counters![`device:mixed_${u}:polls`]!] as const);
+    const deadTries = () => drv('mixed').health().counters!['device:mixed_4:transactions']!;
+    const before = polls();
+    const triesBefore = deadTries();
+    await waitFor('the dead unit to be tried three more times', () => deadTries() >= triesBefore + 6, 20_000);
+    const after = polls();
+    expect(snap('mixed_4').online).toBe(false);
+    for (let i = 0; i < 3; i++) {
+      const cleanPolls = after[i]![0] - before[i]![0];
+      const mixedPolls = after[i]![1] - before[i]![1];
+      expect(cleanPolls).toBeGreaterThan(10);
+      expect(mixedPolls / cleanPolls).toBeGreaterThanOrEqual(0.8);
+    }
+  });
+
   test('a serial port that disappears is reopened when it comes back, without a gateway restart', async () => {
     const pty = await startPtyPair();
     let pty2: Awaited<ReturnType<typeof startPtyPair>> | undefined;
