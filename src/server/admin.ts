@@ -10,9 +10,11 @@ import { sendError, sendJson, startReply } from './http.js';
 import type { Insight } from './metrics.js';
 
 export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
-  app.post('/api/v1/admin/reload', (res) => {
+  app.post('/api/v1/admin/reload', (res, req) => {
     ctx.stats.httpRequests++;
     const reply = startReply(res);
+    // Reloading changes what the gateway runs: role admin when tokens are configured.
+    if (ctx.security.rest(req, reply, 'admin') === undefined) return;
     const pending = insight.reload();
     if (pending === undefined) {
       sendError(reply, new GatewayError('not_ready', 'reload is not available: this gateway was not started from a configuration file'));

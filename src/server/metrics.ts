@@ -21,13 +21,16 @@ export interface Insight {
 }
 
 export function registerMetrics(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
-  app.get('/metrics', (res) => {
+  // Scrapers and `mgw status` need role viewer when tokens are configured.
+  app.get('/metrics', (res, req) => {
     const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'read') === undefined) return;
     sendText(reply, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(ctx, insight));
   });
-  app.get('/api/v1/status', (res) => {
+  app.get('/api/v1/status', (res, req) => {
     ctx.stats.httpRequests++;
     const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'read') === undefined) return;
     sendJson(reply, 200, statusReport(ctx, insight));
   });
 }

@@ -3,6 +3,7 @@
  * changed restart, unchanged devices keep their seq, settings bound at start are named, and a
  * broken file changes nothing. Plus the operations endpoints behind `mgw status`.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,20 @@ describe('reload', () => {
     expect(body.error_code).toBe('invalid_config');
     expect(body.problems).toEqual(['devices: must list at least one device']);
     expect(body.message).toContain('still running on the previous configuration');
+  });
+});
+
+describe('reload over REST with tokens', () => {
+  it('needs role admin; status and metrics need a viewer token', async () => {
+    const hash = (t: string) => `sha256:${createHash('sha256').update(t, 'utf8').digest('hex')}`;
+    const auth = `auth:\n  tokens:\n    - { name: panel, role: viewer, hash: "${hash('viewer-token-0123456789')}" }\n    - { name: boss, role: admin, hash: "${hash('admin-token-0123456789')}" }\n`;
+    const g = await startDaemon(yaml([{ id: 'm1' }], auth));
+    const post = (token?: string) => fetch(`${g.url}/api/v1/admin/reload`, { method: 'POST', headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect((await post()).status).toBe(401);
+    expect((await post('viewer-token-0123456789')).status).toBe(403);
+    expect((await post('admin-token-0123456789')).status).toBe(200);
+    expect((await fetch(`${g.url}/api/v1/status`)).status).toBe(401);
+    expect((await fetch(`${g.url}/metrics`, { headers: { Authorization: 'Bearer viewer-token-0123456789' } })).status).toBe(200);
   });
 });
 
