@@ -6,9 +6,7 @@ export function formatValue(value: PointValue | undefined, meta: PointMeta | und
   if (typeof value === 'boolean') return value ? 'ON' : 'OFF';
   if (typeof value === 'number') {
     if (meta?.type === 'integer') return String(Math.round(value));
-    const abs = Math.abs(value);
-    const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : 2;
-    return value.toFixed(digits);
+    return value.toFixed(decimals(value, meta));
   }
   return value;
 }
@@ -28,4 +26,13 @@ export function formatAge(seconds: number): string {
 export function label(name: string): string {
   const words = name.replace(/[_-]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * Decimals for a point: from its range when it has one, so a value keeps the same number of
+ * digits as it moves (no jumping width, "600" next to "1500" rather than "600.0").
+ */
+function decimals(value: number, meta: PointMeta | undefined): number {
+  const span = meta?.min !== undefined && meta.max !== undefined ? meta.max - meta.min : Math.abs(value);
+  return span >= 1000 ? 0 : span >= 100 ? 1 : 2;
 }
