@@ -126,6 +126,7 @@ export class Gateway {
     const effective = effectiveConfig(current, next);
     const candidates = createDrivers(effective, (driverId) => this.contextFor(driverId));
     const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
+    for (const id of result.devicesRemoved) this.history.forget(id);
     this.drivers = result.drivers;
     this.options.config = effective;
     return { ...result, restartRequired };
