@@ -40,6 +40,10 @@ export const LinePortSchema = v.strictObject(
       256,
     ),
     timeout_ms: v.optional(int(10, 60_000, 'How long a request waits for its answer or acknowledgement (ms).'), 500),
+    quiet_ms: v.optional(
+      int(0, 10_000, 'Silence after a timeout before the next request (ms); a late answer in it is dropped, not taken for the next one.'),
+      100,
+    ),
     reconnect_max_ms: v.optional(
       int(100, 600_000, 'Longest pause between attempts to reopen a lost port (ms); the pause doubles from 100 ms.'),
       10_000,

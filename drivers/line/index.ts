@@ -62,6 +62,7 @@ export class LineDriver implements Driver {
     requests: 0,
     answers: 0,
     timeouts: 0,
+    late_answers: 0,
     device_errors: 0,
     stream_lines: 0,
     unmatched_lines: 0,
@@ -92,6 +93,11 @@ export class LineDriver implements Driver {
     this.tx = new Transactor({
       send: (line) => this.port.send(line),
       timeoutMs: settings.timeout_ms,
+      quietMs: settings.quiet_ms,
+      onLate: (line, req) => {
+        this.counters.late_answers++;
+        this.options.ctx.log.debug({ device: req.deviceId, request: req.line, line: line.slice(0, 80) }, 'late answer dropped');
+      },
       onTimeout: () => {
         this.counters.timeouts++;
         this.lastProgress = Date.now(); // a timed-out attempt is a completed transaction

@@ -29,12 +29,22 @@ export interface TransactorOptions {
   timeoutMs: number;
   /** Called after a timeout, before the next request, to drop a half-received answer. */
   onTimeout: (req: Request) => void;
+  /**
+   * Silence kept after a timeout before the next request (ms): an answer that comes late is
+   * dropped then, instead of being taken for the answer to the next request.
+   */
+  quietMs?: number;
+  /** A late answer to a timed-out request was dropped. */
+  onLate?: (line: string, req: Request) => void;
 }
 
 export class Transactor {
   private queue: Job[] = [];
   private current: Job | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The request that timed out last, while its late answer is still expected. */
+  private late: Job | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TransactorOptions) {}
 
@@ -55,6 +65,10 @@ export class Transactor {
   /** Offers a received line to the outstanding request; true when it took it. */
   offer(line: string): boolean {
     const job = this.current;
+    if (job === undefined && this.late?.classify?.(line) === 'answer') {
+      this.options.onLate?.(line, this.late);
+      return true;
+    }
     if (job?.classify === undefined) return false;
     const verdict = job.classify(line);
     if (verdict === 'other') return false;
@@ -69,6 +83,7 @@ export class Transactor {
     this.queue = [];
     this.current = undefined;
     clearTimeout(this.timer);
+    this.endQuiet();
     for (const j of jobs) j.reject(err);
   }
 
@@ -77,7 +92,7 @@ export class Transactor {
   }
 
   private pump(): void {
-    if (this.current !== undefined) return;
+    if (this.current !== undefined || this.late !== undefined) return;
     const job = this.queue.shift();
     if (job === undefined) return;
     this.current = job;
@@ -88,6 +103,7 @@ export class Transactor {
         this.timer = setTimeout(() => {
           if (this.current !== job) return;
           this.options.onTimeout(job);
+          this.startQuiet(job);
           this.finish(job, () =>
             job.reject(new GatewayError('device_timeout', `${job.deviceId} did not answer "${job.line}" within ${this.options.timeoutMs} ms`)),
           );
@@ -98,6 +114,22 @@ export class Transactor {
         this.finish(job, () => job.reject(new GatewayError('device_offline', `${job.deviceId}: cannot send "${job.line}": ${err.message}`)));
       },
     );
+  }
+
+  private startQuiet(job: Job): void {
+    const quietMs = this.options.quietMs ?? 0;
+    if (quietMs <= 0) return;
+    this.late = job;
+    this.quietTimer = setTimeout(() => {
+      this.endQuiet();
+      this.pump();
+    }, quietMs);
+  }
+
+  private endQuiet(): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+    this.late = undefined;
   }
 
   private finish(job: Job, settle: () => void): void {

@@ -107,6 +107,32 @@ describe('Transactor', () => {
     await expect(b).resolves.toBe('SPEED=1');
   });
 
+  it('keeps quiet after a timeout and drops the late answer instead of taking it for the next one', async () => {
+    vi.useFakeTimers();
+    const sent: string[] = [];
+    const late: string[] = [];
+    const tx = new Transactor({
+      send: async (l) => void sent.push(l),
+      timeoutMs: 100,
+      quietMs: 50,
+      onTimeout: () => undefined,
+      onLate: (l) => late.push(l),
+    });
+    const a = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const b = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const failed = expect(a).rejects.toMatchObject({ code: 'device_timeout' });
+    await vi.advanceTimersByTimeAsync(100);
+    await failed;
+    expect(sent).toEqual(['SPEED?']); // quiet: the second is not sent yet
+    expect(tx.offer('SPEED=1')).toBe(true); // the late answer to the first
+    expect(late).toEqual(['SPEED=1']);
+    expect(tx.offer('T=5')).toBe(false); // other lines still go to the streams
+    await vi.advanceTimersByTimeAsync(50);
+    expect(sent).toEqual(['SPEED?', 'SPEED?']);
+    tx.offer('SPEED=2');
+    await expect(b).resolves.toBe('SPEED=2');
+  });
+
   it('fails a request the device answers with its error line', async () => {
     const { tx } = setup();
     const a = tx.request({ line: 'SPEED=9999', classify: isSpeed, priority: 'write', deviceId: 'm1' });
