@@ -140,6 +140,8 @@ export interface GatewayClientOptions {
   heartbeatMs?: number | undefined;
   /** REST request timeout (ms; default 10000). */
   requestTimeoutMs?: number | undefined;
+  /** How long a connection attempt may take until the welcome (ms; default 10000): a host that is off does not answer at all. */
+  connectTimeoutMs?: number | undefined;
   /** Source of randomness for the jitter, in [0, 1). */
   random?: (() => number) | undefined;
 }
@@ -169,6 +171,7 @@ export class GatewayClient {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
   private pingOutstanding = false;
   private nextRequestId = 1;
@@ -231,6 +234,7 @@ export class GatewayClient {
   /** Closes the connection for good and stops reconnecting. */
   stop(): void {
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.connectTimer);
     this.reconnectTimer = undefined;
     this.stopHeartbeat();
     const s = this.socket;
@@ -286,6 +290,8 @@ export class GatewayClient {
     }
     this.socket = s;
     this.resumed = resume;
+    const limit = this.options.connectTimeoutMs ?? 10_000;
+    this.connectTimer = setTimeout(() => this.drop(4000, `no welcome within ${limit} ms`), limit);
     s.onmessage = (ev: { data: unknown }) => {
       if (this.socket !== s) return;
       this.lastHeard = Date.now();
@@ -329,6 +335,7 @@ export class GatewayClient {
 
   private scheduleReconnect(code: number, reason: string): void {
     this.stopHeartbeat();
+    clearTimeout(this.connectTimer);
     this.pending.clear();
     this.syncing = false;
     this.listRequestId = undefined;
@@ -385,6 +392,7 @@ export class GatewayClient {
   }
 
   private onEstablished(msg: Extract<ServerMessage, { type: 'connection_established' }>): void {
+    clearTimeout(this.connectTimer);
     const previous = this.serverInstance;
     this.serverInstance = msg.instance;
     this.attempt = 0;

@@ -2,6 +2,7 @@
  * A connection that stays open but carries nothing (a dead NAT entry, a hung gateway) is
  * detected by the client's own ping and replaced.
  */
+import { createServer, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { GatewayClient, type ConnectionEvent, type WebSocketConstructor } from '../../src/client/index.js';
@@ -47,4 +48,36 @@ it('drops a connection that stops answering and connects again', async () => {
   const drop = events.find((e) => e.state === 'reconnecting')!;
   expect(drop.code).toBe(4000);
   expect(drop.reason).toMatch(/no answer for 200 ms/);
+});
+
+it('gives up on an attempt that gets no welcome in time and tries again', async () => {
+  // A host that accepts TCP and then says nothing (no upgrade answer).
+  const silent = createServer(() => undefined);
+  const held: Socket[] = [];
+  silent.on('connection', (s) => held.push(s));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = silent.address() as { port: number };
+  try {
+    client = new GatewayClient({
+      url: `http://127.0.0.1:${port}`,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      connectTimeoutMs: 100,
+      backoff: { initialMs: 10, maxMs: 10 },
+    });
+    const drops: ConnectionEvent[] = [];
+    const twice = new Promise<void>((resolve) =>
+      client!.on('connection', (e) => {
+        if (e.state === 'reconnecting') drops.push(e);
+        if (drops.length === 2) resolve();
+      }),
+    );
+    client.start();
+    await twice;
+    expect(drops[0]!.reason).toBe('no welcome within 100 ms');
+    expect(held.length).toBeGreaterThanOrEqual(2);
+  } finally {
+    client?.stop();
+    for (const s of held) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });
