@@ -117,11 +117,15 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
     const health = d.health?.();
     if (health === undefined) continue;
     if (health.lastProgress !== null) progress.push([{ driver: d.id }, Math.max(0, (now - health.lastProgress) / 1000)]);
-    for (const [name, value] of Object.entries(health.counters ?? {})) stats.push([{ driver: d.id, name }, value]);
+    for (const [key, value] of Object.entries(health.counters ?? {})) {
+      // Per-device counters arrive as `device:<id>:<name>` (the Modbus driver): a device label.
+      const m = /^device:(.+):([^:]+)$/.exec(key);
+      stats.push([m ? { driver: d.id, device: m[1]!, name: m[2]! } : { driver: d.id, name: key }, value]);
+    }
   }
   out.metric('mgw_driver_devices', 'gauge', 'Devices owned by the driver (bus, port, simulator).', drivers.map((d) => [{ driver: d.id }, d.devices().length]));
   out.metric('mgw_driver_last_progress_age_seconds', 'gauge', 'Seconds since the driver last completed a transaction.', progress);
-  out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name.", stats);
+  out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name and, where the driver keeps them per device, by device.", stats);
   return out.text();
 }
 
