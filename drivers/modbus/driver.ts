@@ -19,6 +19,7 @@ import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeErro
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
 import { buildDevice, type ModbusDevice } from './device.js';
 import { ReadPlanner, type ReadBlock } from './planner.js';
+import { groupWrites, type WriteGroup } from './writes.js';
 
 export interface ModbusDriverOptions {
   bus: BusConfig;
@@ -254,11 +255,13 @@ export class ModbusDriver implements Driver {
     if (dev === undefined) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
     const written: ResolvedPoint[] = [];
     try {
-      for (const [name, value] of Object.entries(values)) {
-        const p = dev.points.get(name)!;
+      const items = Object.entries(values).map(([name, value]) => ({ point: dev.points.get(name)!, value }));
+      // Refuse a value that does not fit before anything is written, not halfway through.
+      for (const { point, value } of items) if (point.table === 'holding' && point.type !== 'bit') encodeRegisters(point, value);
+      for (const group of groupWrites(items)) {
         if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the write was abandoned (control timeout)`);
-        await this.writePoint(dev, p, value);
-        written.push(p);
+        await this.writeGroup(dev, group);
+        for (const item of group.items) written.push(item.point);
       }
       // Read-back: what the unit now holds is the confirmation, not what we sent.
       const planner = new ReadPlanner({
@@ -277,24 +280,27 @@ export class ModbusDriver implements Driver {
     }
   }
 
-  private async writePoint(dev: ModbusDevice, p: ResolvedPoint, value: PointValue): Promise<void> {
+  private async writeGroup(dev: ModbusDevice, group: WriteGroup): Promise<void> {
     const unit = dev.cfg.unit;
     const submit = (label: string, run: (signal: AbortSignal) => Promise<unknown>) =>
       this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run });
-    if (p.table === 'coil') {
-      await submit(`write coil ${p.address}`, (s) => this.client.writeCoil(unit, p.address, value === true, s));
-      return;
-    }
-    if (p.type === 'bit') {
-      // One bit of a register: read, change the bit, write back (the unit has no bit write for registers).
+    if (group.kind === 'bit') {
+      // One bit of a register: read, change the bit, write back (Modbus has no bit write for registers).
+      const { point: p, value } = group.items[0];
       const [current] = (await submit(`read holding ${p.address}+1`, (s) => this.client.readRegisters(unit, 3, p.address, 1, s))) as number[];
       const next = encodeBit(p, current!, value === true);
       await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
       return;
     }
-    const words = encodeRegisters(p, value);
-    if (words.length === 1) await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, words[0]!, s));
-    else await submit(`write holding ${p.address}+${words.length}`, (s) => this.client.writeRegisters(unit, p.address, words, s));
+    if (group.kind === 'coils') {
+      const bits = group.items.map((i) => i.value === true);
+      if (bits.length === 1) await submit(`write coil ${group.address}`, (s) => this.client.writeCoil(unit, group.address, bits[0]!, s));
+      else await submit(`write coils ${group.address}+${bits.length}`, (s) => this.client.writeCoils(unit, group.address, bits, s));
+      return;
+    }
+    const words = group.items.flatMap((i) => encodeRegisters(i.point, i.value));
+    if (words.length === 1) await submit(`write holding ${group.address}`, (s) => this.client.writeRegister(unit, group.address, words[0]!, s));
+    else await submit(`write holding ${group.address}+${words.length}`, (s) => this.client.writeRegisters(unit, group.address, words, s));
   }
 
   private writeError(dev: ModbusDevice, err: unknown): GatewayError {

@@ -10,6 +10,7 @@ import { ModbusPointSchema, type ModbusPointInput } from '../../drivers/modbus/c
 import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, resolvePoint } from '../../drivers/modbus/codec.js';
 import { RtuFraming, TcpFraming } from '../../drivers/modbus/framing.js';
 import { crc16 } from '../../drivers/modbus/crc.js';
+import { groupWrites } from '../../drivers/modbus/writes.js';
 import type { Transport } from '../../drivers/bus/transport.js';
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
 
@@ -70,6 +71,28 @@ describe('point codec', () => {
     expect(beyondDeadband(p, 10, 10.4)).toBe(false);
     expect(beyondDeadband(p, 10, 10.5)).toBe(true);
     expect(beyondDeadband(p, undefined, 10)).toBe(true);
+  });
+});
+
+describe('write grouping', () => {
+  test('adjacent coils become one FC15, adjacent registers one FC16, never across a gap, bits alone', () => {
+    const item = (name: string, p: ModbusPointInput, value: number | boolean) => ({ point: resolvePoint(name, v.parse(ModbusPointSchema, p)), value });
+    const groups = groupWrites([
+      item('c5', { table: 'coil', address: 5, access: 'rw' }, true),
+      item('c4', { table: 'coil', address: 4, access: 'rw' }, false),
+      item('c7', { table: 'coil', address: 7, access: 'rw' }, true),
+      item('f', { table: 'holding', address: 10, type: 'float32', access: 'rw' }, 1.5),
+      item('u', { table: 'holding', address: 12, access: 'rw' }, 3),
+      item('b', { table: 'holding', address: 13, type: 'bit', bit: 0, access: 'rw' }, true),
+      item('w', { table: 'holding', address: 20, access: 'rw' }, 4),
+    ]);
+    expect(groups.map((g) => (g.kind === 'bit' ? `bit ${g.items[0].point.name}` : `${g.kind} ${g.address}+${g.count}`))).toEqual([
+      'coils 4+2',
+      'coils 7+1',
+      'registers 10+3',
+      'bit b',
+      'registers 20+1',
+    ]);
   });
 });
 

@@ -25,10 +25,11 @@ export const TYPE_POINTS = {
   ir_le: { table: 'input', address: 0, type: 'int16', byte_order: 'little' },
   ir_u32: { table: 'input', address: 1, type: 'uint32' },
   lamp: { table: 'coil', address: 3, access: 'rw' },
+  horn: { table: 'coil', address: 4, access: 'rw' },
   door: { table: 'discrete', address: 4 },
 } as const;
 
-/** hr 0..22, ir 0..2, coil 3, discrete 4. */
+/** hr 0..22, ir 0..2, coils 3-4, discrete 4. */
 export const TYPE_RAW = {
   hr: [
     0xff85, // -123
@@ -69,6 +70,7 @@ export const TYPE_VALUES = {
   ir_le: 513,
   ir_u32: 100000,
   lamp: true,
+  horn: false,
   door: true,
 };
 

@@ -59,7 +59,8 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus TCP against pymodbus', () =>
     const client = await TestClient.connect(gw.wsUrl);
     cleanups.push(() => client.close());
 
-    const body = { setpoint: 42.25, speed: 1500, mode: 'automatic', flag2: true, lamp: false };
+    // setpoint (20-21) and speed (22) touch: one FC16; lamp and horn (coils 3-4): one FC15.
+    const body = { setpoint: 42.25, speed: 1500, mode: 'automatic', flag2: true, lamp: false, horn: true };
     const res = await postJson(`${gw.url}/api/v1/devices/types`, body);
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ device_id: 'types', action: 'device_control', changed: true, new_state: body });
@@ -69,7 +70,7 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus TCP against pymodbus', () =>
     expect(await slave.get(1, 'hr', 22, 1)).toEqual([1500]);
     expect(await slave.get(1, 'hr', 18, 1)).toEqual([1]);
     expect(await slave.get(1, 'hr', 16, 1)).toEqual([0b1110]); // bit 2 set, bit 1 kept
-    expect(await slave.get(1, 'co', 3, 1)).toEqual([false]);
+    expect(await slave.get(1, 'co', 3, 2)).toEqual([false, true]);
 
     const update = await client.next((m) => m['type'] === 'device_update' && m['data']?.action === 'device_control');
     expect(update['device_id']).toBe('types');
