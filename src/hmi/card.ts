@@ -147,5 +147,6 @@ export class DeviceCard {
     setAttr(this.el, 'data-online', String(online));
     // Stale: the shown values are the last known ones, not live (device or page link down).
     setAttr(this.el, 'data-stale', online && this.linkLive ? null : 'true');
+    for (const r of this.rows.values()) r.control?.setAvailable(online && this.linkLive);
   }
 }

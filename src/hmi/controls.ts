@@ -19,6 +19,7 @@ export class PointControl {
   private readonly inputs: (HTMLInputElement | HTMLSelectElement | HTMLButtonElement)[] = [];
   private dirty = false;
   private busy = false;
+  private available = true;
   private statusTimer: number | undefined;
   private sync: (value: PointValue) => void = () => undefined;
 
@@ -35,6 +36,16 @@ export class PointControl {
   /** The point's current value from the gateway. */
   update(value: PointValue): void {
     this.sync(value);
+  }
+
+  /**
+   * Writes need the device online and the page connected: otherwise the controls are
+   * disabled rather than offering a write that can only fail.
+   */
+  setAvailable(available: boolean): void {
+    this.available = available;
+    if (!this.busy) for (const i of this.inputs) i.disabled = !available;
+    this.el.toggleAttribute('data-unavailable', !available);
   }
 
   private build(): HTMLElement {
@@ -153,7 +164,7 @@ export class PointControl {
       this.show('error', err instanceof Error ? err.message : String(err));
     } finally {
       this.busy = false;
-      for (const i of this.inputs) i.disabled = false;
+      for (const i of this.inputs) i.disabled = !this.available;
     }
   }
 

@@ -1,9 +1,11 @@
 /**
  * `mgw modbus` against a real Modbus TCP slave (pymodbus), spawning the built CLI.
  */
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peers } from '../helpers/peers.js';
-import { closedPort, loadTestMap, mgw, startModbusPeer, type ModbusPeer } from './helpers.js';
+import { CLI, closedPort, loadTestMap, mgw, startModbusPeer, until, type ModbusPeer } from './helpers.js';
 
 describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => {
   let peer: ModbusPeer;
@@ -98,6 +100,44 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
     expect(human.stdout).toMatch(/^5\s+0x01F4\s+\d+ ms$/m);
     expect(human.stdout).not.toMatch(/^[46]\s/m);
     expect(human.stderr).toBe(''); // no progress bar when stderr is not a terminal
+  });
+
+  it('Ctrl-C ends a long scan early and still prints what it found, exit 130', async () => {
+    // A pass-through proxy counts the requests, so the interrupt comes after unit 12 without guessing at time.
+    let requestBytes = 0;
+    const sockets: Socket[] = [];
+    const [peerHost, peerPort] = host.split(':') as [string, string];
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(peerPort), peerHost);
+      sockets.push(client, upstream);
+      client.on('data', (d) => {
+        requestBytes += d.length;
+        upstream.write(d);
+      });
+      upstream.on('data', (d) => client.write(d));
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const child = spawn(process.execPath, [CLI, 'modbus', 'scan', '--host', `127.0.0.1:${port}`, '--from', '1', '--to', '247', '--timeout', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      await until(() => requestBytes >= 12 * 12, 'twelve probe requests', 20_000); // 12 bytes per Modbus TCP read request
+      child.kill('SIGINT');
+      expect(await code).toBe(130);
+      expect(stdout).toMatch(/^scanned units 1-\d+ on/);
+      expect(stdout).toMatch(/^2\s+0x00C8/m);
+      expect(stdout).toMatch(/^9\s+0x0384/m);
+      expect(stderr).toMatch(/^mgw: scan interrupted: units \d+-247 were not probed\n$/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('a silent unit is "no answer" with what was tried and what to check, exit 75', async () => {

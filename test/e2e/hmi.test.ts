@@ -225,6 +225,8 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await expect.poll(() => page.locator('header.top').getAttribute('data-link')).toBe('reconnecting');
     // While away, the values are marked stale rather than shown as live.
     await expect.poll(() => page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBe('true');
+    // ...and no write is offered that could only fail.
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isDisabled()).toBe(true);
     const again = await gateway();
     relay.target = again.port;
     await expect.poll(() => page.locator('header.top').getAttribute('data-link'), { timeout: 15_000 }).toBe('resynced');
@@ -232,6 +234,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     expect(fresh).not.toBe(950);
     await expect.poll(() => pointValue(page, 'motor_02', 'speed')).toBe(String(fresh));
     expect(await page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBeNull();
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isEnabled()).toBe(true);
     // And it is live again.
     const v = await pointValue(page, 'motor_01', 'temperature');
     await page.waitForFunction(([sel, old]) => document.querySelector(sel!)?.textContent !== old, [num('motor_01', 'temperature'), v]);

@@ -3,7 +3,7 @@
  * speak a text protocol (scales, barcode readers, SCPI instruments). No daemon needed.
  */
 import { Option, type Command } from 'commander';
-import { SerialPort } from 'serialport';
+import { SerialTransport } from '../../../drivers/bus/serial.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
 import { intOption } from './modbus-options.js';
@@ -89,22 +89,24 @@ export function unescape(text: string): string {
 }
 
 async function sendLine(path: string, s: LineSettings, payload: string): Promise<string[]> {
-  const port = new SerialPort({ path, baudRate: s.baud, parity: s.parity, dataBits: s.dataBits, stopBits: s.stopBits, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(openError(path, err)) : resolve())));
+  // The gateway's own serial transport: it flushes what a streaming device sent before we asked.
+  const port = new SerialTransport({ path, baud: s.baud, parity: s.parity, dataBits: s.dataBits, stopBits: s.stopBits });
   try {
-    // Drop whatever a streaming device sent before we asked, so the answer is the answer.
-    await new Promise<void>((resolve) => port.flush(() => resolve()));
+    await port.open();
+  } catch (err) {
+    throw openError(path, err as Error);
+  }
+  try {
     const answer = collectLines(port, s, path, payload);
-    await new Promise<void>((resolve, reject) => port.write(payload, (err) => (err ? reject(new CliError(`cannot write to ${path}: ${err.message}`, EXIT.unavailable)) : resolve())));
-    await new Promise<void>((resolve) => port.drain(() => resolve()));
+    port.write(Buffer.from(payload, 'latin1'));
     return await answer;
   } finally {
-    await new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
+    await port.close();
   }
 }
 
 /** Resolves with `s.lines` non-empty lines; each line gets its own timeout. */
-function collectLines(port: SerialPort, s: LineSettings, path: string, sent: string): Promise<string[]> {
+function collectLines(port: SerialTransport, s: LineSettings, path: string, sent: string): Promise<string[]> {
   if (s.lines === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const lines: string[] = [];
@@ -146,8 +148,8 @@ function collectLines(port: SerialPort, s: LineSettings, path: string, sent: str
 
 function openError(path: string, err: Error): CliError {
   const msg = err.message;
-  if (/no such file|ENOENT/i.test(msg)) return new CliError(`no serial port ${path}: run \`mgw ports\` to see the ports this machine has`, EXIT.unavailable);
+  if (/no such (file|device)|ENOENT/i.test(msg)) return new CliError(`no serial port ${path}: run \`mgw ports\` to see the ports this machine has`, EXIT.unavailable);
   if (/permission denied|EACCES/i.test(msg)) return new CliError(`no permission to open ${path}: add this user to the dialout group (sudo usermod -aG dialout $USER, then log in again)`, EXIT.noperm);
-  if (/lock|busy|temporarily unavailable/i.test(msg)) return new CliError(`${path} is in use by another program (the gateway daemon? stop it while commissioning)`, EXIT.unavailable);
+  if (/lock|busy|EBUSY|temporarily unavailable/i.test(msg)) return new CliError(`${path} is in use by another program (the gateway daemon? stop it while commissioning)`, EXIT.unavailable);
   return new CliError(`cannot open ${path}: ${msg}`, EXIT.unavailable);
 }

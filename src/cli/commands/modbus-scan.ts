@@ -22,12 +22,21 @@ export interface ScanOptions {
   probe: RegisterRef;
   tries: number;
   onProgress?: (done: number, total: number, unit: number, found: number) => void;
+  /** Aborted (Ctrl-C): stop before the next unit and return what was found so far. */
+  signal?: AbortSignal;
 }
 
-export async function scanUnits(o: ScanOptions): Promise<ScanHit[]> {
+export interface ScanResult {
+  hits: ScanHit[];
+  /** The first unit not probed when the scan was interrupted. */
+  interruptedAt?: number;
+}
+
+export async function scanUnits(o: ScanOptions): Promise<ScanResult> {
   const hits: ScanHit[] = [];
   const total = o.to - o.from + 1;
   for (let unit = o.from; unit <= o.to; unit++) {
+    if (o.signal?.aborted) return { hits, interruptedAt: unit };
     o.onProgress?.(unit - o.from, total, unit, hits.length);
     const t0 = performance.now();
     try {
@@ -45,7 +54,7 @@ export async function scanUnits(o: ScanOptions): Promise<ScanHit[]> {
     }
   }
   o.onProgress?.(total, total, o.to, hits.length);
-  return hits;
+  return { hits };
 }
 
 /** A one-line progress bar for stderr on a TTY: bar, count, current unit, hits, time left. */

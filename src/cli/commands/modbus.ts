@@ -122,34 +122,44 @@ unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permis
     await conn.start();
     const bar = process.stderr.isTTY && !g.json ? new ProgressBar(process.stderr) : undefined;
     const started = performance.now();
+    // Ctrl-C ends a long scan early but still shows what it found.
+    const interrupt = new AbortController();
+    const onSignal = () => interrupt.abort();
+    process.once('SIGINT', onSignal);
     try {
-      const hits = await scanUnits({
+      const { hits, interruptedAt } = await scanUnits({
         link: conn,
         from,
         to,
         probe,
         tries: link.tries,
+        signal: interrupt.signal,
         ...(bar ? { onProgress: (d: number, t: number, u: number, n: number) => bar.update(d, t, u, n) } : {}),
       });
       bar?.done();
+      const last = interruptedAt === undefined ? to : interruptedAt - 1;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       if (g.json) {
-        print(JSON.stringify({ link: describeLink(link), from, to, probe: { table: probe.table, address: probe.address }, units: hits, seconds: Number(seconds) }));
-        return;
+        print(JSON.stringify({ link: describeLink(link), from, to: last, probe: { table: probe.table, address: probe.address }, units: hits, seconds: Number(seconds), interrupted: interruptedAt !== undefined }));
+      } else {
+        print(`scanned units ${from}-${last} on ${describeLink(link)} in ${seconds} s, probing ${describeRegister(probe)}, timeout ${link.timeoutMs} ms x ${link.tries}`);
+        if (hits.length === 0) print('no unit answered: check wiring, termination, baud rate and parity (every unit on a line must match)');
+        else {
+          print(table(['UNIT', 'ANSWER', 'TIME'], hits.map((h) => [String(h.unit), h.answer, `${h.response_ms} ms`])));
+          print(dim(`${hits.length} unit${hits.length === 1 ? '' : 's'} answered`));
+        }
       }
-      print(`scanned units ${from}-${to} on ${describeLink(link)} in ${seconds} s, probing ${describeRegister(probe)}, timeout ${link.timeoutMs} ms x ${link.tries}`);
-      if (hits.length === 0) {
-        print('no unit answered: check wiring, termination, baud rate and parity (every unit on a line must match)');
-        return;
-      }
-      print(table(['UNIT', 'ANSWER', 'TIME'], hits.map((h) => [String(h.unit), h.answer, `${h.response_ms} ms`])));
-      print(dim(`${hits.length} unit${hits.length === 1 ? '' : 's'} answered`));
+      if (interruptedAt !== undefined) throw new CliError(`scan interrupted: units ${interruptedAt}-${to} were not probed`, EXIT_INTERRUPTED);
     } finally {
+      process.off('SIGINT', onSignal);
       bar?.done();
       await conn.stop();
     }
   });
 }
+
+/** The shell's status for a command ended by Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
 
 function addBlockOptions(cmd: Command): Command {
   return cmd
@@ -235,8 +245,11 @@ async function watchLoop(conn: ModbusLink, b: BlockRequest, link: LinkOptions, j
       if (samples !== undefined && n + 1 >= samples) break;
       const wait = Math.max(0, everyMs - (Date.now() - t0));
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, wait);
+        const timer = setTimeout(resolve, wait);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
   } finally {
