@@ -22,21 +22,18 @@
  * last seq it applied (`subscribe` + `since` + `instance`): it gets exactly the diffs it missed,
  * or a `resync` when the gateway restarted or no longer holds them.
  */
-export { GatewayClient } from './live.js';
+export { GatewayClient, type GatewayClientOptions, type WebSocketConstructor, type WebSocketLike } from './live.js';
 export type {
   ClientEvents,
   ClientStats,
   ConnectionEvent,
   ConnectionState,
   DeviceEvent,
-  GatewayClientOptions,
   ResyncEvent,
   ResyncReason,
   SyncedEvent,
   UpdateEvent,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './live.js';
+} from './events.js';
 export { RestClient, type FetchLike, type RestClientOptions } from './rest.js';
 export { GatewayClientError } from './errors.js';
 export { DeviceStore, type ApplyOutcome } from './device-store.js';
