@@ -35,8 +35,13 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export interface GatewayClientOptions {
   /** The gateway's HTTP address, e.g. `http://127.0.0.1:8000`; the WebSocket is `/ws/devices` under it. */
   url: string;
-  /** API token: `Authorization: Bearer` for REST, `?token=` on the WebSocket URL (browsers cannot set headers there). */
+  /** API token: `Authorization: Bearer` for REST; on the WebSocket (where browsers cannot set headers) see `tokenIn`. */
   token?: string | undefined;
+  /**
+   * Where the WebSocket carries the token: `query` (`?token=`, default) or `protocol` (a
+   * `bearer.<token>` subprotocol, which keeps it out of URLs and access logs).
+   */
+  tokenIn?: 'query' | 'protocol' | undefined;
   /** Devices to follow (default: all the gateway has). */
   devices?: string[] | undefined;
   /** Shown in the gateway's log; default a random id per client. */
@@ -182,7 +187,7 @@ export class GatewayClient {
     // Resuming: no initial subscription; every device comes back through `subscribe` + `since`.
     if (resume) u.searchParams.set('devices', '');
     else if (this.options.devices !== undefined) u.searchParams.set('devices', this.options.devices.join(','));
-    if (this.options.token) u.searchParams.set('token', this.options.token);
+    if (this.options.token && this.options.tokenIn !== 'protocol') u.searchParams.set('token', this.options.token);
     return u.toString();
   }
 
@@ -192,7 +197,8 @@ export class GatewayClient {
     const resume = this.serverInstance !== undefined && this.store.size > 0;
     let s: WebSocketLike;
     try {
-      s = new this.WebSocketImpl(this.socketUrl(resume));
+      const url = this.socketUrl(resume);
+      s = this.options.token && this.options.tokenIn === 'protocol' ? new this.WebSocketImpl(url, [`bearer.${this.options.token}`]) : new this.WebSocketImpl(url);
     } catch (err) {
       this.events.emit('error', new GatewayClientError('network_error', `cannot open the WebSocket: ${(err as Error).message}`, { cause: err }));
       this.scheduleReconnect(1006, 'cannot open');

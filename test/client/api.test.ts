@@ -7,8 +7,8 @@ import WebSocket from 'ws';
 import { GatewayClient, GatewayClientError, RestClient, type ConnectionEvent, type WebSocketConstructor } from '../../src/client/index.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { makeTokens, startSecured, type SecuredGateway } from '../security/fixtures.js';
-import { Recorder } from './fixtures.js';
-import { freePort } from './processes.js';
+import { Recorder, until } from './fixtures.js';
+import { freePort, runCli, stopChild } from './processes.js';
 
 async function failure(p: Promise<unknown>): Promise<GatewayClientError> {
   try {
@@ -98,6 +98,30 @@ describe('authentication', () => {
     await rec.when(() => rec.synced >= 1, 10_000, 'sync');
     expect(c.devices()).toHaveLength(4);
     await expect(c.control('motor_01', { speed: 1100 })).resolves.toMatchObject({ new_state: { speed: 1100 } });
+  });
+
+  it('the token may travel as a bearer subprotocol instead of on the URL', async () => {
+    const c = new GatewayClient({ url: gw.url, token: tokens.viewer, tokenIn: 'protocol', WebSocket: WebSocket as unknown as WebSocketConstructor });
+    clients.push(c);
+    expect(c.socketUrl()).not.toContain('token=');
+    const rec = new Recorder(c);
+    c.start();
+    await rec.when(() => rec.synced >= 1, 10_000, 'sync');
+    expect(c.devices()).toHaveLength(4);
+  });
+
+  it('mgw watch --token connects (bearer subprotocol); without one it says why it cannot', async () => {
+    const ok = runCli(['--url', gw.url, '--token', tokens.viewer, '--json', 'watch', '--count', '1']);
+    const refused = runCli(['--url', gw.url, 'watch']);
+    try {
+      expect(await ok.exited, ok.stderr).toBe(0);
+      expect(ok.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).type)).toContain('update');
+      await until(() => refused.stderr.includes('401'), 15_000, 'the refusal');
+      expect(refused.stderr).toMatch(/cannot connect \(1006 Unexpected server response: 401\); trying again in/);
+    } finally {
+      await stopChild(ok);
+      await stopChild(refused);
+    }
   });
 
   it('a viewer token may watch but not write: forbidden, 403', async () => {

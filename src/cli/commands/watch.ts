@@ -39,6 +39,8 @@ function watch(g: GlobalOptions, ids: string[], opts: WatchOptions): Promise<voi
   const client = new GatewayClient({
     url: g.url,
     token: g.token,
+    // A subprotocol keeps the token out of the URL (and so out of proxy and access logs).
+    tokenIn: 'protocol',
     devices: ids.length > 0 ? ids : undefined,
     clientId: `mgw-watch-${process.pid}`,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
