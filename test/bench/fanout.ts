@@ -46,6 +46,8 @@ export interface FanoutOptions {
   /** Fixed-rate phase (diffs/s over all devices) and its length; 0 ms skips it. */
   fixedRate: number;
   fixedMs: number;
+  /** Unrecorded warm-up at the fixed rate before the measured phases (JIT, socket buffers). */
+  warmupMs: number;
   /** Overload phase: offered deliveries/s (rate = target / clients) and its length. */
   overloadDeliveries: number;
   overloadMs: number;
@@ -72,7 +74,7 @@ export async function fanoutOnce(peer: FanoutPeer, opts: FanoutOptions): Promise
     failed.catch(() => undefined);
     await Promise.race([loadgen.next('connected', 60_000), failed]);
     // Warm-up (not recorded): JIT, first-message paths, socket buffers.
-    await phase(server, loadgen, opts.clients, opts.fixedRate, 500);
+    await phase(server, loadgen, opts.clients, opts.fixedRate, opts.warmupMs);
     // Measured phases run at real-time priority when allowed (see setRealtime): the overload
     // phase is short and bounded in volume, so the core is not held for long.
     setRealtime([server.pid, loadgen.pid], true);

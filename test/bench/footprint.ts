@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { nowMs, rssMiB } from './lib/proc.js';
-import { spawnPinned, stopProcess, wrap } from './lib/spawn.js';
-import { RawWsClient } from './lib/rawws.js';
+import { spawnPinned, spawnScript, stopProcess, wrap } from './lib/spawn.js';
 
 export const FOOTPRINT_DEVICES = 100;
 export const FOOTPRINT_CLIENTS = 100;
@@ -18,9 +17,18 @@ export interface FootprintResult {
   readyMs: number;
   idleRssMiB: number;
   idleHeapUsedMiB: number;
+  /** Memory outside the V8 heap that Node accounts for (buffers, typed arrays). */
+  idleExternalMiB: number;
   clientsRssMiB: number;
   clientsHeapUsedMiB: number;
+  clientsExternalMiB: number;
+  /** The floor: an empty Node process (`node -e` with a timer), same pinning. */
+  nodeReadyMs: number;
+  nodeRssMiB: number;
 }
+
+/** An empty Node process that announces itself like the gateway does: the floor for both figures. */
+const NODE_FLOOR = ['-e', 'console.log(JSON.stringify({ msg: "gateway ready" })); setInterval(() => {}, 1000);'];
 
 function writeConfig(dir: string): string {
   const file = join(dir, 'gateway.yaml');
@@ -41,10 +49,12 @@ function writeConfig(dir: string): string {
 }
 
 /** Spawns `mgw serve` and resolves at its `gateway ready` line with the time taken and the port. */
-async function startCli(config: string, probe: boolean) {
-  const args = [...(probe ? ['--import', './test/bench/.build/probe.js'] : []), 'dist/src/cli/main.js', 'serve', '--config', config];
+async function startCli(config: string | undefined, probe: boolean) {
+  const cli = config === undefined ? NODE_FLOOR : ['dist/src/cli/main.js', 'serve', '--config', config];
+  const args = [...(probe ? ['--import', './test/bench/.build/probe.js'] : []), ...cli];
   const t0 = nowMs();
-  const proc = spawnPinned(0, args, { stdout: 'pipe', ipc: probe });
+  // Timed starts run at real-time priority (when allowed) so neighbours do not set the figure.
+  const proc = spawnPinned(0, args, { stdout: 'pipe', ipc: probe, realtime: !probe });
   let port = 0;
   let buffered = '';
   const readyMs = await new Promise<number>((resolve, reject) => {
@@ -75,58 +85,51 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function footprintOnce(opts: { settleMs: number }): Promise<FootprintResult> {
   const dir = mkdtempSync(join(tmpdir(), 'mgw-bench-'));
-  const clients: RawWsClient[] = [];
   try {
     const config = writeConfig(dir);
     // Start-up time without the probe: exactly what systemd would run.
     const plain = await startCli(config, false);
     await stopProcess(plain.proc);
+    const floor = await startCli(undefined, false);
+    await settle(opts.settleMs);
+    const nodeRssMiB = rssMiB(floor.proc.pid!);
+    await stopProcess(floor.proc);
 
     const { proc, port } = await startCli(config, true);
     const child = wrap(proc);
+    // The clients live in the load generator (core 1), which reads everything it is sent.
+    const loadgen = spawnScript(1, 'loadgen');
     try {
       const memory = async () => {
         child.send({ cmd: 'memory' });
-        const m = await child.next<{ heapUsed: number }>('memory', 10_000);
-        return { rss: rssMiB(child.pid), heap: m.heapUsed / 1048576 };
+        const m = await child.next<{ heapUsed: number; external: number }>('memory', 10_000);
+        return { rss: rssMiB(child.pid), heap: m.heapUsed / 1048576, external: m.external / 1048576 };
       };
       await settle(opts.settleMs);
       const idle = await memory();
-      let established = 0;
-      await new Promise<void>((resolve, reject) => {
-        for (let i = 0; i < FOOTPRINT_CLIENTS; i++) {
-          let first = true;
-          const c = new RawWsClient({
-            host: '127.0.0.1',
-            port,
-            path: '/ws/devices',
-            handlers: {
-              open: () => undefined,
-              message: () => {
-                if (first && ++established === FOOTPRINT_CLIENTS) resolve();
-                first = false;
-              },
-              close: (reason) => {
-                if (first) reject(new Error(`footprint client could not connect: ${reason}`));
-              },
-            },
-          });
-          clients.push(c);
-          c.start();
-        }
+      await loadgen.next('ready', 30_000);
+      loadgen.send({ cmd: 'connect', port, clients: FOOTPRINT_CLIENTS });
+      const failed = loadgen.next<{ reason: string }>('connect_failed', 60_000).then((m) => {
+        throw new Error(`footprint: a client could not connect: ${m.reason}`);
       });
+      failed.catch(() => undefined);
+      await Promise.race([loadgen.next('connected', 60_000), failed]);
       await settle(opts.settleMs);
       const withClients = await memory();
       return {
         readyMs: plain.readyMs,
         idleRssMiB: idle.rss,
         idleHeapUsedMiB: idle.heap,
+        idleExternalMiB: idle.external,
         clientsRssMiB: withClients.rss,
         clientsHeapUsedMiB: withClients.heap,
+        clientsExternalMiB: withClients.external,
+        nodeReadyMs: floor.readyMs,
+        nodeRssMiB,
       };
     } finally {
-      for (const c of clients) c.stop();
-      await child.stop();
+      loadgen.send({ cmd: 'exit' });
+      await Promise.all([loadgen.stop(), child.stop()]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -16,14 +16,16 @@ import { HTTP_PEERS, httpOnce, type HttpPeer, type HttpResult } from './http.js'
 import { controlOnce, type ControlResult } from './control.js';
 import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, footprintOnce, type FootprintResult } from './footprint.js';
 import { Table, markdown, write } from './report.js';
+import { runModbusBench, type ModbusBenchResult } from './modbus.js';
 
-const SECTIONS = ['fanout', 'http', 'control', 'footprint'] as const;
+const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
   const onlyAt = argv.indexOf('--only');
-  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : [...SECTIONS];
+  // The Modbus polling comparison needs about 20 s: in the full run, or asked for by name.
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : SECTIONS.filter((s) => !quick || s !== 'modbus');
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${JSON.stringify(s)}; one of ${SECTIONS.join(', ')}`);
   const repsAt = argv.indexOf('--reps');
   const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : 3;
@@ -33,8 +35,8 @@ function parseArgs(argv: string[]) {
 
 const opts = parseArgs(process.argv.slice(2));
 const P = opts.quick
-  ? { fixedMs: 1000, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 1000 }
-  : { fixedMs: 3000, overloadMs: 1000, latency1000: true, httpS: 5, controlN: 1000, settleMs: 3000 };
+  ? { fixedMs: 1000, warmupMs: 200, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 500 }
+  : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 5, controlN: 1000, settleMs: 3000 };
 /** The fixed rate of the latency phase: 200 diffs/s, each to every client. */
 const FIXED_RATE = 200;
 /** Offered deliveries/s in the overload phase: above what any peer sustains here. */
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
             clients,
             fixedRate: FIXED_RATE,
             fixedMs: withLatency ? P.fixedMs : 0,
+            warmupMs: P.warmupMs,
             overloadDeliveries: OVERLOAD,
             overloadMs: P.overloadMs,
           });
@@ -96,15 +99,24 @@ async function main(): Promise<void> {
       }
     }
     if (opts.only.includes('control')) {
-      const r = await controlOnce({ iterations: P.controlN });
-      raw.control.push(r);
-      log(`control: ws p50 ${r.wsP50Ms.toFixed(2)} ms p99 ${r.wsP99Ms.toFixed(2)} ms`);
+      for (const target of rotate(['simulator', 'modbus'] as const, rep)) {
+        const r = await controlOnce({ iterations: P.controlN, target });
+        raw.control.push(r);
+        log(`control ${target}: ws p50 ${r.wsP50Ms.toFixed(2)} ms p99 ${r.wsP99Ms.toFixed(2)} ms` + (r.rawP50Ms !== undefined ? `; raw modbus-serial p50 ${r.rawP50Ms.toFixed(2)} ms` : ''));
+      }
     }
     if (opts.only.includes('footprint')) {
       const r = await footprintOnce({ settleMs: P.settleMs });
       raw.footprint.push(r);
       log(`footprint: ready ${r.readyMs.toFixed(0)} ms, RSS ${r.idleRssMiB.toFixed(1)} / ${r.clientsRssMiB.toFixed(1)} MiB`);
     }
+  }
+
+  // The Modbus polling comparison interleaves its own runs (driver, raw loop, driver, ...).
+  let modbus: ModbusBenchResult | undefined;
+  if (opts.only.includes('modbus')) {
+    modbus = await runModbusBench({ windowMs: opts.quick ? 1000 : 3000, runs: opts.reps });
+    log(`modbus polling: driver ${modbus.gateway.median.toFixed(0)} polls/s, raw ${modbus.raw.median.toFixed(0)} polls/s`);
   }
 
   const table = new Table();
@@ -145,12 +157,23 @@ async function main(): Promise<void> {
     const errors = runs.reduce((a, r) => a + r.errors, 0);
     if (errors > 0) notes.push(`HTTP ${peer}: ${errors} errors or non-2xx answers`);
   }
-  if (raw.control.length > 0) {
-    const section = 'Control round trip, simulator (POST -> write -> read-back -> WebSocket update)';
-    table.add(section, 'gateway', 'POST to WebSocket update p50', 'ms', raw.control.map((r) => r.wsP50Ms));
-    table.add(section, 'gateway', 'POST to WebSocket update p99', 'ms', raw.control.map((r) => r.wsP99Ms));
-    table.add(section, 'gateway', 'POST to HTTP 200 p50', 'ms', raw.control.map((r) => r.httpP50Ms));
-    table.add(section, 'gateway', 'POST to HTTP 200 p99', 'ms', raw.control.map((r) => r.httpP99Ms));
+  for (const target of ['simulator', 'modbus'] as const) {
+    const runs = raw.control.filter((r) => r.target === target);
+    if (runs.length === 0) continue;
+    const section =
+      target === 'simulator'
+        ? 'Control round trip, simulator (POST -> driver write -> read-back -> WebSocket update at a client)'
+        : 'Control round trip, Modbus TCP peer on loopback (pymodbus, one holding register): gateway POST -> write -> read-back -> WebSocket update vs modbus-serial write + read alone';
+    table.add(section, 'gateway', 'round trip p50', 'ms', runs.map((r) => r.wsP50Ms));
+    table.add(section, 'gateway', 'round trip p99', 'ms', runs.map((r) => r.wsP99Ms));
+    table.add(section, 'gateway', 'POST to HTTP 200 p50', 'ms', runs.map((r) => r.httpP50Ms));
+    table.add(section, 'gateway', 'POST to HTTP 200 p99', 'ms', runs.map((r) => r.httpP99Ms));
+    if (target === 'modbus') {
+      // Listed under the gateway's metric names so the ratio column reads raw / gateway.
+      const rawPeer = 'raw modbus-serial writeRegister + readHoldingRegisters (no HTTP, no WebSocket)';
+      table.add(section, rawPeer, 'round trip p50', 'ms', runs.map((r) => r.rawP50Ms!));
+      table.add(section, rawPeer, 'round trip p99', 'ms', runs.map((r) => r.rawP99Ms!));
+    }
   }
   if (raw.footprint.length > 0) {
     const section = `Footprint, built CLI, ${FOOTPRINT_DEVICES} simulated devices x 20 points polled at 1 s`;
@@ -159,8 +182,25 @@ async function main(): Promise<void> {
     table.add(section, 'gateway', 'V8 heap used, no clients', 'MiB', raw.footprint.map((r) => r.idleHeapUsedMiB));
     table.add(section, 'gateway', `RSS, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsRssMiB));
     table.add(section, 'gateway', `V8 heap used, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsHeapUsedMiB));
+    table.add(section, 'gateway', 'Node external memory (buffers), no clients', 'MiB', raw.footprint.map((r) => r.idleExternalMiB));
+    table.add(section, 'gateway', `Node external memory (buffers), ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsExternalMiB));
+    table.add(section, 'empty node process (floor)', 'start to ready', 'ms', raw.footprint.map((r) => r.nodeReadyMs));
+    table.add(section, 'empty node process (floor)', 'RSS, no clients', 'MiB', raw.footprint.map((r) => r.nodeRssMiB));
   }
-  table.finish((section) => (section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
+  if (modbus !== undefined) {
+    const section = `Modbus TCP polling, pymodbus peer, 10 holding registers, ${modbus.units} units, one request in flight`;
+    const gw = 'gateway Modbus driver';
+    const rawPeer = 'raw modbus-serial loop';
+    table.add(section, gw, 'polls/s (median of runs)', '1/s', [modbus.gateway.median]);
+    table.add(section, gw, 'client CPU per poll', 'µs', [modbus.gateway.cpuUsPerPoll]);
+    table.add(section, rawPeer, 'polls/s (median of runs)', '1/s', [modbus.raw.median]);
+    table.add(section, rawPeer, 'client CPU per poll', 'µs', [modbus.raw.cpuUsPerPoll]);
+    const r = table.get(section, gw, 'polls/s (median of runs)')!;
+    Object.assign(r, { values: [modbus.gateway.min, modbus.gateway.median, modbus.gateway.max] });
+    const q = table.get(section, rawPeer, 'polls/s (median of runs)')!;
+    Object.assign(q, { values: [modbus.raw.min, modbus.raw.median, modbus.raw.max] });
+  }
+  table.finish((section) => (section.startsWith('Modbus') ? 'gateway Modbus driver' : section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
 
   const targets = evaluateTargets(table);
   const end = { ...info, loadavgEnd: loadavg().map((x) => +x.toFixed(2)), durationS: Math.round((Date.now() - started) / 1000) };
@@ -170,7 +210,7 @@ async function main(): Promise<void> {
     `Servers on core 0, load generators on core 1 (taskset), nice ${benchNice}${benchRealtime ? ', measured phases at SCHED_FIFO 10' : ''}. uWS peers: ${BACKPRESSURE_BYTES / 1048576} MiB backpressure per client. Ratio = row median / gateway median.`,
   ];
   const md = markdown(table, header, targets, notes);
-  const files = write(opts.quick ? 'latest-quick' : 'latest', { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw }, md);
+  const files = write(opts.quick ? 'latest-quick' : 'latest', { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw: { ...raw, modbus } }, md);
   process.stdout.write(md);
   log(`wrote ${files.json} and ${files.md}`);
 }

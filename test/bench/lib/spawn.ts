@@ -45,8 +45,16 @@ export function setRealtime(pids: number[], on: boolean): void {
   }
 }
 
-export function spawnPinned(cpu: number, args: string[], opts: { ipc?: boolean; stdout?: 'pipe' | 'ignore' | 'inherit' } = {}): ChildProcess {
-  const proc = spawn('nice', ['-n', NICE, 'taskset', '-c', String(cpu), process.execPath, ...args], {
+export function spawnPinned(
+  cpu: number,
+  args: string[],
+  opts: { ipc?: boolean; stdout?: 'pipe' | 'ignore' | 'inherit'; realtime?: boolean } = {},
+): ChildProcess {
+  // Reset-on-fork: only the main thread is real-time; V8 and libuv threads it starts are not, so
+  // the main thread can never starve a helper it waits for on the same core.
+  const rt = opts.realtime === true && benchRealtime ? ['chrt', '--reset-on-fork', '-f', '10'] : [];
+  const [cmd, ...rest] = [...rt, 'nice', '-n', NICE, 'taskset', '-c', String(cpu), process.execPath, ...args];
+  const proc = spawn(cmd!, rest, {
     cwd: ROOT,
     stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit', ...(opts.ipc === false ? [] : ['ipc' as const])],
     env: { ...process.env, NODE_ENV: 'production' },
@@ -56,9 +64,17 @@ export function spawnPinned(cpu: number, args: string[], opts: { ipc?: boolean; 
   return proc;
 }
 
+/**
+ * V8 flags for every measured Node process (servers and load generator alike). Only the main
+ * thread runs at real-time priority; with V8's parallel GC the main thread waits for helper
+ * threads that a busy neighbour can hold off the core for 100+ ms, so GC stays on the main
+ * thread (BENCH_V8_FLAGS overrides).
+ */
+export const V8_FLAGS = (process.env['BENCH_V8_FLAGS'] ?? '--single-threaded-gc').split(' ').filter((f) => f !== '');
+
 /** A bundled bench process (see build.ts: `servers/gateway`, `loadgen`, ...) on core `cpu`. */
 export function spawnScript(cpu: number, entry: string, args: string[] = []): Child {
-  return wrap(spawnPinned(cpu, [`test/bench/.build/${entry}.js`, ...args]));
+  return wrap(spawnPinned(cpu, [...V8_FLAGS, `test/bench/.build/${entry}.js`, ...args]));
 }
 
 export function wrap(proc: ChildProcess): Child {
