@@ -139,6 +139,7 @@ export class ModbusDriver implements Driver {
     if (this.scheduler.restRemaining(dev.cfg.id) > 0 && !dev.online) return;
     const values: Record<string, PointValue> = {};
     let answered = false;
+    let silent: string | undefined;
     for (const block of dev.planner.plan()) {
       try {
         const data = await this.readBlock(dev, block, 'poll');
@@ -151,17 +152,27 @@ export class ModbusDriver implements Driver {
           continue;
         }
         if (err instanceof BusStoppedError) return;
-        dev.failedPolls++;
-        if (err instanceof BackoffError) return;
-        if (err instanceof BusTimeoutError || err instanceof LinkDownError) {
+        if (err instanceof LinkDownError) {
+          dev.failedPolls++;
           this.markOffline(dev, err.message);
           return;
         }
+        // One silent block does not make a unit that answered the others offline; the next
+        // blocks are tried (a unit that is really gone is resting now, so they cost nothing).
+        if (err instanceof BusTimeoutError) {
+          silent = err.message;
+          continue;
+        }
+        if (err instanceof BackoffError) break;
         // A garbled or mismatched reply: the unit (or line) is there but this answer is useless.
         this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
       }
     }
-    if (!answered) return;
+    if (!answered) {
+      dev.failedPolls++;
+      if (silent !== undefined) this.markOffline(dev, silent);
+      return;
+    }
     dev.polls++;
     this.polls++;
     this.publish(dev, values);
