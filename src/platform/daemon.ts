@@ -55,18 +55,18 @@ export class Daemon {
 
   async start(): Promise<number> {
     const { log } = this.options;
+    // Handled from the start: SIGHUP's default action would end the process. Until the gateway
+    // is ready a reload is refused with a reason (see reloadNow).
+    process.on('SIGHUP', this.onHup);
     const port = await this.gateway.start();
     this.gateway.reloader = () => this.reload();
-    process.on('SIGHUP', this.onHup);
     this.notifier.ready(this.statusLine());
     const interval = this.notifier.watchdogIntervalMs();
     if (interval !== null) {
       this.watchdog = new Watchdog({ notifier: this.notifier, monitor: this.gateway.health, intervalMs: interval, log });
       this.watchdog.start();
     }
-    this.statusTimer = setInterval(() => {
-      if (this.gateway.health.state.healthy) this.notifier.status(this.statusLine());
-    }, this.options.statusIntervalMs ?? 5000);
+    this.statusTimer = setInterval(() => this.notifier.status(this.statusLine()), this.options.statusIntervalMs ?? 5000);
     return port;
   }
 
@@ -85,13 +85,19 @@ export class Daemon {
     return run;
   }
 
-  /** `4/4 devices online, 2 clients` (+ the last refused reload, until one succeeds). */
+  /**
+   * `4/4 devices online, 2 clients`, led by `unhealthy: <why>` while unhealthy, followed by the
+   * last refused reload until one succeeds.
+   */
   statusLine(): string {
     const devices = this.gateway.registry.list();
     const online = devices.filter((d) => d.online).length;
     const clients = this.gateway.server.connections;
-    const base = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
-    return this.lastReloadProblem === undefined ? base : `${base}; last reload refused: ${this.lastReloadProblem}`;
+    const health = this.gateway.health.state;
+    let line = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
+    if (!health.healthy) line = `unhealthy: ${health.problems.join('; ')}; ${line}`;
+    if (this.lastReloadProblem !== undefined) line += `; last reload refused: ${this.lastReloadProblem}`;
+    return line;
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {

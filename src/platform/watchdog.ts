@@ -42,6 +42,8 @@ export interface HealthMonitorOptions {
   config: () => HealthConfig;
   drivers: () => readonly Driver[];
   now?: () => number;
+  /** How often health is evaluated on its own (ms), for /api/v1/status and STATUS= (default 5000). */
+  checkIntervalMs?: number;
 }
 
 export class HealthMonitor {
@@ -51,6 +53,7 @@ export class HealthMonitor {
   private readonly now: () => number;
   private startedAt = 0;
   private last: HealthState = { healthy: true, problems: [], loopDelayMaxMs: 0, checkedAt: 0 };
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.now = options.now ?? Date.now;
@@ -60,9 +63,13 @@ export class HealthMonitor {
     this.startedAt = this.now();
     this.loopDelay.enable();
     this.window.enable();
+    this.timer = setInterval(() => this.check(), this.options.checkIntervalMs ?? 5000);
+    this.timer.unref();
   }
 
   stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
     this.loopDelay.disable();
     this.window.disable();
   }
@@ -121,6 +128,7 @@ export class Watchdog {
 
   private tick(): void {
     const { notifier, monitor, log } = this.options;
+    // A fresh evaluation: the ping must reflect the gateway now, not the last periodic check.
     const state = monitor.check();
     if (state.healthy) {
       notifier.watchdog();
@@ -128,7 +136,6 @@ export class Watchdog {
     } else {
       // Withholding the ping is the point: systemd restarts us when this persists.
       log.error({ problems: state.problems }, 'unhealthy; watchdog ping withheld');
-      notifier.status(`unhealthy: ${state.problems.join('; ')}`);
     }
     this.wasHealthy = state.healthy;
   }

@@ -38,7 +38,7 @@ async function startDaemon(text: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKE
   const sent: string[] = [];
   // A notifier whose sd_notify records the messages (systemd itself is covered by notify.test.ts).
   const notifier = new SystemdNotifier({ env, send: (_u, s) => (sent.push(s), 1) });
-  const daemon = new Daemon({ config: loadConfigFile(file), file, log, notifier });
+  const daemon = new Daemon({ config: loadConfigFile(file), file, log, notifier, statusIntervalMs: 100 });
   const port = await daemon.start();
   cleanups.push(async () => {
     await daemon.stop();
