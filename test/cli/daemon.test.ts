@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken, newToken } from '../../src/server/auth.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { closedPort, mgw, until } from './helpers.js';
 
@@ -79,6 +80,43 @@ describe('mgw with the daemon', () => {
     const r = await mgw(['--help']);
     expect(r.code).toBe(0);
     for (const code of ['64', '65', '69', '70', '75', '76', '77', '78']) expect(r.stdout).toMatch(new RegExp(`^  ${code}  \\S`, 'm'));
+  });
+});
+
+describe('mgw against a gateway with API tokens', () => {
+  let gw: RunningGateway;
+  const viewer = newToken();
+  const operator = newToken();
+
+  beforeAll(async () => {
+    gw = await startGateway({
+      auth: {
+        tokens: [
+          { name: 'panel', role: 'viewer', hash: hashToken(viewer) },
+          { name: 'tech', role: 'operator', hash: hashToken(operator) },
+        ],
+      },
+    } as never);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('no token is exit 77; --token and MGW_TOKEN both work', async () => {
+    const none = await mgw(['--url', gw.url, 'devices']);
+    expect(none.code).toBe(77);
+    expect(none.stderr).toMatch(/^mgw: unauthorized: /);
+    expect((await mgw(['--url', gw.url, '--token', viewer, 'devices', '--json'])).code).toBe(0);
+    expect((await mgw(['--url', gw.url, 'get', 'motor_02'], { MGW_TOKEN: viewer })).code).toBe(0);
+  });
+
+  it('a role too low to write is exit 77; an operator may set', async () => {
+    const denied = await mgw(['--url', gw.url, '--token', viewer, 'set', 'motor_02', 'speed=1000']);
+    expect(denied.code).toBe(77);
+    expect(denied.stderr).toMatch(/^mgw: forbidden: /);
+    const ok = await mgw(['--url', gw.url, '--token', operator, 'set', 'motor_02', 'speed=1000']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
   });
 });
 
