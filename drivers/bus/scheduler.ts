@@ -188,6 +188,15 @@ export class BusScheduler extends EventEmitter {
     });
   }
 
+  /**
+   * For the watchdog: when the scheduler last moved. An idle scheduler (nothing queued, nothing
+   * in flight, e.g. between slow polls) is not stalled, so it reports now.
+   */
+  progressAt(): number | null {
+    if (this.inFlight === undefined && this.writes.length === 0 && this.polls.length === 0) return this.now();
+    return this.lastProgress;
+  }
+
   /** Milliseconds until a failing unit may be polled again (0: now). */
   restRemaining(device: string): number {
     const d = this.devices.get(device);

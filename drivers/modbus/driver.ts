@@ -111,7 +111,7 @@ export class ModbusDriver implements Driver {
       counters[`${prefix}exceptions`] = dev.exceptions;
       counters[`${prefix}online`] = dev.online ? 1 : 0;
     }
-    return { lastProgress: this.scheduler.lastProgress, counters };
+    return { lastProgress: this.scheduler.progressAt(), counters };
   }
 
   /**

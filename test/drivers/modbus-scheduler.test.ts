@@ -244,6 +244,22 @@ describe('BusScheduler', () => {
     expect(t.opens).toBe(1);
   });
 
+  test('progress for the watchdog: an idle scheduler is not stalled, a frozen transaction is', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { timeoutMs: 60_000 });
+    await s.start();
+    expect(s.progressAt()).toBe(Date.now());
+    const stuck = manual('a');
+    void s.submit(stuck.tx).catch(() => undefined);
+    const since = Date.now();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(s.progressAt()).toBeLessThanOrEqual(since);
+    stuck.answers[0]!('done');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.progressAt()).toBe(Date.now());
+    await s.stop();
+  });
+
   test('start() does not wait for a line that cannot open; it keeps trying', async () => {
     const t = new MemoryTransport();
     t.failOpens = 1;

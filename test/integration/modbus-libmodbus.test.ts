@@ -85,6 +85,35 @@ describe.skipIf(!peers('gcc', 'pkg-config'))('Modbus TCP against libmodbus unit-
     expect(plainDiffs).toEqual([]);
   });
 
+  test('a unit with one silent block stays online and keeps the values of the blocks that answer', async () => {
+    const server = await startLibmodbusServer();
+    cleanups.push(() => server.stop());
+    const gw = await startGateway({
+      buses: [{ id: 'ut', kind: 'tcp', host: '127.0.0.1', port: server.port, timeout_ms: 300, retries: 0, max_gap: 0 }],
+      devices: [
+        {
+          id: 'mixed',
+          driver: 'modbus',
+          bus: 'ut',
+          unit: 1,
+          poll_interval_ms: 100,
+          points: { a: { table: 'holding', address: UT_REGISTERS, access: 'rw' }, slow: { table: 'holding', address: SLEEP_500_MS } },
+        },
+      ],
+    });
+    cleanups.push(() => gw.stop());
+    await waitFor('online', () => gw.gateway.registry.snapshot('mixed')!.online);
+    const res = await postJson(`${gw.url}/api/v1/devices/mixed`, { a: 321 });
+    expect(res.status).toBe(200);
+    const counters = () => (gw.gateway.driverList()[0] as ModbusDriver).health().counters!;
+    await waitFor('the slow block to time out twice', () => counters()['device:mixed:timeouts']! >= 2, 15_000);
+    const snap = gw.gateway.registry.snapshot('mixed')!;
+    expect(snap.online).toBe(true);
+    expect(snap.state['a']).toBe(321);
+    expect(snap.state['slow']).toBeUndefined();
+    expect(gw.logs.filter((l) => l.msg === 'device offline')).toEqual([]);
+  });
+
   test('with a timeout longer than the delay, the delayed register reads normally', async () => {
     const server = await startLibmodbusServer();
     cleanups.push(() => server.stop());

@@ -2,6 +2,9 @@
  * The Modbus driver over RTU against a real slave (pymodbus, RTU framer) through a socat PTY
  * pair, including frames that socat cuts into 7-byte pieces.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { peers } from '../helpers/peers.js';
 import { postJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
@@ -153,6 +156,26 @@ describe.skipIf(!peers('socat', '/usr/bin/python3'))('Modbus RTU through a PTY p
     }, 15_000);
     const counters = (gw.gateway.driverList()[0] as ModbusDriver).health().counters!;
     expect(counters['reconnects']).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a gateway started before its serial adapter is plugged in opens it when it appears', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mgw-late-'));
+    const links = { gateway: join(dir, 'gw'), device: join(dir, 'dev') };
+    const gw = await gateway({
+      buses: [{ ...rtuBus(links.gateway), reconnect_max_ms: 200 }],
+      devices: [{ id: 'u', driver: 'modbus', bus: 'line1', unit: 1, poll_interval_ms: 50, points: { v: { table: 'holding', address: 0 } } }],
+    });
+    expect(gw.gateway.isReady).toBe(true);
+    expect(gw.gateway.registry.snapshot('u')!.online).toBe(false);
+    await waitFor('a warning that names the missing port', () =>
+      gw.logs.find((l) => l.msg === 'bus cannot connect' && String(l['err']).includes(`${links.gateway}: no such device`)),
+    );
+    const pty = await startPtyPair(undefined, links);
+    cleanups.push(() => pty.stop());
+    const slave = await startPyModbus('rtu', pty.device, { units: [1] });
+    cleanups.push(() => slave.stop());
+    await slave.set(1, 'hr', 0, [42]);
+    await waitFor('online with the value', () => gw.gateway.registry.snapshot('u')!.state['v'] === 42, 15_000);
   });
 
   test('a unit that stops answering goes offline after its retries and comes back by itself', async () => {
