@@ -108,7 +108,7 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     );
     writeFileSync(join(root, 'etc/machine-gateway/gateway.yaml'), CONFIG(4));
     // A fresh journal per run, so old runs' lines cannot satisfy this one's checks.
-    sh('rm', ['-rf', join(root, 'var/log/journal')]);
+    sh('rm', ['-rf', join(root, 'var/log/journal'), join(root, 'var/lib/machine-gateway/audit.jsonl')]);
     timings['install_ms'] = Date.now() - t;
 
     t = Date.now();
@@ -159,7 +159,16 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     // The technician's view from inside the box.
     const status = inCt('/usr/local/bin/mgw', '--url', 'http://127.0.0.1:8000', 'status');
     expect(status.status, status.out).toBe(0);
-    expect(status.out).toMatch(/devices\s+4\/4 online|devices\s+\d\/4 online/);
+    expect(status.out).toMatch(/devices\s+\d\/4 online/);
+    // A control write under the hardened unit: the audit trail lands in StateDirectory, private
+    // to the service user (UMask=0077).
+    const set = inCt('/usr/local/bin/mgw', '--url', 'http://127.0.0.1:8000', 'set', 'motor_01', 'speed=1200');
+    expect(set.status, set.out).toBe(0);
+    const audit = join(root, 'var/lib/machine-gateway/audit.jsonl');
+    await until('the audit line', () => existsSync(audit) && readFileSync(audit, 'utf8').includes('"speed":1200'));
+    expect(statSync(audit).mode & 0o777).toBe(0o600);
+    const owner = inCt('stat', '-c', '%U', '/var/lib/machine-gateway/audit.jsonl');
+    expect(owner.stdout.trim()).toBe('machine-gateway');
   });
 
   it('restarts after kill -9 of the main process', async () => {
