@@ -28,6 +28,14 @@ class Page {
   private clockOffsetS = 0;
   private resyncedTimer: number | undefined;
   private everConnected = false;
+  /** Cards on screen: only they redraw ages and trends each second (a plant may have hundreds). */
+  private readonly onScreen = new Set<Element>();
+  private readonly visibility = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting) this.onScreen.add(e.target);
+      else this.onScreen.delete(e.target);
+    }
+  });
 
   constructor(
     private readonly root: HTMLElement,
@@ -115,7 +123,11 @@ class Page {
       else card.changed(u.device, Object.keys(u.new_state), u.timestamp);
     });
     client.on('removed', (r) => {
-      this.cards.get(r.device_id)?.el.remove();
+      const card = this.cards.get(r.device_id);
+      if (card === undefined) return;
+      this.visibility.unobserve(card.el);
+      this.onScreen.delete(card.el);
+      card.el.remove();
       this.cards.delete(r.device_id);
     });
     client.on('error', (e) => {
@@ -147,6 +159,7 @@ class Page {
     });
     this.cards.set(device.device_id, card);
     this.board.append(card.el);
+    this.visibility.observe(card.el);
     this.header.setTypes([...this.cards.values()].map((c) => c.device.device_type));
     card.el.hidden = !this.matches(card);
     card.tick(this.now());
@@ -193,7 +206,7 @@ class Page {
 
   private tick(): void {
     const now = this.now();
-    for (const c of this.cards.values()) if (!c.el.hidden) c.tick(now);
+    for (const c of this.cards.values()) if (this.onScreen.has(c.el)) c.tick(now);
   }
 
   private matches(card: DeviceCard): boolean {

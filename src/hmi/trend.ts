@@ -11,7 +11,6 @@ export class Trend {
   private readonly path: SVGPathElement;
   private t: number[] = [];
   private v: number[] = [];
-  private dirty = true;
 
   constructor(private readonly windowS: number) {
     this.el = document.createElementNS(SVG, 'svg');
@@ -28,7 +27,6 @@ export class Trend {
   seed(t: number[], v: number[]): void {
     this.t = t.slice();
     this.v = v.slice();
-    this.dirty = true;
   }
 
   add(at: number, value: number): void {
@@ -36,24 +34,14 @@ export class Trend {
     if (n > 0 && at < this.t[n - 1]!) return;
     this.t.push(at);
     this.v.push(value);
-    this.dirty = true;
-  }
-
-  get samples(): number {
-    return this.t.length;
+    // A card off screen is not drawn, so trim here too: memory stays bounded by the window.
+    if (this.t.length > 2048) this.trim(at - this.windowS);
   }
 
   /** Redraws up to `now` (gateway clock, seconds); cheap enough to call once a second. */
   draw(now: number): void {
     const from = now - this.windowS;
-    // Keep one sample before the window: it is the value at the window's left edge.
-    let first = 0;
-    while (first + 1 < this.t.length && this.t[first + 1]! <= from) first++;
-    if (first > 0) {
-      this.t.splice(0, first);
-      this.v.splice(0, first);
-      this.dirty = true;
-    }
+    this.trim(from);
     if (this.t.length === 0) {
       this.path.setAttribute('d', '');
       return;
@@ -75,10 +63,15 @@ export class Trend {
     for (let i = 1; i < this.t.length; i++) d += `H${x(this.t[i]!)}V${y(this.v[i]!)}`;
     d += `H${WIDTH}`;
     this.path.setAttribute('d', d);
-    this.dirty = false;
   }
 
-  get needsDraw(): boolean {
-    return this.dirty;
+  /** Drops samples before `from`, keeping the one that gives the value at `from`. */
+  private trim(from: number): void {
+    let first = 0;
+    while (first + 1 < this.t.length && this.t[first + 1]! <= from) first++;
+    if (first > 0) {
+      this.t.splice(0, first);
+      this.v.splice(0, first);
+    }
   }
 }

@@ -48,8 +48,8 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     return gw;
   }
 
-  async function open(gw: RunningGateway, viewport = { width: 1024, height: 600 }, url = `${gw.url}/`): Promise<{ page: Page; errors: string[] }> {
-    const ctx = await browser.newContext({ viewport });
+  async function open(gw: RunningGateway, viewport = { width: 1024, height: 600 }, url = `${gw.url}/`, bypassCSP = false): Promise<{ page: Page; errors: string[] }> {
+    const ctx = await browser.newContext({ viewport, bypassCSP });
     contexts.push(ctx);
     const page = await ctx.newPage();
     const errors = watchErrors(page);
@@ -240,6 +240,54 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await page.waitForFunction(([sel, old]) => document.querySelector(sel!)?.textContent !== old, [num('motor_01', 'temperature'), v]);
     // Failed fetches while the gateway was down are expected; nothing else may go wrong.
     expect(errors.filter((e) => !/Failed to load resource|ERR_CONNECTION|WebSocket connection/.test(e))).toEqual([]);
+  });
+
+  test('enum and text points get a selector and a field that show the confirmation or the refusal', async () => {
+    // The simulator has no enum or text points: mount the page's own control module in the
+    // real browser with a write function that answers like the gateway would.
+    const gw = await gateway();
+    // The page's CSP forbids inline scripts (which is right); this harness is one.
+    const { page, errors } = await open(gw, undefined, undefined, true);
+    await page.locator('[data-device]').first().waitFor();
+    // A module script of its own (the test runner rewrites dynamic imports inside evaluate()).
+    const base = (await page.locator('script[type="module"]').getAttribute('src'))!.replace(/main\.js$/, '');
+    await page.addScriptTag({
+      type: 'module',
+      content: `
+        import { PointControl } from '${base}controls.js';
+        window.__sent = [];
+        const write = async (v) => {
+          window.__sent.push(v);
+          if (v === 'setup') throw new Error('press_01.mode: setup needs the key switch');
+          return v;
+        };
+        const mode = new PointControl('press_01', 'mode', { type: 'enum', access: 'rw', enum: ['manual', 'auto', 'setup'] }, write);
+        const recipe = new PointControl('press_01', 'recipe', { type: 'string', access: 'rw' }, write);
+        mode.el.id = 'mode';
+        recipe.el.id = 'recipe';
+        const box = document.createElement('div');
+        box.append(mode.el, recipe.el);
+        document.body.prepend(box);
+        mode.update('manual');
+        recipe.update('A-17');
+      `,
+    });
+    await page.locator('#recipe').waitFor();
+    expect(await page.locator('#mode select').inputValue()).toBe('manual');
+    expect(await page.locator('#mode option').allInnerTexts()).toEqual(['manual', 'auto', 'setup']);
+    await page.selectOption('#mode select', 'auto');
+    await page.click('#mode button.set');
+    await expect.poll(() => page.locator('#mode .wstatus').innerText()).toBe('Confirmed auto');
+    await page.selectOption('#mode select', 'setup');
+    await page.click('#mode button.set');
+    await expect.poll(() => page.locator('#mode .wstatus').innerText()).toBe('press_01.mode: setup needs the key switch');
+    expect(await page.locator('#mode .wstatus').getAttribute('data-state')).toBe('error');
+    expect(await page.locator('#recipe input').inputValue()).toBe('A-17');
+    await page.fill('#recipe input', 'B-2');
+    await page.click('#recipe button.set');
+    await expect.poll(() => page.locator('#recipe .wstatus').innerText()).toBe('Confirmed B-2');
+    expect(await page.evaluate(() => (window as unknown as { __sent: unknown[] }).__sent)).toEqual(['auto', 'setup', 'B-2']);
+    expect(errors).toEqual([]);
   });
 
   test('with tokens: the page asks for one; a viewer sees no controls, an operator does and can write', async () => {
