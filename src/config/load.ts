@@ -44,7 +44,14 @@ export function parseConfigText(text: string, file = '<config>'): GatewayConfig 
       }),
     );
   }
-  return validateConfig(doc.toJS({ maxAliasCount: 100 }), file);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to an anchor defined later, or an alias bomb past maxAliasCount: yaml throws here.
+    throw new ConfigError(file, [`(top level): ${String((err as Error).message).split('\n')[0]}`]);
+  }
+  return validateConfig(data, file);
 }
 
 export function validateConfig(data: unknown, file = '<config>'): GatewayConfig {

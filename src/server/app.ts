@@ -23,6 +23,7 @@ import { Security } from './auth-guard.js';
 import { createApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { BackpressureSweep } from './limits-backpressure.js';
+import { registerHeadGuard } from './limits-http.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -75,6 +76,7 @@ export class Server {
       stats: this.stats,
       security,
     };
+    registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
     registerWebSocket(app, ctx, this.sockets);

@@ -94,10 +94,12 @@ export class Security {
   }
 
   /**
-   * REST hook. Reads what it needs from `req` synchronously; on refusal it answers (closing the
-   * connection when a body may still be on the wire) and returns undefined.
+   * REST hook. Reads what it needs from `req` synchronously; on refusal it answers and returns
+   * undefined. The connection stays open: uWS skips an unread body by its length, while closing
+   * with the body still unread makes the kernel reset the connection, and the client would
+   * lose the answer.
    */
-  rest(req: HttpRequest, reply: Reply, permission: Permission, hasBody = false): Principal | undefined {
+  rest(req: HttpRequest, reply: Reply, permission: Permission): Principal | undefined {
     const origin = req.getHeader('origin');
     const host = req.getHeader('host');
     try {
@@ -108,7 +110,7 @@ export class Security {
       if (presented.token === undefined && /(?:^|&)(?:token|access_token)=/.test(query)) presented.misplaced = 'the URL query (?token= is for browser WebSockets only)';
       return this.authorize(presented, host, reply.remote, permission);
     } catch (err) {
-      this.refuse(reply, err, hasBody);
+      this.refuse(reply, err);
       return undefined;
     }
   }
@@ -144,7 +146,7 @@ export class Security {
       });
       return { guard: { principal, gate, closing: false }, protocol };
     } catch (err) {
-      this.refuse(reply, err, false);
+      this.refuse(reply, err);
       return undefined;
     }
   }
@@ -241,13 +243,13 @@ export class Security {
     );
   }
 
-  private refuse(reply: Reply, err: unknown, close: boolean): void {
+  private refuse(reply: Reply, err: unknown): void {
     const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'internal error', { cause: err });
     if (e.code === 'internal_error') this.options.log.error({ err }, 'authorization failed');
     const headers: Record<string, string> = {};
     if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
     if (e.code === 'rate_limited') headers['Retry-After'] = String(Math.max(1, this.failures.retryAfterS(reply.remote)));
-    sendJson(reply, e.status, e.toJSON(), headers, close);
+    sendJson(reply, e.status, e.toJSON(), headers);
   }
 }
 

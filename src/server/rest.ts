@@ -42,7 +42,7 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     stats.httpRequests++;
     // Everything from req must be read before the first await: req lives on the stack.
     const reply = startReply(res);
-    const who = ctx.security.rest(req, reply, 'control', true);
+    const who = ctx.security.rest(req, reply, 'control');
     if (who === undefined) return;
     const id = deviceIdParam(req);
     const contentLength = req.getHeader('content-length');

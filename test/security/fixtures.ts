@@ -50,9 +50,13 @@ export interface RawResponse {
   json: any;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** An HTTP request with exactly the given headers (Host included). */
+/**
+ * An HTTP request with exactly the given headers (Host included). A keep-alive socket that the
+ * server closed just before reuse (after a 413, say) fails with ECONNRESET before the request
+ * was read: that one is retried once on a fresh socket, as Node's documentation advises.
+ */
 export function rawRequest(
   port: number,
   method: string,
@@ -61,9 +65,22 @@ export function rawRequest(
   body?: string | Buffer,
   options: { agent?: http.Agent | false } = {},
 ): Promise<RawResponse> {
+  return once(port, method, path, headers, body, options.agent === undefined ? agent : options.agent).catch((err: NodeJS.ErrnoException & { reused?: boolean }) => {
+    if (err.reused && (err.code === 'ECONNRESET' || err.message === 'socket hang up')) {
+      return once(port, method, path, headers, body, false).catch((again: Error) => {
+        throw new Error(`${again.message} (again on a fresh socket, after ${err.message} on a reused one)`);
+      });
+    }
+    throw err;
+  });
+}
+
+function once(port: number, method: string, path: string, given: Record<string, string>, body: string | Buffer | undefined, useAgent: http.Agent | false): Promise<RawResponse> {
+  // Node frames a body with Content-Length only for methods that usually carry one; say it always.
+  const headers = body === undefined || Object.keys(given).some((k) => k.toLowerCase() === 'content-length') ? given : { ...given, 'Content-Length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method, path, headers, agent: options.agent === undefined ? agent : options.agent, setHost: !('Host' in headers || 'host' in headers) },
+      { host: '127.0.0.1', port, method, path, headers, agent: useAgent, setHost: !('Host' in headers || 'host' in headers) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -80,7 +97,10 @@ export function rawRequest(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException & { reused?: boolean }) => {
+      err.reused = req.reusedSocket;
+      reject(err);
+    });
     if (body !== undefined) req.end(body);
     else req.end();
   });
