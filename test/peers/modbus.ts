@@ -150,6 +150,12 @@ export function buildLibmodbusTestServer(): string {
   const src = '/usr/share/doc/libmodbus-dev/examples';
   const out = join(tmpdir(), 'mgw-libmodbus-unit-test-server');
   if (existsSync(out)) return out;
+  if (!existsSync(join(src, 'unit-test-server.c')) && !existsSync(join(src, 'unit-test-server.c.gz'))) {
+    throw new Error(
+      `libmodbus's unit-test-server.c is not in ${src}: install libmodbus-dev (bash test/setup.sh); ` +
+        'in a container whose dpkg config excludes /usr/share/doc, allow /usr/share/doc/libmodbus-dev/* and reinstall it',
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'mgw-libmodbus-'));
   for (const name of ['unit-test-server.c', 'unit-test.h']) {
     if (existsSync(join(src, name))) copyFileSync(join(src, name), join(dir, name));
