@@ -84,4 +84,6 @@ export interface ClientStats {
   gaps: number;
   resyncs: number;
   replayed: number;
+  /** Times the gateway refused a request for its message rate (the client then slowed down). */
+  throttled: number;
 }

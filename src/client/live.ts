@@ -15,6 +15,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { DeviceStore } from './device-store.js';
 import { Emitter } from './emitter.js';
 import { GatewayClientError } from './errors.js';
+import { RequestQueue } from './request-queue.js';
 import { RestClient, type FetchLike } from './rest.js';
 import type { ClientEvents, ClientStats, ConnectionEvent, ConnectionState, ResyncReason } from './events.js';
 import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedMessage } from './types.js';
@@ -71,7 +72,7 @@ interface PendingSubscribe {
 }
 
 export class GatewayClient {
-  readonly stats: ClientStats = { connects: 0, reconnects: 0, updates: 0, duplicates: 0, gaps: 0, resyncs: 0, replayed: 0 };
+  readonly stats: ClientStats = { connects: 0, reconnects: 0, updates: 0, duplicates: 0, gaps: 0, resyncs: 0, replayed: 0, throttled: 0 };
   private readonly events = new Emitter<ClientEvents>((err, event) => {
     // A throwing `error` listener is not reported to itself again.
     if (event !== 'error') this.events.emit('error', asClientError(err));
@@ -91,6 +92,7 @@ export class GatewayClient {
   private pingOutstanding = false;
   private nextRequestId = 1;
   private readonly pending = new Map<string, PendingSubscribe>();
+  private readonly requests = new RequestQueue({ send: (msg) => this.send(msg) });
   private syncing = false;
   private resumed = false;
   private listRequestId: string | undefined;
@@ -150,6 +152,7 @@ export class GatewayClient {
   stop(): void {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.connectTimer);
+    this.requests.clear();
     this.reconnectTimer = undefined;
     this.stopHeartbeat();
     const s = this.socket;
@@ -252,6 +255,7 @@ export class GatewayClient {
   private scheduleReconnect(code: number, reason: string): void {
     this.stopHeartbeat();
     clearTimeout(this.connectTimer);
+    this.requests.clear();
     this.pending.clear();
     this.syncing = false;
     this.listRequestId = undefined;
@@ -279,7 +283,7 @@ export class GatewayClient {
   private subscribe(deviceId: string, reason: ResyncReason, since?: number, instance?: string): void {
     const id = this.requestId();
     this.pending.set(id, { deviceId, reason, snapshotSeen: false });
-    this.send({ action: 'subscribe', device_id: deviceId, id, ...(since === undefined ? {} : { since, instance }) });
+    this.requests.push({ action: 'subscribe', device_id: deviceId, id, ...(since === undefined ? {} : { since, instance }) });
   }
 
   private handle(msg: ServerMessage): void {
@@ -294,6 +298,7 @@ export class GatewayClient {
         return this.onSubscribed(msg);
       case 'all_devices_status':
         if (msg.id !== undefined && msg.id === this.listRequestId) {
+          this.requests.answered(this.listRequestId);
           this.listRequestId = undefined;
           // Devices we never heard of (added by a restart or a reload): follow them too.
           for (const d of msg.devices) if (!this.store.has(d.device_id)) this.subscribe(d.device_id, 'initial');
@@ -329,7 +334,7 @@ export class GatewayClient {
       // Following all devices: a restart or a reload may have added some; ask which there are.
       if (this.options.devices === undefined) {
         this.listRequestId = this.requestId();
-        this.send({ action: 'get_all_status', id: this.listRequestId });
+        this.requests.push({ action: 'get_all_status', id: this.listRequestId });
       }
     }
     this.checkSynced();
@@ -378,12 +383,17 @@ export class GatewayClient {
   private onSubscribed(msg: SubscribedMessage): void {
     const key = msg.id === undefined ? undefined : String(msg.id);
     const req = key === undefined ? undefined : this.pending.get(key);
-    if (key !== undefined) this.pending.delete(key);
+    if (key !== undefined) {
+      this.pending.delete(key);
+      this.requests.answered(key);
+    }
     const id = msg.device_id;
     if (msg.data !== undefined) {
       // A snapshot: after a resync device_status it is the same one again; otherwise it starts the device.
       const current = this.store.get(id);
-      if (!(req?.snapshotSeen && current !== undefined && current.seq === msg.data.seq)) this.applySnapshot(msg.data, req?.reason ?? 'initial');
+      // A request sent twice (after a refusal) is answered twice: the second snapshot is what we hold.
+      const already = current !== undefined && current.seq === msg.data.seq && (req === undefined || req.snapshotSeen);
+      if (!already) this.applySnapshot(msg.data, req?.reason ?? 'initial');
     } else if (msg.replayed !== undefined) {
       this.stats.replayed += msg.replayed;
       const device = this.store.get(id);
@@ -404,8 +414,18 @@ export class GatewayClient {
 
   private onError(msg: Extract<ServerMessage, { type: 'error' }>): void {
     const key = msg.id === undefined ? undefined : String(msg.id);
+    if (msg.error_code === 'rate_limited' && key === undefined) {
+      // Some request was dropped, and it does not say which: the queue slows down and resends.
+      this.stats.throttled++;
+      this.requests.refused();
+      return;
+    }
     const req = key === undefined ? undefined : this.pending.get(key);
-    if (key !== undefined) this.pending.delete(key);
+    if (key !== undefined) {
+      this.pending.delete(key);
+      this.requests.answered(key);
+      if (key === this.listRequestId) this.listRequestId = undefined;
+    }
     if (req !== undefined && msg.error_code === 'device_not_found') {
       // Gone after a restart with another configuration: stop following it.
       this.store.remove(req.deviceId);

@@ -1,0 +1,71 @@
+/**
+ * Resuming many devices means one `subscribe` per device; the gateway limits how many messages
+ * a connection may send (limits.ws_messages_per_s, ws_message_burst). The client paces its
+ * requests, so a resume of more devices than the burst completes without a refusal.
+ */
+import { afterEach, expect, it } from 'vitest';
+import type { GatewayClient, GatewayClientError } from '../../src/client/index.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { Recorder, newClient, until } from './fixtures.js';
+
+let gw: RunningGateway | undefined;
+let client: GatewayClient | undefined;
+afterEach(async () => {
+  client?.stop();
+  await gw?.stop();
+  gw = client = undefined;
+});
+
+it('resumes 120 devices (three times the default message burst) with no rate_limited refusal', { timeout: 90_000 }, async () => {
+  const devices = Array.from({ length: 120 }, (_, i) => ({
+    id: `sensor_${String(i + 1).padStart(3, '0')}`,
+    driver: 'simulator' as const,
+    model: 'sensor' as const,
+    poll_interval_ms: 200,
+  }));
+  gw = await startGateway({ log: { level: 'warn' }, devices });
+  const made = newClient(gw.url);
+  client = made.client;
+  const c = client;
+  const rec = new Recorder(c);
+  const errors: GatewayClientError[] = [];
+  c.on('error', (e) => errors.push(e));
+  c.start();
+  await rec.when(() => rec.synced >= 1, 10_000, 'first sync');
+  expect(c.devices()).toHaveLength(120);
+
+  made.control.sockets.at(-1)!.terminate();
+  await rec.when(() => rec.synced >= 2, 30_000, 'the resume of every device');
+  expect(errors.map((e) => e.code)).toEqual([]);
+  expect(c.stats).toMatchObject({ reconnects: 1, throttled: 0 });
+
+  // Every device is followed again: each one moves on past where it resumed.
+  const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
+  await until(() => c.devices().every((d) => d.seq > resumedAt.get(d.device_id)!), 15_000, 'updates from every device');
+});
+
+it('under a stricter gateway limit than its pace, slows down on rate_limited and still resumes every device', { timeout: 90_000 }, async () => {
+  const devices = Array.from({ length: 24 }, (_, i) => ({
+    id: `sensor_${String(i + 1).padStart(3, '0')}`,
+    driver: 'simulator' as const,
+    model: 'sensor' as const,
+    poll_interval_ms: 200,
+  }));
+  gw = await startGateway({ log: { level: 'warn' }, devices, limits: { ws_messages_per_s: 4, ws_message_burst: 6 } });
+  const made = newClient(gw.url);
+  client = made.client;
+  const c = client;
+  const rec = new Recorder(c);
+  const errors: string[] = [];
+  c.on('error', (e) => errors.push(e.code));
+  c.start();
+  await rec.when(() => rec.synced >= 1, 10_000, 'first sync');
+
+  made.control.sockets.at(-1)!.terminate();
+  await rec.when(() => rec.synced >= 2, 60_000, 'the resume of every device');
+  expect(c.stats.reconnects).toBe(1); // slowed down, not closed for flooding
+  expect(errors).toEqual([]); // rate_limited is handled, not passed on
+  expect(c.stats.throttled).toBeGreaterThan(0);
+  const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
+  await until(() => c.devices().every((d) => d.seq > resumedAt.get(d.device_id)!), 15_000, 'updates from every device');
+});
