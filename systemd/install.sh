@@ -86,7 +86,12 @@ if [ ! -f "$ROOT/etc/machine-gateway/gateway.yaml" ]; then
   echo "installed the default configuration: $ROOT/etc/machine-gateway/gateway.yaml (simulator devices; edit it)"
 fi
 
-# 5. The unit, and a `mgw` command for technicians.
+# 5. Serial drivers at boot: the unit's DeviceAllow=char-ttyUSB/char-ttyACM match only majors
+#    registered when it starts, so an adapter plugged in later must find them registered already.
+install -d -m 0755 "$ROOT/etc/modules-load.d"
+printf '# machine-gateway: register the ttyUSB and ttyACM majors before the service starts\nusbserial\ncdc_acm\n' > "$ROOT/etc/modules-load.d/machine-gateway.conf"
+
+# 6. The unit, and a `mgw` command for technicians.
 install -m 0644 "$SRC/systemd/machine-gateway.service" "$ROOT/etc/systemd/system/machine-gateway.service"
 install -d -m 0755 "$ROOT/usr/local/bin"
 printf '#!/bin/sh\nexec /usr/bin/node %s/dist/src/cli/main.js "$@"\n' "$PREFIX" > "$ROOT/usr/local/bin/mgw"

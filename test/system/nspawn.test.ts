@@ -66,7 +66,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
   }
 }
 
-function journal(...args: string[]): { MESSAGE?: string; PRIORITY?: string; __MONOTONIC_TIMESTAMP?: string; _PID?: string }[] {
+function journal(...args: string[]): { MESSAGE?: string; PRIORITY?: string; SYSLOG_IDENTIFIER?: string; __MONOTONIC_TIMESTAMP?: string; _PID?: string }[] {
   const r = inCt('journalctl', '--no-pager', '-o', 'json', ...args);
   return r.out
     .split('\n')
@@ -156,6 +156,7 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     expect(s['WatchdogUSec']).toBe(`${WATCHDOG_S}s`);
     // Journald priorities: info lines are priority 6, not all-the-same 6-or-3 from stdout/stderr.
     expect(ready!.PRIORITY).toBe('6');
+    expect(ready!.SYSLOG_IDENTIFIER).toBe('machine-gateway');
     // The technician's view from inside the box.
     const status = inCt('/usr/local/bin/mgw', '--url', 'http://127.0.0.1:8000', 'status');
     expect(status.status, status.out).toBe(0);
