@@ -4,9 +4,10 @@
  */
 import { h, setAttr, setText } from './dom.js';
 
-export type PageLink = 'connecting' | 'connected' | 'reconnecting' | 'resynced';
+export type PageLink = 'signin' | 'connecting' | 'connected' | 'reconnecting' | 'resynced';
 
 const LINK_TEXT: Record<PageLink, string> = {
+  signin: 'Token needed',
   connecting: 'Connecting…',
   connected: 'Live',
   reconnecting: 'Reconnecting…',

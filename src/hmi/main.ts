@@ -68,7 +68,9 @@ class Page {
         if (err instanceof ApiError && err.status === 401) {
           saveToken(null);
           const why = this.token === null ? 'This gateway needs an access token.' : `The gateway refused the token: ${err.message}`;
+          this.header.setLink('signin', '');
           this.token = await askToken(this.board, why);
+          this.header.setLink('connecting', '');
           saveToken(this.token);
           this.api = new Api(this.token);
           continue;

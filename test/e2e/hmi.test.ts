@@ -227,6 +227,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await expect.poll(() => page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBe('true');
     // ...and no write is offered that could only fail.
     expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isDisabled()).toBe(true);
+    await page.screenshot({ path: outputPath('hmi-reconnecting.png') });
     const again = await gateway();
     relay.target = again.port;
     await expect.poll(() => page.locator('header.top').getAttribute('data-link'), { timeout: 15_000 }).toBe('resynced');
@@ -305,6 +306,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     const v = await open(gw);
     await v.page.locator('#login').waitFor();
     expect(await v.page.locator('#login .why').innerText()).toMatch(/needs an access token/);
+    await v.page.screenshot({ path: outputPath('hmi-token.png') });
     // A wrong token is refused with the gateway's reason, and the form asks again.
     await v.page.fill('#token', 'mgw_wrong');
     await v.page.click('#login button[type="submit"]');
@@ -314,6 +316,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await v.page.locator(num('motor_01', 'speed')).waitFor();
     expect(await v.page.locator('#role').innerText()).toMatch(/hall_panel · viewer/);
     expect(await v.page.locator('.ctl').count()).toBe(0);
+    await v.page.screenshot({ path: outputPath('hmi-viewer.png') });
     // The token lasts for the tab: a reload does not ask again.
     await v.page.reload();
     await v.page.locator(num('motor_01', 'speed')).waitFor();
