@@ -2,6 +2,7 @@
  * `mgw modbus` on a serial line: the CLI opens one end of a socat PTY pair, the pymodbus RTU
  * slave the other.
  */
+import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peers } from '../helpers/peers.js';
 import { loadTestMap, mgw, ptyPair, startModbusPeer, type ModbusPeer, type PtyPair } from './helpers.js';
@@ -59,6 +60,18 @@ describe.skipIf(!peers('socat', '/usr/bin/python3'))('mgw modbus over Modbus RTU
     const r = await mgw(['modbus', 'read', '--port', pty.a, '--unit', '7', '--address', '40001']);
     expect(r.code).toBe(75);
     expect(r.stderr).toBe(`mgw: no answer from unit 7 on ${pty.a} at 19200 8E1 after 3 tries (timeout 300 ms): check wiring, termination, unit ID and parity\n`);
+  });
+
+  it('a port another program holds (the running gateway) is exit 69 with the hint to stop it', async () => {
+    const holder = new SerialPort({ path: pty.a, baudRate: 19200, autoOpen: false });
+    await new Promise<void>((res, rej) => holder.open((e) => (e ? rej(e) : res())));
+    try {
+      const r = await mgw(['modbus', 'read', '--port', pty.a, '--unit', '3']);
+      expect(r.code).toBe(69);
+      expect(r.stderr).toContain(`mgw: ${pty.a} is in use by another program (the gateway daemon? stop it with`);
+    } finally {
+      await new Promise<void>((res) => holder.close(() => res()));
+    }
   });
 
   it('a port that does not exist points at `mgw ports`, exit 69', async () => {

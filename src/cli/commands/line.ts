@@ -3,7 +3,7 @@
  * speak a text protocol (scales, barcode readers, SCPI instruments). No daemon needed.
  */
 import { Option, type Command } from 'commander';
-import { SerialTransport } from '../../../drivers/bus/serial.js';
+import type { SerialTransport } from '../../../drivers/bus/serial.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
 import { intOption } from './modbus-options.js';
@@ -90,6 +90,8 @@ export function unescape(text: string): string {
 
 async function sendLine(path: string, s: LineSettings, payload: string): Promise<string[]> {
   // The gateway's own serial transport: it flushes what a streaming device sent before we asked.
+  // Loaded here, not at the top: serialport costs every other command startup time.
+  const { SerialTransport } = await import('../../../drivers/bus/serial.js');
   const port = new SerialTransport({ path, baud: s.baud, parity: s.parity, dataBits: s.dataBits, stopBits: s.stopBits });
   try {
     await port.open();

@@ -6,10 +6,8 @@
  * is abandoned, so a late answer is dropped instead of being taken for the next one, and on a
  * serial line a quiet time passes before the next request.
  */
-import { SerialTransport } from '../../../drivers/bus/serial.js';
-import { TcpTransport } from '../../../drivers/bus/tcp.js';
 import type { Transport } from '../../../drivers/bus/transport.js';
-import { ModbusClient, ModbusException, ModbusReplyError } from '../../../drivers/modbus/client.js';
+import type { ModbusClient } from '../../../drivers/modbus/client.js';
 import { LinkDownError } from '../../../drivers/bus/errors.js';
 import { CliError, EXIT } from '../exit.js';
 
@@ -87,6 +85,8 @@ export class NoAnswerError extends CliError {
 export class ModbusLink {
   private transport: Transport | undefined;
   private client: ModbusClient | undefined;
+  /** Loaded on start(): serialport and modbus-serial cost every other `mgw` command startup time. */
+  private lib: typeof import('../../../drivers/modbus/client.js') | undefined;
   readonly label: string;
 
   constructor(private readonly opts: LinkOptions) {
@@ -95,6 +95,12 @@ export class ModbusLink {
 
   async start(): Promise<void> {
     const o = this.opts;
+    const [{ SerialTransport }, { TcpTransport }, lib] = await Promise.all([
+      import('../../../drivers/bus/serial.js'),
+      import('../../../drivers/bus/tcp.js'),
+      import('../../../drivers/modbus/client.js'),
+    ]);
+    this.lib = lib;
     const transport: Transport =
       o.host !== undefined
         ? new TcpTransport({ host: o.host, port: o.tcpPort, connectTimeoutMs: Math.max(1000, o.timeoutMs * o.tries) })
@@ -105,7 +111,7 @@ export class ModbusLink {
       throw this.openError(err);
     }
     this.transport = transport;
-    this.client = new ModbusClient({ transport, kind: o.host !== undefined ? 'tcp' : 'rtu' });
+    this.client = new lib.ModbusClient({ transport, kind: o.host !== undefined ? 'tcp' : 'rtu' });
   }
 
   async stop(): Promise<void> {
@@ -121,18 +127,19 @@ export class ModbusLink {
    */
   async request<T>(unit: number, what: string, fn: (c: ModbusClient, signal: AbortSignal) => Promise<T>, tries = this.opts.tries): Promise<T> {
     const c = this.client;
-    if (c === undefined) throw new CliError('modbus link not started', EXIT.software);
+    const lib = this.lib;
+    if (c === undefined || lib === undefined) throw new CliError('modbus link not started', EXIT.software);
     for (let attempt = 1; ; attempt++) {
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
       try {
         return await fn(c, abort.signal);
       } catch (err) {
-        if (err instanceof ModbusException) throw new ModbusExceptionError(unit, err.exceptionCode, what, this.label);
+        if (err instanceof lib.ModbusException) throw new ModbusExceptionError(unit, err.exceptionCode, what, this.label);
         if (err instanceof LinkDownError || this.transport?.isOpen === false) {
           throw new CliError(`the connection to ${this.label} was lost while waiting for unit ${unit}: the device or a Modbus gateway closed it (one client at a time?)`, EXIT.unavailable);
         }
-        const garbled = err instanceof ModbusReplyError;
+        const garbled = err instanceof lib.ModbusReplyError;
         if (!abort.signal.aborted && !garbled) throw new CliError(`${what} on unit ${unit} failed on ${this.label}: ${(err as Error).message ?? String(err)}`, EXIT.software);
         if (this.opts.port !== undefined) await quiet(this.opts);
         if (attempt < tries) continue;

@@ -5,7 +5,6 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SerialPort } from 'serialport';
 import { CliError, EXIT } from '../exit.js';
 import { dim, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
@@ -57,6 +56,8 @@ export function registerPorts(program: Command, globals: () => GlobalOptions): v
 }
 
 export async function listPorts(): Promise<PortInfo[]> {
+  // Loaded here, not at the top: serialport's native binding costs every other command startup time.
+  const { SerialPort } = await import('serialport');
   let listed: Awaited<ReturnType<typeof SerialPort.list>>;
   try {
     listed = await SerialPort.list();
