@@ -243,6 +243,25 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     expect(errors.filter((e) => !/Failed to load resource|ERR_CONNECTION|WebSocket connection/.test(e))).toEqual([]);
   });
 
+  test('a panel whose clock is an hour off still shows true ages and trends (it follows the gateway clock)', async () => {
+    const gw = await gateway();
+    const ctx = await browser.newContext({ viewport: { width: 1024, height: 600 } });
+    contexts.push(ctx);
+    await ctx.addInitScript(() => {
+      const real = Date.now.bind(Date);
+      Date.now = () => real() + 3_600_000;
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${gw.url}/`);
+    await page.locator(num('motor_01', 'current')).waitFor();
+    expect(await page.evaluate(() => Date.now() - performance.timeOrigin)).toBeGreaterThan(3_500_000);
+    await expect.poll(() => page.locator('[data-device="motor_01"] .age').innerText()).toMatch(/^updated \d s ago$/);
+    await page.waitForFunction(
+      (sel) => ((document.querySelector(sel) as SVGPathElement | null)?.getAttribute('d') ?? '').split('V').length > 2,
+      '[data-device="motor_01"] [data-point="current"] .trend path',
+    );
+  });
+
   test('enum and text points get a selector and a field that show the confirmation or the refusal', async () => {
     // The simulator has no enum or text points: mount the page's own control module in the
     // real browser with a write function that answers like the gateway would.
