@@ -1,7 +1,8 @@
 /**
  * What a reload may change in a running gateway, and what only a restart can.
  *
- * Live: `devices` (only the drivers whose devices changed are restarted) and `health`.
+ * Live: `devices` and the `buses` they sit on (only the drivers whose devices or bus changed are
+ * restarted), and `health`.
  * Everything else (listen address, limits, registry and history sizes, log level, sections
  * added by other parts) is bound when the process starts; a reload keeps the running values and
  * names each changed setting so the operator knows to restart.
@@ -10,7 +11,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { GatewayConfig } from './schema.js';
 
 /** Top-level sections a reload applies without a restart. */
-export const LIVE_SECTIONS: readonly string[] = ['devices', 'health'];
+export const LIVE_SECTIONS: readonly string[] = ['devices', 'buses', 'health'];
+
+/** Device fields that name an entry of another section; that entry is part of the device's identity. */
+const REFERENCES: readonly { field: string; section: string }[] = [{ field: 'bus', section: 'buses' }];
 
 /** Changed settings that take effect only on restart, as paths (`server.port`, `log.level`). */
 export function settingsNeedingRestart(current: GatewayConfig, next: GatewayConfig): string[] {
@@ -42,12 +46,24 @@ export function effectiveConfig(current: GatewayConfig, next: GatewayConfig): Ga
 }
 
 /**
- * A driver's identity for reloads: the config entries of the devices it owns, in order. Equal
- * fingerprints mean the running driver can stay as it is.
+ * A driver's identity for reloads: the config entries of the devices it owns, in order, each with
+ * the entries it refers to (its Modbus bus). Equal fingerprints mean the running driver can stay.
  */
 export function driverFingerprint(config: GatewayConfig, deviceIds: readonly string[]): string {
-  const byId = new Map(config.devices.map((d) => [d.id, d]));
-  return JSON.stringify(deviceIds.map((id) => byId.get(id) ?? null));
+  const cfg = config as unknown as Record<string, unknown>;
+  const byId = new Map(config.devices.map((d) => [d.id, d as unknown as Record<string, unknown>]));
+  return JSON.stringify(
+    deviceIds.map((id) => {
+      const device = byId.get(id);
+      if (device === undefined) return null;
+      const refs: Record<string, unknown> = {};
+      for (const { field, section } of REFERENCES) {
+        const list = cfg[section];
+        if (typeof device[field] === 'string' && Array.isArray(list)) refs[section] = list.find((e) => isRecord(e) && e['id'] === device[field]) ?? null;
+      }
+      return { device, refs };
+    }),
+  );
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

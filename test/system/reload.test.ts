@@ -112,6 +112,32 @@ describe('reload', () => {
   });
 });
 
+describe('reload with Modbus buses', () => {
+  // Nothing listens on 127.0.0.1:1: the buses exist (and keep reconnecting) without a peer.
+  const bus = (id: string, timeout = 300) => `  - { id: ${id}, kind: tcp, host: 127.0.0.1, port: 1, timeout_ms: ${timeout} }\n`;
+  const dev = (id: string, b: string) => `  - { id: ${id}, driver: modbus, bus: ${b}, unit: 1, profile: vfd }\n`;
+  const cfg = (buses: string, devices: string) => `server:\n  port: 0\nbuses:\n${buses}devices:\n  - { id: m1, driver: simulator, model: motor, poll_interval_ms: 50 }\n${devices}`;
+
+  it('restarts only the bus whose settings changed and starts a bus added with its devices', async () => {
+    const g = await startDaemon(cfg(bus('a') + bus('b'), dev('x1', 'a') + dev('y1', 'b')));
+    const ids = () => g.daemon.gateway.driverList().map((d) => d.id);
+    expect(ids()).toEqual(['simulator', 'modbus:a', 'modbus:b']);
+    const [sim, , busB] = g.daemon.gateway.driverList();
+
+    writeFileSync(g.file, cfg(bus('a', 500) + bus('b'), dev('x1', 'a') + dev('y1', 'b')));
+    let r = (await g.daemon.reload()) as Extract<ReloadOutcome, { ok: true }>;
+    expect(r).toMatchObject({ ok: true, drivers_restarted: ['modbus:a'], drivers_started: [], drivers_stopped: [], restart_required: [] });
+    expect(g.daemon.gateway.driverList()[0]).toBe(sim);
+    expect(g.daemon.gateway.driverList()[2]).toBe(busB);
+
+    writeFileSync(g.file, cfg(bus('a', 500) + bus('c'), dev('x1', 'a') + dev('z1', 'c')));
+    r = (await g.daemon.reload()) as Extract<ReloadOutcome, { ok: true }>;
+    expect(r).toMatchObject({ drivers_restarted: [], drivers_started: ['modbus:c'], drivers_stopped: ['modbus:b'], devices_added: ['z1'], devices_removed: ['y1'] });
+    expect(ids()).toEqual(['simulator', 'modbus:a', 'modbus:c']);
+    expect(g.daemon.gateway.registry.ids().sort()).toEqual(['m1', 'x1', 'z1']);
+  });
+});
+
 describe('reload over REST with tokens', () => {
   it('needs role admin; status and metrics need a viewer token', async () => {
     const hash = (t: string) => `sha256:${createHash('sha256').update(t, 'utf8').digest('hex')}`;
