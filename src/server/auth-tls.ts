@@ -3,6 +3,7 @@
  * them, because uWS answers a missing or unreadable file with a bare listen failure.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import * as v from 'valibot';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { text } from '../config/fields.js';
@@ -24,6 +25,12 @@ export function createApp(lib: ReturnType<typeof uws>, tls: TlsConfig | undefine
   if (tls === undefined) return lib.App();
   checkPem(tls.cert_file, 'server.tls.cert_file', /-----BEGIN CERTIFICATE-----/);
   checkPem(tls.key_file, 'server.tls.key_file', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  // uWS reports a key that does not fit the certificate only as "App construction failed".
+  try {
+    createSecureContext({ cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file), ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }) });
+  } catch (err) {
+    throw new Error(`server.tls: the certificate and key do not match, or the key's passphrase is wrong (${(err as Error).message})`);
+  }
   return lib.SSLApp({
     cert_file_name: tls.cert_file,
     key_file_name: tls.key_file,

@@ -17,7 +17,7 @@ interface AuditOptions {
   file?: string;
   config?: string;
   device?: string;
-  token?: string;
+  by?: string;
   outcome?: string;
   since?: string;
   last?: number;
@@ -30,7 +30,7 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
     .option('--file <file>', 'audit file (default: <state_dir>/audit.jsonl of the config, $STATE_DIRECTORY, or ./state)')
     .option('-c, --config <file>', 'configuration file whose state_dir to read', undefined)
     .option('--device <id>', 'only this device')
-    .option('--token <name>', 'only writes made with this token name ("anonymous" without tokens)')
+    .option('--by <token-name>', 'only writes made with this token name ("anonymous" without tokens)')
     .option('--outcome <ok|error>', 'only successful or only failed writes')
     .option('--since <when>', 'only newer entries: an ISO time (2026-01-31T08:00) or an age (90s, 15m, 2h, 7d)')
     .option('--last <n>', 'only the last N matching entries', parseCount)
@@ -55,7 +55,7 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
           continue;
         }
         if (opts.device !== undefined && rec.device !== opts.device) continue;
-        if (opts.token !== undefined && rec.token !== opts.token) continue;
+        if (opts.by !== undefined && rec.token !== opts.by) continue;
         if (opts.outcome !== undefined && rec.outcome !== opts.outcome) continue;
         if (since !== undefined && !(Date.parse(rec.time) >= since)) continue;
         rows.push(rec);
