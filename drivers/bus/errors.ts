@@ -37,3 +37,11 @@ export class BusStoppedError extends Error {
     this.name = 'BusStoppedError';
   }
 }
+
+/** The requester cancelled the transaction before it went on the line; nothing was sent. */
+export class TransactionCancelledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransactionCancelledError';
+  }
+}

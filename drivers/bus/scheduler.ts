@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Transport } from './transport.js';
 import { backoffDelay } from './backoff.js';
-import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError } from './errors.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from './errors.js';
 
 /** Why a transaction ranks where it does: see the file comment. */
 export type Priority = 'write' | 'poll';
@@ -33,6 +33,11 @@ export interface Transaction<T> {
   run: (signal: AbortSignal) => Promise<T>;
   /** First backoff step for this device (its poll interval), ms. */
   backoffBaseMs?: number;
+  /**
+   * The requester gave up (a control write past its timeout): if the transaction is still
+   * queued it is dropped, so a write the client was told failed does not happen later.
+   */
+  cancel?: AbortSignal;
   /** Extra attempts after a timeout for this transaction (default: the bus setting). */
   retries?: number;
   /** Short text for logs: `read holding 0+10`. */
@@ -181,9 +186,26 @@ export class BusScheduler extends EventEmitter {
       const rest = this.restRemaining(tx.device);
       if (rest > 0) return Promise.reject(new BackoffError(`${tx.device} is resting for ${rest} ms after failing to answer`, rest));
     }
+    const { cancel } = tx;
+    if (cancel?.aborted) return Promise.reject(new TransactionCancelledError(`${tx.label ?? 'the request'} for ${tx.device} was cancelled before it was sent`));
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = { tx: tx as Transaction<unknown>, resolve: resolve as (v: unknown) => void, reject, attempt: 0 };
-      (tx.priority === 'write' ? this.writes : this.polls).push(pending);
+      const queue = tx.priority === 'write' ? this.writes : this.polls;
+      // A cancelled transaction leaves the queue; one already on the wire runs to its end.
+      const onCancel = () => {
+        const i = queue.indexOf(pending);
+        if (i < 0) return;
+        queue.splice(i, 1);
+        reject(new TransactionCancelledError(`${tx.label ?? 'the request'} for ${tx.device} was cancelled before it was sent`));
+      };
+      const settle =
+        <A>(fn: (a: A) => void) =>
+        (a: A) => {
+          cancel?.removeEventListener('abort', onCancel);
+          fn(a);
+        };
+      const pending: Pending = { tx: tx as Transaction<unknown>, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject), attempt: 0 };
+      cancel?.addEventListener('abort', onCancel, { once: true });
+      queue.push(pending);
       this.pump();
     });
   }

@@ -10,7 +10,7 @@ import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.
 import type { PointValue } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import { BusScheduler, type Priority } from '../bus/scheduler.js';
-import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError } from '../bus/errors.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
 import type { Transport } from '../bus/transport.js';
@@ -225,13 +225,14 @@ export class ModbusDriver implements Driver {
     }
   }
 
-  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority): Promise<number[] | boolean[]> {
+  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority, cancel?: AbortSignal): Promise<number[] | boolean[]> {
     const unit = dev.cfg.unit;
     const label = `read ${block.table} ${block.address}+${block.count}`;
     return this.scheduler.submit<number[] | boolean[]>({
       device: dev.cfg.id,
       priority,
       label,
+      ...(cancel === undefined ? {} : { cancel }),
       backoffBaseMs: dev.cfg.poll_interval_ms,
       // Retries are for a unit that answers but missed one; probing a unit that is offline
       // once per rest is enough, and keeps its cost to the healthy units on the line low.
@@ -271,7 +272,7 @@ export class ModbusDriver implements Driver {
       for (const { point, value } of items) if (point.table === 'holding' && point.type !== 'bit') encodeRegisters(point, value);
       for (const group of groupWrites(items)) {
         if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the write was abandoned (control timeout)`);
-        await this.writeGroup(dev, group);
+        await this.writeGroup(dev, group, signal);
         for (const item of group.items) written.push(item.point);
       }
       // Read-back: what the unit now holds is the confirmation, not what we sent.
@@ -282,19 +283,19 @@ export class ModbusDriver implements Driver {
       const confirmed: Record<string, PointValue> = {};
       for (const block of planner.plan()) {
         if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the read-back was abandoned (control timeout)`);
-        Object.assign(confirmed, this.decodeBlock(dev, block, await this.readBlock(dev, block, 'write')));
+        Object.assign(confirmed, this.decodeBlock(dev, block, await this.readBlock(dev, block, 'write', signal)));
       }
       Object.assign(dev.published, confirmed);
       return confirmed;
     } catch (err) {
-      throw this.writeError(dev, err);
+      throw this.writeError(dev, err, written.map((p) => p.name));
     }
   }
 
-  private async writeGroup(dev: ModbusDevice, group: WriteGroup): Promise<void> {
+  private async writeGroup(dev: ModbusDevice, group: WriteGroup, cancel: AbortSignal): Promise<void> {
     const unit = dev.cfg.unit;
     const submit = (label: string, run: (signal: AbortSignal) => Promise<unknown>) =>
-      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run });
+      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
     if (group.kind === 'bit') {
       // One bit of a register: read, change the bit, write back (Modbus has no bit write for registers).
       const { point: p, value } = group.items[0];
@@ -314,7 +315,7 @@ export class ModbusDriver implements Driver {
     else await submit(`write holding ${group.address}+${words.length}`, (s) => this.client.writeRegisters(unit, group.address, words, s));
   }
 
-  private writeError(dev: ModbusDevice, err: unknown): GatewayError {
+  private writeError(dev: ModbusDevice, err: unknown, written: string[]): GatewayError {
     const id = dev.cfg.id;
     if (err instanceof GatewayError) return err;
     if (err instanceof ModbusException) {
@@ -326,6 +327,10 @@ export class ModbusDriver implements Driver {
     if (err instanceof BusTimeoutError) return new GatewayError('device_timeout', `${id}: ${err.message}`, { cause: err });
     if (err instanceof LinkDownError || err instanceof BackoffError || err instanceof BusStoppedError) {
       return new GatewayError('device_offline', `${id}: ${err.message}; the write was not attempted`, { cause: err });
+    }
+    if (err instanceof TransactionCancelledError) {
+      const done = written.length === 0 ? 'nothing was written' : `only ${written.join(', ')} ${written.length === 1 ? 'was' : 'were'} written`;
+      return new GatewayError('device_timeout', `${id}: the write was abandoned (control timeout) while waiting for the bus; ${done}`, { cause: err });
     }
     if (err instanceof EncodeError) return new GatewayError('validation_error', `${id}.${err.message}`, { cause: err });
     return new GatewayError('device_error', `${id}: the unit sent an unusable reply: ${(err as Error).message}`, { cause: err });

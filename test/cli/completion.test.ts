@@ -13,6 +13,8 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { peers } from '../helpers/peers.js';
 import { CLI, closedPort, mgw } from './helpers.js';
 
+const COMPLETE = CLI.replace(/main\.js$/, 'complete-devices.js');
+
 const run = promisify(execFile);
 
 describe.skipIf(!peers('bash', 'zsh', 'fish'))('mgw completion', () => {
@@ -70,15 +72,18 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
   });
 
   it('fish completes subcommands, option values and device ids', async () => {
-    const fish = async (line: string) => {
+    const fish = async (line: string, url = gw.url) => {
       const { stdout } = await run('fish', ['-c', `function mgw; ${process.execPath} ${CLI} $argv; end; source ${script('fish')}; complete -C ${JSON.stringify(line)}`], {
-        env: { ...process.env, MGW_URL: gw.url, MGW_COMPLETE_TIMEOUT_MS: '5000' },
+        env: { ...process.env, MGW_URL: url, MGW_COMPLETE_TIMEOUT_MS: '5000' },
       });
       return stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
     };
     expect(await fish('mgw modbus ')).toEqual(['read', 'scan', 'write']);
     expect(await fish('mgw modbus write --byte-order ')).toEqual(['big', 'little']);
     expect(await fish('mgw get motor')).toEqual(['motor_01', 'motor_02']);
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    expect(await fish(`mgw --url ${gw.url} set sensor`, dead)).toEqual(['sensor_01', 'sensor_02']);
+    expect(await fish('mgw get motor', dead)).toEqual([]);
   });
 
   describe('a gateway that accepts but never answers', () => {
@@ -95,9 +100,11 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
 
     it('costs Tab only the short timeout and offers nothing', async () => {
       const { port } = silent.address() as { port: number };
-      // The default REST timeout is 10 s; the completion helper must give up long before this deadline.
+      // The default REST timeout is 10 s; the lookup must give up long before these deadlines.
       const r = await mgw(['--url', `http://127.0.0.1:${port}`, '__complete-devices'], {}, 8000);
       expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+      const { stdout, stderr } = await run(process.execPath, [COMPLETE, '--url', `http://127.0.0.1:${port}`], { timeout: 8000 });
+      expect({ stdout, stderr }).toEqual({ stdout: '', stderr: '' });
     });
   });
 

@@ -98,6 +98,24 @@ describe('Modbus driver errors', () => {
     expect(line.requests.length).toBe(sent);
   });
 
+  test('a write abandoned while waiting for the bus is never sent', async () => {
+    // Reads go unanswered, so the first poll holds the line for its timeout.
+    const line = new ScriptedLine((req) => (req[1] === 6 ? [...req.subarray(0, 6)] : undefined));
+    const d = await driverOn(line);
+    while (line.requests.length === 0) await new Promise((r) => setImmediate(r));
+    const control = new AbortController();
+    const result = d.write('m', { speed: 5 }, control.signal).catch((e: unknown) => e as GatewayError);
+    control.abort();
+    const err = await result;
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).code).toBe('device_timeout');
+    expect((err as GatewayError).message).toMatch(/abandoned .* nothing was written/);
+    // Let the poll time out and the queue drain: the write still never reaches the line.
+    while (d.health().counters!['timeouts']! < 1 || d.health().counters!['queue_depth']! > 0) await new Promise((r) => setTimeout(r, 5));
+    expect(line.requests.filter((r) => r[1] === 6)).toEqual([]);
+    expect(line.requests).toHaveLength(1);
+  });
+
   test('the confirmed value is what the unit reads back, not what was sent', async () => {
     // This unit clamps the speed to 3 and answers the read-back with what it keeps.
     let held = 0;

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import pino from 'pino';
 import { BusScheduler, type Transaction } from '../../drivers/bus/scheduler.js';
-import { BackoffError, BusTimeoutError, LinkDownError } from '../../drivers/bus/errors.js';
+import { BackoffError, BusTimeoutError, LinkDownError, TransactionCancelledError } from '../../drivers/bus/errors.js';
 import { backoffDelay } from '../../drivers/bus/backoff.js';
 import type { Transport } from '../../drivers/bus/transport.js';
 
@@ -174,6 +174,24 @@ describe('BusScheduler', () => {
     w.answers[0]!('written');
     expect(await wr).toBe('written');
     expect(s.restRemaining('dead')).toBe(0); // an answer ends the rest
+  });
+
+  test('a cancelled transaction leaves the queue and is never sent; one on the wire runs to its end', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t);
+    await s.start();
+    const first = manual('a', 'write');
+    const second = manual('a', 'write');
+    const cancel = new AbortController();
+    const r1 = s.submit({ ...first.tx, cancel: cancel.signal });
+    const r2 = s.submit({ ...second.tx, cancel: cancel.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    cancel.abort();
+    expect(await r2).toBeInstanceOf(TransactionCancelledError);
+    first.answers[0]!('done');
+    expect(await r1).toBe('done');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(second.starts).toEqual([]);
   });
 
   test('backoff grows by doubling, is capped, and spreads by +-25%', () => {
