@@ -4,15 +4,22 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const OUTPUT_DIR = join(process.cwd(), 'test-output');
 
-/** Compiles src/hmi to dist/hmi (incremental: fast when nothing changed), so the test sees the current page. */
+/**
+ * Compiles src/hmi to dist/hmi (incremental: fast when nothing changed), so the test sees the
+ * current page. Test files run in parallel: the lock keeps one from reading the page while
+ * another is writing it.
+ */
 export function buildPage(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'src/hmi/tsconfig.json'], { stdio: 'inherit' });
+  execFileSync('flock', [join(tmpdir(), 'mgw-hmi-build.lock'), process.execPath, 'node_modules/typescript/bin/tsc', '-p', 'src/hmi/tsconfig.json'], {
+    stdio: 'inherit',
+  });
 }
 
 /**
