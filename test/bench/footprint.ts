@@ -89,11 +89,11 @@ export async function footprintOnce(opts: { settleMs: number }): Promise<Footpri
     const config = writeConfig(dir);
     // Start-up time without the probe: exactly what systemd would run.
     const plain = await startCli(config, false);
-    await stopProcess(plain.proc);
+    await stopProcess(plain.proc, 'SIGKILL');
     const floor = await startCli(undefined, false);
     await settle(opts.settleMs);
     const nodeRssMiB = rssMiB(floor.proc.pid!);
-    await stopProcess(floor.proc);
+    await stopProcess(floor.proc, 'SIGKILL');
 
     const { proc, port } = await startCli(config, true);
     const child = wrap(proc);

@@ -21,13 +21,13 @@ export interface HttpResult {
   errors: number;
 }
 
-export async function httpOnce(peer: HttpPeer, opts: { seconds: number; connections: number }): Promise<HttpResult> {
+export async function httpOnce(peer: HttpPeer, opts: { seconds: number; warmupS: number; connections: number }): Promise<HttpResult> {
   const server = spawnScript(0, SCRIPT[peer]);
   try {
     const { port } = await server.next<{ port: number }>('ready', 30_000);
     const url = `http://127.0.0.1:${port}/api/v1/devices/b0`;
     // A short unmeasured run first: JIT and connection setup.
-    await wrk(url, 1, opts.connections, server.pid);
+    await wrk(url, opts.warmupS, opts.connections, server.pid);
     const out = await wrk(url, opts.seconds, opts.connections, server.pid);
     return { peer, ...parseWrk(out) };
   } finally {

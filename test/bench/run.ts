@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     }
     if (opts.only.includes('http')) {
       for (const peer of rotate<HttpPeer>(['gateway', 'node'], rep)) {
-        const r = await httpOnce(peer, { seconds: P.httpS, connections: 50 });
+        const r = await httpOnce(peer, { seconds: P.httpS, warmupS: 1, connections: 50 });
         raw.http.push(r);
         log(`http ${peer}: ${Math.round(r.requestsPerS)} req/s`);
       }

@@ -116,7 +116,8 @@ export function wrap(proc: ChildProcess): Child {
   };
 }
 
-export function stopProcess(proc: ChildProcess): Promise<void> {
+/** TERM (KILL after 3 s); `signal: 'SIGKILL'` where a clean shutdown is not part of the measurement. */
+export function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => proc.kill('SIGKILL'), 3000);
@@ -124,11 +125,11 @@ export function stopProcess(proc: ChildProcess): Promise<void> {
       clearTimeout(kill);
       resolve();
     });
-    proc.kill('SIGTERM');
+    proc.kill(signal);
   });
 }
 
 /** Kills whatever is still running (on error or Ctrl-C). */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(stopProcess));
+  await Promise.all([...children].map((c) => stopProcess(c)));
 }
