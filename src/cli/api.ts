@@ -26,7 +26,13 @@ export interface ApiOptions {
   timeoutMs?: number;
 }
 
-export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/** Filled in by api() when given: the gateway's clock from the Date header of its answer. */
+export interface ApiMeta {
+  /** ms since the epoch, 1 s resolution; undefined when the answer had no usable Date header. */
+  serverDateMs?: number | undefined;
+}
+
+export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown, meta?: ApiMeta): Promise<T> {
   const url = new URL(path, opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -42,6 +48,7 @@ export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: str
   } catch (err) {
     throw new CliError(`cannot reach the gateway at ${opts.url}: ${networkReason(err)} (is \`mgw serve\` running? see --url)`, EXIT.unavailable);
   }
+  if (meta) meta.serverDateMs = Date.parse(res.headers.get('date') ?? '') || undefined;
   const text = await res.text();
   let json: unknown;
   try {

@@ -34,14 +34,26 @@ describe('mgw with the daemon', () => {
     }
   });
 
-  it('devices shows a table with the age of each device data, without colour when piped', async () => {
+  it('devices shows a table with the time since each device last changed, without colour when piped', async () => {
     const r = await cli('devices');
     expect(r.code).toBe(0);
     const [head, ...rows] = r.stdout.trim().split('\n');
-    expect(head).toMatch(/^DEVICE\s+TYPE\s+ONLINE\s+AGE\s+VALUES$/);
+    expect(head).toMatch(/^DEVICE\s+TYPE\s+ONLINE\s+LAST CHANGE\s+VALUES$/);
     expect(rows).toHaveLength(4);
-    for (const row of rows) expect(row).toMatch(/^(motor|sensor)_0\d\s+\w+\s+online\s+\d+(\.\d)?\s(ms|s)\s+\S/);
+    for (const row of rows) expect(row).toMatch(/^(motor|sensor)_0\d\s+\w+\s+online\s+\d+(\.\d)?\s(ms|s) ago\s+\S/);
     expect(r.stdout).not.toMatch(/\x1b\[/);
+  });
+
+  it('ages are measured on the gateway clock when the local clock is hours off', async () => {
+    // The CLI process believes it is three hours later than the gateway does.
+    const skewed = { NODE_OPTIONS: '--import=data:text/javascript,const%20n=Date.now;Date.now=()=>n()+3*3600e3;' };
+    const r = await mgw(['--url', gw.url, 'devices'], skewed);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row).toMatch(/\sonline\s+\d+(\.\d)?\s(ms|s) ago\s/);
+    const one = await mgw(['--url', gw.url, 'get', 'sensor_01'], skewed);
+    expect(one.stdout.split('\n')[0]).toMatch(/ changed \d+(\.\d)?\s(ms|s) ago /);
   });
 
   it('set writes a point, waits for the device and prints old -> new', async () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { api } from '../api.js';
+import { api, type ApiMeta } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
 import { age, dim, formatValue, green, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
@@ -21,16 +21,18 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
     .description('list devices with their online state and age of data')
     .action(async () => {
       const g = globals();
-      const { devices } = await api<{ devices: DeviceView[] }>(g, 'GET', 'api/v1/devices');
+      const meta: ApiMeta = {};
+      const { devices } = await api<{ devices: DeviceView[] }>(g, 'GET', 'api/v1/devices', undefined, meta);
       if (g.json) return print(JSON.stringify(devices, null, 2));
+      const now = gatewayNow(meta);
       print(
         table(
-          ['DEVICE', 'TYPE', 'ONLINE', 'AGE', 'VALUES'],
+          ['DEVICE', 'TYPE', 'ONLINE', 'LAST CHANGE', 'VALUES'],
           devices.map((d) => [
             d.device_id,
             d.device_type,
             d.online ? green('online') : red('offline'),
-            age(d.last_update),
+            changedAgo(d.last_update, now),
             Object.entries(d.state)
               .map(([k, v]) => `${k}=${formatValue(v, d.points[k]?.unit)}`)
               .join('  '),
@@ -45,9 +47,10 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
     .argument('<device>', 'device id')
     .action(async (id: string) => {
       const g = globals();
-      const d = await api<DeviceView>(g, 'GET', `api/v1/devices/${encodeURIComponent(id)}`);
+      const meta: ApiMeta = {};
+      const d = await api<DeviceView>(g, 'GET', `api/v1/devices/${encodeURIComponent(id)}`, undefined, meta);
       if (g.json) return print(JSON.stringify(d, null, 2));
-      print(`${d.device_id}  ${d.name !== d.device_id ? `${d.name}  ` : ''}${dim(d.device_type)}  ${d.online ? green('online') : red('offline')}  updated ${age(d.last_update)} ago  seq ${d.seq}`);
+      print(`${d.device_id}  ${d.name !== d.device_id ? `${d.name}  ` : ''}${dim(d.device_type)}  ${d.online ? green('online') : red('offline')}  changed ${changedAgo(d.last_update, gatewayNow(meta))}  seq ${d.seq}`);
       print(
         table(
           ['POINT', 'VALUE', 'ACCESS', 'RANGE'],
@@ -83,6 +86,22 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
           .join('\n'),
       );
     });
+}
+
+/**
+ * "Now" on the gateway's clock, in seconds. last_update is stamped by the gateway; a laptop (or a
+ * Pi without a real-time clock before NTP) may be hours off, which would show fresh data as
+ * hours old. Beyond 2 s of difference the gateway's Date header (1 s resolution) wins.
+ */
+export function gatewayNow(meta: ApiMeta, localMs = Date.now()): number {
+  const server = meta.serverDateMs;
+  if (server === undefined || Math.abs(server + 500 - localMs) < 2000) return localMs / 1000;
+  return (server + 500) / 1000; // the header is truncated to the second: take the middle of it
+}
+
+/** "1.2 s ago" since the last change of any point (not the last poll: unchanged values do not count). */
+function changedAgo(lastUpdate: number | null, nowS: number): string {
+  return lastUpdate === null || lastUpdate === undefined ? 'never' : `${age(lastUpdate, nowS)} ago`;
 }
 
 export function parseAssignments(assignments: string[]): Record<string, unknown> {
