@@ -5,7 +5,7 @@
  * Without NOTIFY_SOCKET (run by hand, in tests, under another supervisor) every call is a no-op
  * and libsystemd is not even loaded, so machines without it still run the gateway.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 
 type SdNotify = (unsetEnvironment: number, state: string) => number;
 
@@ -90,6 +90,9 @@ export class SystemdNotifier {
     if (this.send !== undefined) return this.send;
     if (this.options.send) return (this.send = this.options.send);
     try {
+      // Loaded on first use only: commands other than `serve`, and machines without systemd,
+      // never touch the native FFI module.
+      const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
       const lib = koffi.load('libsystemd.so.0');
       this.send = lib.func('int sd_notify(int unset_environment, const char *state)') as SdNotify;
     } catch (err) {
