@@ -225,7 +225,6 @@ export class Security {
     const principal = this.tokens.find(presented.token);
     if (principal === undefined) {
       this.failures.take(remote);
-      this.options.log.warn({ remote }, 'refused: unknown token');
       throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token create`)');
     }
     if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, permission === 'control' ? 'control writes' : 'this');
@@ -246,6 +245,10 @@ export class Security {
   private refuse(reply: Reply, err: unknown): void {
     const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'internal error', { cause: err });
     if (e.code === 'internal_error') this.options.log.error({ err }, 'authorization failed');
+    // Refusals are the log's part of the audit trail (the trail holds writes that reached a device);
+    // repeated failures from one address are already cut off by the 429, which is only debug.
+    else if (e.code === 'rate_limited') this.options.log.debug({ remote: reply.remote, code: e.code }, 'refused');
+    else this.options.log.warn({ remote: reply.remote, code: e.code, reason: e.message }, 'refused');
     const headers: Record<string, string> = {};
     if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
     if (e.code === 'rate_limited') headers['Retry-After'] = String(Math.max(1, this.failures.retryAfterS(reply.remote)));

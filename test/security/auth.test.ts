@@ -83,6 +83,14 @@ describe('REST with tokens configured', () => {
     expect((await getJson(`${gw.url}/api/v1/devices`, { Authorization: `Bearer ${tokens.viewer} extra` })).status).toBe(401);
   });
 
+  it('logs a refused write with the address and the reason', async () => {
+    const from = gw.logs.length;
+    expect((await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 5 }, bearer(tokens.viewer))).status).toBe(403);
+    const line = gw.logs.slice(from).find((l) => l.msg === 'refused');
+    expect(line).toMatchObject({ code: 'forbidden', remote: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(String(line!['reason'])).toMatch(/viewer_token/);
+  });
+
   it('records the token name of a write in the audit trail', async () => {
     const speed = 1234;
     expect((await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed }, bearer(tokens.operator))).status).toBe(200);
