@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { UwsLoadError } from '../server/uws.js';
 import { CliError, EXIT, EXIT_HELP } from './exit.js';
+import { jsonErrorLine, wantsJson } from './json-errors.js';
 import { defaultUrl } from './paths.js';
 import { registerServe } from './commands/serve.js';
 import { registerDeviceCommands } from './commands/devices.js';
@@ -56,21 +57,21 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
-    return report(err);
+    return report(err, wantsJson(argv));
   }
 }
 
-function report(err: unknown): number {
+function report(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
     return EXIT.usage; // commander already printed the reason
   }
   if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
+    process.stderr.write(json ? jsonErrorLine({ error: err.message, exit_code: EXIT.config, file: err.file, problems: err.problems }) : `${err.message}\n`);
     return EXIT.config;
   }
   if (err instanceof CliError) {
-    process.stderr.write(`mgw: ${err.message}\n`);
+    process.stderr.write(json ? jsonErrorLine({ error: err.message, exit_code: err.exitCode }) : `mgw: ${err.message}\n`);
     return err.exitCode;
   }
   if (err instanceof UwsLoadError) {

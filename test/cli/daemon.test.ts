@@ -152,6 +152,18 @@ describe('mgw config check', () => {
     for (const path of ['server.port:', 'log.level:', 'devices[0].model:', 'devices[1].poll_interval_ms:']) expect(r.stderr).toContain(`  ${path}`);
   });
 
+  it('with --json the problems come as data on stderr', async () => {
+    const file = join(dir, 'broken2.yaml');
+    writeFileSync(file, ['log:', '  level: loud', 'devices: []', ''].join('\n'));
+    const r = await mgw(['--json', 'config', 'check', file]);
+    expect(r.code).toBe(78);
+    expect(JSON.parse(r.stderr)).toMatchObject({
+      exit_code: 78,
+      file,
+      problems: [expect.stringMatching(/^log\.level: must be one of/), 'devices: must list at least one device'],
+    });
+  });
+
   it('a good file is ok, exit 0', async () => {
     const r = await mgw(['config', 'check', 'config/gateway.yaml']);
     expect(r.code).toBe(0);

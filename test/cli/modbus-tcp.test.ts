@@ -146,6 +146,20 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
     expect(r.stderr).toBe(`mgw: no answer from unit 4 on ${host} (Modbus TCP) after 2 tries (timeout 100 ms): check the unit ID, and the address and port of the device\n`);
   });
 
+  it('with --json a failure is one JSON object on stderr with the same reason and status', async () => {
+    const r = await mgw(['--json', 'modbus', 'read', '--host', host, '--unit', '4', '--timeout', '50', '--tries', '1']);
+    expect(r.code).toBe(75);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr)).toEqual({ exit_code: 75, error: `no answer from unit 4 on ${host} (Modbus TCP) after 1 try (timeout 50 ms): check the unit ID, and the address and port of the device` });
+  });
+
+  it('a rejected write (Modbus exception) is exit 76 and nothing is written', async () => {
+    const r = await mgw(['modbus', 'write', '--host', host, '--unit', '5', '--address', '0x0800', '1']);
+    expect(r.code).toBe(76);
+    expect(r.stderr).toContain('refused a write to holding register 42049 (0-based address 2048): exception 2 (illegal data address');
+    expect(r.stdout).toBe('');
+  });
+
   it('a Modbus exception names the register and the reason, exit 76', async () => {
     const r = await mgw(['modbus', 'read', '--host', host, '--unit', '5', '--address', '0x0800']);
     expect(r.code).toBe(76);

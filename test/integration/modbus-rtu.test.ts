@@ -114,7 +114,7 @@ describe.skipIf(!peers('socat', '/usr/bin/python3'))('Modbus RTU through a PTY p
     const deadTries = () => drv('mixed').health().counters!['device:mixed_4:transactions']!;
     const before = polls();
     const triesBefore = deadTries();
-    await waitFor('the dead unit to be tried three more times', () => deadTries() >= triesBefore + 6, 20_000);
+    await waitFor('the dead unit to be probed six more times', () => deadTries() >= triesBefore + 6, 20_000);
     const after = polls();
     expect(snap('mixed_4').online).toBe(false);
     for (let i = 0; i < 3; i++) {

@@ -201,9 +201,9 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus TCP against pymodbus', () =>
     const deadTries = () => driver(gw, 'mixed').health().counters!['device:mixed_4:transactions']!;
     const before = polls();
     const triesBefore = deadTries();
-    // The window ends when the dead unit has been tried at least three more times (each try: a
-    // timeout and a retry), so the window is sure to contain its cost.
-    await waitFor('the dead unit to be tried three more times', () => deadTries() >= triesBefore + 6, 20_000);
+    // The window ends when the dead unit has been probed six more times (an offline unit gets
+    // one attempt per rest), so the window is sure to contain its cost.
+    await waitFor('the dead unit to be probed six more times', () => deadTries() >= triesBefore + 6, 20_000);
     const after = polls();
     expect(state(gw, 'mixed_4').online).toBe(false);
     for (let i = 0; i < 3; i++) {
