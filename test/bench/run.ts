@@ -36,7 +36,7 @@ function parseArgs(argv: string[]) {
 const opts = parseArgs(process.argv.slice(2));
 const P = opts.quick
   ? { fixedMs: 1000, warmupMs: 200, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 500 }
-  : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 5, controlN: 1000, settleMs: 3000 };
+  : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 3, controlN: 1000, settleMs: 3000 };
 /** The fixed rate of the latency phase: 200 diffs/s, each to every client. */
 const FIXED_RATE = 200;
 /** Offered deliveries/s in the overload phase: above what any peer sustains here. */
@@ -210,7 +210,9 @@ async function main(): Promise<void> {
     `Servers on core 0, load generators on core 1 (taskset), nice ${benchNice}${benchRealtime ? ', measured phases at SCHED_FIFO 10' : ''}. uWS peers: ${BACKPRESSURE_BYTES / 1048576} MiB backpressure per client. Ratio = row median / gateway median.`,
   ];
   const md = markdown(table, header, targets, notes);
-  const files = write(opts.quick ? 'latest-quick' : 'latest', { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw: { ...raw, modbus } }, md);
+  const partial = SECTIONS.some((s) => !opts.only.includes(s) && !(opts.quick && s === 'modbus'));
+  const name = `latest${opts.quick ? '-quick' : ''}${partial ? `-${opts.only.join('-')}` : ''}`;
+  const files = write(name, { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw: { ...raw, modbus } }, md);
   process.stdout.write(md);
   log(`wrote ${files.json} and ${files.md}`);
 }

@@ -37,10 +37,11 @@ export const benchNice = Number(NICE);
  */
 export const benchRealtime = process.env['BENCH_RT'] !== '0' && spawnSync('chrt', ['-f', '10', 'true']).status === 0;
 
-export function setRealtime(pids: number[], on: boolean): void {
+export function setRealtime(pids: number[], on: boolean, allThreads = false): void {
   if (!benchRealtime) return;
+  const all = allThreads ? ['-a'] : [];
   for (const pid of pids) {
-    const r = on ? spawnSync('chrt', ['-f', '-p', '10', String(pid)]) : spawnSync('chrt', ['-o', '-p', '0', String(pid)]);
+    const r = on ? spawnSync('chrt', [...all, '-f', '-p', '10', String(pid)]) : spawnSync('chrt', [...all, '-o', '-p', '0', String(pid)]);
     if (r.status !== 0) throw new Error(`chrt on ${pid} failed: ${r.stderr.toString().trim()}`);
   }
 }
