@@ -71,6 +71,9 @@ install -m 0644 "$SRC/package.json" "$SRC/package-lock.json" "$dest/"
 [ -f "$SRC/README.md" ] && install -m 0644 "$SRC/README.md" "$dest/"
 install -d -m 0755 "$dest/config"
 cp -a "$SRC/config/." "$dest/config/"
+# The HMI page: its HTML and CSS are served from src/hmi, its scripts from dist/hmi.
+rm -rf "$dest/src" && install -d -m 0755 "$dest/src"
+cp -a "$SRC/src/hmi" "$dest/src/hmi"
 # The lock file pins every runtime dependency; a re-install with an unchanged lock keeps node_modules.
 if ! cmp -s "$SRC/package-lock.json" "$dest/node_modules/.installed-lock" 2>/dev/null; then
   echo "installing runtime dependencies in $dest (npm ci --omit=dev)"

@@ -170,6 +170,9 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     expect(statSync(audit).mode & 0o777).toBe(0o600);
     const owner = inCt('stat', '-c', '%U', '/var/lib/machine-gateway/audit.jsonl');
     expect(owner.stdout.trim()).toBe('machine-gateway');
+    // The installed copy serves the built-in HMI page (its files came along with dist/).
+    const page = inCt('/usr/bin/node', '-e', "fetch('http://127.0.0.1:8000/').then(async (r) => console.log(r.status, (await r.text()).includes('<html')))");
+    expect(page.stdout.trim()).toBe('200 true');
   });
 
   it('restarts after kill -9 of the main process', async () => {
