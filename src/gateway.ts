@@ -32,6 +32,8 @@ export class Gateway {
   readonly server: Server;
   /** Every control write, appended to <state_dir>/audit.jsonl. */
   readonly audit: AuditLog;
+  /** Tokens, roles, origins and limits; a reload replaces them live. */
+  readonly security: Security;
   private drivers: Driver[] = [];
   private readonly owner = new Map<string, Driver>();
   private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
@@ -54,8 +56,9 @@ export class Gateway {
     });
     this.audit = new AuditLog({ file: auditFile(config.state_dir), log: log.child({ module: 'audit' }) });
     this.control.observe((e) => this.audit.record(e));
+    this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
     this.server = new Server({
-      security: new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) }),
+      security: this.security,
       configView: () => redactConfig(this.options.config),
       config: config.server,
       registry: this.registry,
@@ -124,6 +127,8 @@ export class Gateway {
     const current = this.options.config;
     const restartRequired = settingsNeedingRestart(current, next);
     const effective = effectiveConfig(current, next);
+    // First, so a refused auth change (all tokens dropped on a LAN address) stops the whole reload.
+    this.security.update({ auth: effective.auth, limits: effective.limits }, current.server.host, this.server.webSockets);
     const candidates = createDrivers(effective, (driverId) => this.contextFor(driverId));
     const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
     for (const id of result.devicesRemoved) this.history.forget(id);

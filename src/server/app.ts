@@ -61,6 +61,11 @@ export class Server {
     return this.sockets.size;
   }
 
+  /** The open WebSockets (a reload closes those whose token was revoked). */
+  get webSockets(): ReadonlySet<WebSocket<Connection>> {
+    return this.sockets;
+  }
+
   async start(): Promise<number> {
     const { config, registry, log } = this.options;
     const lib = uws();

@@ -54,20 +54,50 @@ interface Presented {
 }
 
 export class Security {
-  readonly tokens: TokenStore;
-  readonly origins: OriginPolicy;
-  readonly limits: LimitsConfig;
-  private readonly failures: KeyedLimiter;
-  private readonly writes: KeyedLimiter;
+  tokens!: TokenStore;
+  origins!: OriginPolicy;
+  limits!: LimitsConfig;
+  private auth!: AuthConfig;
+  private failures!: KeyedLimiter;
+  private writes!: KeyedLimiter;
 
   constructor(private readonly options: SecurityOptions) {
-    const { auth, limits } = options;
+    this.apply(options.auth, options.limits);
+  }
+
+  private apply(auth: AuthConfig, limits: LimitsConfig): void {
+    const now = this.options.now ? { now: this.options.now } : {};
+    const sameFailures = this.auth?.failed_attempts_per_min === auth.failed_attempts_per_min;
+    const sameWrites = this.limits?.rest_writes_per_s === limits.rest_writes_per_s && this.limits?.rest_write_burst === limits.rest_write_burst;
     this.tokens = new TokenStore(auth.tokens);
     this.origins = new OriginPolicy({ allowedOrigins: auth.allowed_origins });
+    // Keep what the buckets know when their rates did not change: a reload is no amnesty.
+    if (!sameFailures) this.failures = new KeyedLimiter({ ratePerS: auth.failed_attempts_per_min / 60, burst: auth.failed_attempts_per_min, ...now });
+    if (!sameWrites) this.writes = new KeyedLimiter({ ratePerS: limits.rest_writes_per_s, burst: limits.rest_write_burst, ...now });
+    this.auth = auth;
     this.limits = limits;
-    const now = options.now ? { now: options.now } : {};
-    this.failures = new KeyedLimiter({ ratePerS: auth.failed_attempts_per_min / 60, burst: auth.failed_attempts_per_min, ...now });
-    this.writes = new KeyedLimiter({ ratePerS: limits.rest_writes_per_s, burst: limits.rest_write_burst, ...now });
+  }
+
+  /**
+   * Applies new auth and limits on reload. Refuses (throws, nothing changed) a config that would
+   * leave `host` open without tokens. WebSocket connections whose token was removed or changed
+   * role are closed (1008); new message rates apply to new connections.
+   */
+  update(next: { auth: AuthConfig; limits: LimitsConfig }, host: string, sockets: Iterable<WebSocket<{ guard: ConnectionGuard; clientId?: string }>> = []): { closed: number } {
+    if (next.auth.tokens.length === 0 && !next.auth.trusted_network && !isLoopback(host)) {
+      throw new Error(`refusing to drop every token while listening on ${host}: anyone on that network could start motors; keep a token or set auth.trusted_network: true`);
+    }
+    this.apply(next.auth, next.limits);
+    let closed = 0;
+    for (const ws of [...sockets]) {
+      const data = ws.getUserData();
+      if (data.guard.closing || this.tokens.holds(data.guard.principal)) continue;
+      data.guard.closing = true;
+      closed++;
+      this.options.log.warn({ client: data.clientId, token: data.guard.principal.name }, 'websocket closed: its token was revoked or changed role');
+      ws.end(1008, 'token revoked or changed; reconnect with a valid token');
+    }
+    return { closed };
   }
 
   /** Open security: no tokens, default limits (for servers built without a config, e.g. unit tests). */
@@ -85,7 +115,7 @@ export class Security {
    * unless auth.trusted_network says this network is trusted. Throws with the fix.
    */
   checkExposure(host: string): void {
-    if (this.enabled || this.options.auth.trusted_network || isLoopback(host)) return;
+    if (this.enabled || this.auth.trusted_network || isLoopback(host)) return;
     throw new Error(
       `refusing to listen on ${host} without tokens: anyone on that network could start motors. ` +
         'Create a token with `mgw token create NAME --role operator` and add the printed line under auth.tokens, ' +

@@ -42,14 +42,28 @@ export function hashToken(token: string): string {
   return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
 }
 
+/** Which token hash a principal came from, so a reload can tell a kept token from a replaced one. */
+const HASH_OF = new WeakMap<Principal, string>();
+
 export class TokenStore {
   private readonly entries: { digest: Buffer; principal: Principal }[];
 
   constructor(tokens: readonly TokenEntry[]) {
-    this.entries = tokens.map((t) => ({
-      digest: Buffer.from(t.hash.slice('sha256:'.length), 'hex'),
-      principal: Object.freeze({ name: t.name, role: t.role, anonymous: false }),
-    }));
+    this.entries = tokens.map((t) => {
+      const principal: Principal = Object.freeze({ name: t.name, role: t.role, anonymous: false });
+      HASH_OF.set(principal, t.hash);
+      return { digest: Buffer.from(t.hash.slice('sha256:'.length), 'hex'), principal };
+    });
+  }
+
+  /**
+   * Whether a principal authenticated earlier (perhaps under a previous config) is still
+   * allowed as it is: same token, same role; anonymous only while no tokens are configured.
+   */
+  holds(p: Principal): boolean {
+    if (p.anonymous) return this.entries.length === 0;
+    const hash = HASH_OF.get(p);
+    return this.entries.some((e) => e.principal.name === p.name && e.principal.role === p.role && HASH_OF.get(e.principal) === hash);
   }
 
   get size(): number {
