@@ -2,7 +2,7 @@
  * What a reload may change in a running gateway, and what only a restart can.
  *
  * Live: `devices` and the `buses` they sit on (only the drivers whose devices or bus changed are
- * restarted), and `health`.
+ * restarted), `health`, and `auth` and `limits` (a revoked token's WebSockets are closed).
  * Everything else (listen address, limits, registry and history sizes, log level, sections
  * added by other parts) is bound when the process starts; a reload keeps the running values and
  * names each changed setting so the operator knows to restart.
@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { GatewayConfig } from './schema.js';
 
 /** Top-level sections a reload applies without a restart. */
-export const LIVE_SECTIONS: readonly string[] = ['devices', 'buses', 'health'];
+export const LIVE_SECTIONS: readonly string[] = ['devices', 'buses', 'health', 'auth', 'limits'];
 
 /** Device fields that name an entry of another section; that entry is part of the device's identity. */
 const REFERENCES: readonly { field: string; section: string }[] = [{ field: 'bus', section: 'buses' }];
