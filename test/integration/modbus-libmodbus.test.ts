@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { peers } from '../helpers/peers.js';
 import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { startLibmodbusServer, waitFor } from '../peers/modbus.js';
+import { startLibmodbusRtuServer, startLibmodbusServer, startPtyPair, waitFor } from '../peers/modbus.js';
 import type { ModbusDriver } from '../../drivers/modbus/driver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -127,5 +127,66 @@ describe.skipIf(!peers('gcc', 'pkg-config'))('Modbus TCP against libmodbus unit-
     cleanups.push(() => gw.stop());
     await waitFor('both online', () => gw.gateway.registry.snapshot('slow')!.online && gw.gateway.registry.snapshot('plain')!.online, 10_000);
     expect(gw.gateway.registry.snapshot('slow')!.state['v']).toBe(0);
+  });
+
+  test('over RTU: a late reply lands in the quiet period and is dropped; a reply from another unit is ignored', async () => {
+    // Two lines, each with a libmodbus RTU server (unit 17) on a PTY; each unit has one good
+    // register and one trap: 0x172 answers after 500 ms, 0x171 answers as unit 18.
+    const line = async () => {
+      const pty = await startPtyPair();
+      cleanups.push(() => pty.stop());
+      const server = await startLibmodbusRtuServer(pty.device);
+      cleanups.push(() => server.stop());
+      return { path: pty.gateway, unit: server.unit };
+    };
+    const [a, b] = [await line(), await line()];
+    // The timeout gives up at 250 ms and the quiet time covers the rest of the 500 ms, so the
+    // late answer cannot be taken for the answer to the next request.
+    const bus = (id: string, port: string) =>
+      ({ id, kind: 'rtu', port, baud: 115200, parity: 'none', timeout_ms: 250, retries: 0, quiet_ms: 400, backoff_max_ms: 1000, max_gap: 0 }) as const;
+    const gw = await startGateway({
+      buses: [bus('a', a.path), bus('b', b.path)],
+      devices: [
+        {
+          id: 'ut_a',
+          driver: 'modbus',
+          bus: 'a',
+          unit: a.unit,
+          poll_interval_ms: 100,
+          points: { v: { table: 'holding', address: UT_REGISTERS, access: 'rw' }, slow: { table: 'holding', address: SLEEP_500_MS } },
+        },
+        {
+          id: 'ut_b',
+          driver: 'modbus',
+          bus: 'b',
+          unit: b.unit,
+          poll_interval_ms: 100,
+          points: { v: { table: 'holding', address: UT_REGISTERS, access: 'rw' }, other: { table: 'holding', address: INVALID_TID } },
+        },
+      ],
+    });
+    cleanups.push(() => gw.stop());
+    const snap = (id: string) => gw.gateway.registry.snapshot(id)!;
+    const counters = (bus: string) => (gw.gateway.driverList().find((d) => d.id === `modbus:${bus}`) as ModbusDriver).health().counters!;
+    await waitFor('both units online', () => snap('ut_a').online && snap('ut_b').online);
+    for (const [id, value] of [['ut_a', 4242], ['ut_b', 4343]] as const) {
+      const res = await postJson(`${gw.url}/api/v1/devices/${id}`, { v: value });
+      expect(res.json).toMatchObject({ new_state: { v: value } });
+    }
+    await waitFor(
+      'both traps to fire twice and the late reply to be dropped',
+      () =>
+        counters('a')['device:ut_a:timeouts']! >= 2 &&
+        counters('b')['device:ut_b:timeouts']! >= 2 &&
+        counters('a')['stale_replies']! >= 1 &&
+        counters('b')['dropped_bytes']! > 0,
+      20_000,
+    );
+    const polls = [counters('a')['device:ut_a:polls']!, counters('b')['device:ut_b:polls']!];
+    await waitFor('two more readings of each', () => counters('a')['device:ut_a:polls']! >= polls[0]! + 2 && counters('b')['device:ut_b:polls']! >= polls[1]! + 2, 15_000);
+    expect(snap('ut_a')).toMatchObject({ online: true, state: { v: 4242 } });
+    expect(snap('ut_b')).toMatchObject({ online: true, state: { v: 4343 } });
+    expect(snap('ut_a').state['slow']).toBeUndefined();
+    expect(snap('ut_b').state['other']).toBeUndefined();
   });
 });

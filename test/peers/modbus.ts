@@ -4,7 +4,7 @@
  * Every process started here is stopped with TERM by PID by the returned `stop()`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,7 +148,7 @@ export async function startPtyPair(blockSize?: number, links?: { gateway: string
  */
 export function buildLibmodbusTestServer(): string {
   const src = '/usr/share/doc/libmodbus-dev/examples';
-  const out = join(tmpdir(), 'mgw-libmodbus-unit-test-server');
+  const out = join(tmpdir(), 'mgw-libmodbus-unit-test-server-v2');
   if (existsSync(out)) return out;
   if (!existsSync(join(src, 'unit-test-server.c')) && !existsSync(join(src, 'unit-test-server.c.gz'))) {
     throw new Error(
@@ -161,11 +161,15 @@ export function buildLibmodbusTestServer(): string {
     if (existsSync(join(src, name))) copyFileSync(join(src, name), join(dir, name));
     else writeFileSync(join(dir, name), gunzipSync(readFileSync(join(src, `${name}.gz`))));
   }
+  // Its RTU port is hard-coded; take it from the environment instead (a PTY per test).
+  const c = join(dir, 'unit-test-server.c');
+  writeFileSync(c, `#include <stdlib.h>\n${readFileSync(c, 'utf8').replace('"/dev/ttyUSB0"', 'getenv("MGW_RTU_PORT")')}`);
   const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libmodbus'], { encoding: 'utf8' }).trim().split(/\s+/);
   const tmpOut = join(dir, 'unit-test-server');
   execFileSync('gcc', ['-O1', '-o', tmpOut, join(dir, 'unit-test-server.c'), ...flags], { cwd: dir, stdio: 'pipe' });
-  copyFileSync(tmpOut, out);
-  execFileSync('chmod', ['755', out]);
+  execFileSync('chmod', ['755', tmpOut]);
+  // Atomic: another test process may be starting the cached binary right now.
+  renameSync(tmpOut, out);
   return out;
 }
 
@@ -184,6 +188,25 @@ export async function startLibmodbusServer(): Promise<{ port: number; stop(): Pr
     return isListening(1502);
   });
   return { port: 1502, stop: () => stopProcess(proc) };
+}
+
+/**
+ * Starts libmodbus's unit-test-server in RTU mode on `device` (one end of a PTY pair), as unit
+ * 17 at 115200 8N1. It talks to whoever is on the other end until it is stopped.
+ */
+export async function startLibmodbusRtuServer(device: string): Promise<{ unit: number; stop(): Promise<void> }> {
+  const bin = buildLibmodbusTestServer();
+  // stdbuf: its debug output goes to a pipe, which C would buffer until exit.
+  const proc = spawn('stdbuf', ['-oL', bin, 'rtu'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MGW_RTU_PORT: device } });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // With debug on it prints "Opening <device> at 115200 bauds (N, 8, 1)" once the port is open.
+  await waitFor('libmodbus unit-test-server to open its port', () => {
+    if (proc.exitCode !== null) throw new Error(`unit-test-server rtu exited (${proc.exitCode}): ${out}`);
+    return out.includes('Opening');
+  });
+  return { unit: 17, stop: () => stopProcess(proc) };
 }
 
 /** True when a socket listens on the TCP port (from /proc/net/tcp: state 0A is LISTEN). */
