@@ -3,6 +3,7 @@
  * changed restart, unchanged devices keep their seq, settings bound at start are named, and a
  * broken file changes nothing. Plus the operations endpoints behind `mgw status`.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,6 +136,39 @@ describe('reload with Modbus buses', () => {
     expect(r).toMatchObject({ drivers_restarted: [], drivers_started: ['modbus:c'], drivers_stopped: ['modbus:b'], devices_added: ['z1'], devices_removed: ['y1'] });
     expect(ids()).toEqual(['simulator', 'modbus:a', 'modbus:c']);
     expect(g.daemon.gateway.registry.ids().sort()).toEqual(['m1', 'x1', 'z1']);
+  });
+});
+
+describe('mgw reload and mgw status', () => {
+  const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
+  const mgw = (url: string, ...args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      execFile(process.execPath, [CLI, '--url', url, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, out, err) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out, err }),
+      );
+    });
+
+  it('reports what a reload did, and exits 78 with every problem when the file is broken', async () => {
+    const g = await startDaemon(yaml([{ id: 'm1' }]));
+    writeFileSync(g.file, yaml([{ id: 'm1' }, { id: 'm2' }]).replace('port: 0', 'port: 0\n  max_connections: 5'));
+    const ok = await mgw(g.url, 'reload');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toContain('drivers: restarted simulator');
+    expect(ok.out).toContain('devices added: m2');
+    expect(ok.out).toContain('changed but applied only after a restart: server.max_connections');
+
+    writeFileSync(g.file, 'server:\n  port: 70000\ndevices:\n  - { id: m1, driver: simulator, model: robot }\n');
+    const bad = await mgw(g.url, 'reload');
+    expect(bad.code).toBe(78);
+    expect(bad.err).toContain('invalid_config');
+    expect(bad.err).toContain('server.port: must be <= 65535');
+    expect(bad.err).toContain('devices[0].model');
+
+    const status = await mgw(g.url, 'status');
+    expect(status.code, status.err).toBe(0);
+    expect(status.out).toMatch(/^machine-gateway {2}ok {2}up /);
+    expect(status.out).toMatch(/devices {3}\d\/2 online/);
+    expect(status.out).toMatch(/simulator {2}2 /);
   });
 });
 
