@@ -140,6 +140,14 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
     }
   });
 
+  it('--watch --samples ends with the status of the last read when it failed', async () => {
+    const r = await mgw(['--json', 'modbus', 'read', '--host', host, '--unit', '4', '--timeout', '50', '--tries', '1', '--watch', '20', '--samples', '2']);
+    expect(r.code).toBe(75);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { error: string; exit_code: number });
+    expect(lines.map((l) => l.exit_code)).toEqual([75, 75]);
+    expect(JSON.parse(r.stderr)).toMatchObject({ exit_code: 75, error: expect.stringMatching(/^2 of 2 reads failed; the last one: no answer from unit 4/) });
+  });
+
   it('a silent unit is "no answer" with what was tried and what to check, exit 75', async () => {
     const r = await mgw(['modbus', 'read', '--host', host, '--unit', '4', '--timeout', '100', '--tries', '2']);
     expect(r.code).toBe(75);

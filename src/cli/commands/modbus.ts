@@ -222,9 +222,13 @@ async function watchLoop(conn: ModbusLink, b: BlockRequest, link: LinkOptions, j
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let drawn = 0;
+  let failed = 0;
+  let lastError: CliError | undefined;
+  let taken = 0;
   try {
     if (!json) print(header(b, link));
     for (let n = 0; !stop && (samples === undefined || n < samples); n++) {
+      taken = n + 1;
       const t0 = Date.now();
       const at = new Date(t0).toISOString();
       try {
@@ -236,11 +240,14 @@ async function watchLoop(conn: ModbusLink, b: BlockRequest, link: LinkOptions, j
           print(text);
           drawn = tty ? text.split('\n').length : 0;
         }
+        lastError = undefined;
       } catch (err) {
         if (!(err instanceof CliError) || err.exitCode === EXIT.unavailable || err.exitCode === EXIT.software) throw err;
         if (json) print(JSON.stringify({ at, error: err.message, exit_code: err.exitCode }));
         else process.stderr.write(`${at} mgw: ${err.message}\n`);
         drawn = 0;
+        failed++;
+        lastError = err;
       }
       if (samples !== undefined && n + 1 >= samples) break;
       const wait = Math.max(0, everyMs - (Date.now() - t0));
@@ -255,5 +262,9 @@ async function watchLoop(conn: ModbusLink, b: BlockRequest, link: LinkOptions, j
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  // A script that asked for n samples learns from the status whether the last one worked.
+  if (!stop && lastError !== undefined) {
+    throw new CliError(`${failed} of ${taken} reads failed; the last one: ${lastError.message}`, lastError.exitCode);
   }
 }
