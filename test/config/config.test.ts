@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/jsonschema.js';
+import { SIMULATOR_MODELS } from '../../drivers/simulator/config.js';
 
 function problems(text: string): string[] {
   try {
@@ -46,7 +47,7 @@ devices:
     expect(found).toEqual([
       'server.port: must be <= 65535',
       'server.colour: unknown setting',
-      'devices[1].model: must be one of motor, sensor',
+      `devices[1].model: must be one of ${SIMULATOR_MODELS.join(', ')}`,
       'devices[2].poll_interval_ms: must be >= 10',
       'devices[3].extra: unknown setting',
     ]);
