@@ -164,6 +164,8 @@ export class Security {
       const fromProtocol = protocols.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
       const token = bearer(req.getHeader('authorization')) ?? fromProtocol?.slice(BEARER_PROTOCOL_PREFIX.length) ?? query.get('token') ?? undefined;
       const principal = this.authorize({ token }, host, reply.remote, 'read');
+      const initial = (query.get('devices') ?? '').split(',').filter((d) => d.trim() !== '').length;
+      if (initial > this.limits.max_subscriptions) this.checkSubscription(initial);
       // A browser fails the handshake unless one offered subprotocol is echoed; prefer one
       // that does not carry the token, so the token is not repeated in the response.
       const protocol = protocols.find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? protocols[0] ?? '';

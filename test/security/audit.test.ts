@@ -94,6 +94,12 @@ describe('the audit trail', () => {
     expect(recs[3]).toMatchObject({ token: 'anonymous', device: 'motor_02', requested: { speed: 1234 }, outcome: 'ok' });
   });
 
+  it('refuses to start when the audit file cannot be opened, saying where and what to set', async () => {
+    const notADir = join(dir, 'plain-file');
+    appendFileSync(notADir, 'x');
+    await expect(startSecured({}, join(notADir, 'state'))).rejects.toThrow(/cannot open the audit file .*plain-file\/state\/audit\.jsonl: ENOTDIR .*state_dir/);
+  });
+
   it('takes the state directory from the config, else STATE_DIRECTORY, else ./state', () => {
     const saved = process.env['STATE_DIRECTORY'];
     try {

@@ -115,6 +115,10 @@ describe('size and count limits', () => {
     expect(await c.request({ action: 'subscribe', device_id: 'motor_01' })).toMatchObject({ type: 'subscribed' }); // already held
     await c.request({ action: 'unsubscribe', device_id: 'motor_02' });
     expect(await c.request({ action: 'subscribe', device_id: 'sensor_01' })).toMatchObject({ type: 'subscribed' });
+    // Asking for too many at connect time is refused before the upgrade.
+    const tooMany = TestClient.raw(`${gw.wsUrl}?devices=motor_01,motor_02,sensor_01`);
+    const status = await new Promise<number>((resolve) => tooMany.ws.once('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(429);
   });
 
   it('refuses a body over server.max_body_bytes with 413 and a connection over server.max_connections with 503', async () => {
