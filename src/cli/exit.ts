@@ -11,7 +11,7 @@ export const EXIT = {
   unavailable: 69,
   /** a bug: see the log */
   software: 70,
-  /** temporary: timeout, rate limit; try again */
+  /** temporary: timeout, no answer on the bus, rate limit; try again */
   tempfail: 75,
   /** the device answered with an error (e.g. a Modbus exception) */
   protocol: 76,
@@ -27,7 +27,7 @@ export const EXIT_HELP = `Exit status:
   65  rejected input: validation error, unknown device or point
   69  unavailable: gateway unreachable, device offline
   70  internal error (a bug; see the log)
-  75  temporary failure: timeout or rate limit, try again
+  75  temporary failure: timeout, no answer on the bus, or rate limit; try again
   76  the device answered with an error (e.g. a Modbus exception)
   77  not allowed: missing or wrong token, or role too low
   78  invalid configuration`;
