@@ -51,16 +51,16 @@ export class HealthMonitor {
   readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private readonly window: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private readonly now: () => number;
-  private startedAt = 0;
   private last: HealthState = { healthy: true, problems: [], loopDelayMaxMs: 0, checkedAt: 0 };
   private timer: NodeJS.Timeout | undefined;
+  /** When each driver was first seen: its baseline until its first transaction (a driver added by a reload starts fresh). */
+  private readonly firstSeen = new WeakMap<Driver, number>();
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.now = options.now ?? Date.now;
   }
 
   start(): void {
-    this.startedAt = this.now();
     this.loopDelay.enable();
     this.window.enable();
     this.timer = setInterval(() => this.check(), this.options.checkIntervalMs ?? 5000);
@@ -92,7 +92,8 @@ export class HealthMonitor {
     const stallMs = cfg.driver_stall_s * 1000;
     for (const driver of this.options.drivers()) {
       if (driver.health === undefined || driver.devices().length === 0) continue;
-      const since = driver.health().lastProgress ?? this.startedAt;
+      if (!this.firstSeen.has(driver)) this.firstSeen.set(driver, now);
+      const since = driver.health().lastProgress ?? this.firstSeen.get(driver)!;
       if (now - since > stallMs) problems.push(`driver ${driver.id} made no progress for ${Math.round((now - since) / 1000)} s (limit ${cfg.driver_stall_s} s)`);
     }
     this.last = { healthy: problems.length === 0, problems, loopDelayMaxMs, checkedAt: now };

@@ -41,3 +41,31 @@ describe('Prometheus text', () => {
     }
   });
 });
+
+describe('health', () => {
+  it('gives a driver added later its own grace period and flags one that stopped progressing', () => {
+    let now = 1_000_000;
+    let progress: number | null = null;
+    const drivers: Driver[] = [];
+    const device = { id: 'd', name: 'd', device_type: 't', driver: 'x', points: {} };
+    const withDevice = (d: Driver): Driver => ({ ...d, devices: () => [device] });
+    const monitor = new HealthMonitor({ config: () => ({ max_event_loop_delay_ms: 60_000, driver_stall_s: 10 }), drivers: () => drivers, now: () => now });
+    monitor.start();
+    try {
+      expect(monitor.check().healthy).toBe(true);
+      now += 200_000; // long after start, a reload adds a bus that has not answered yet
+      drivers.push(withDevice(bus('modbus:new', {}, null)), withDevice({ ...bus('modbus:live', {}, null), health: () => ({ lastProgress: progress }) }));
+      expect(monitor.check()).toMatchObject({ healthy: true, problems: [] });
+      now += 5_000;
+      progress = now;
+      expect(monitor.check().healthy).toBe(true);
+      now += 11_000;
+      expect(monitor.check().problems).toEqual([
+        'driver modbus:new made no progress for 16 s (limit 10 s)',
+        'driver modbus:live made no progress for 11 s (limit 10 s)',
+      ]);
+    } finally {
+      monitor.stop();
+    }
+  });
+});
