@@ -21,6 +21,10 @@ export interface ModbusDevice {
   failedPolls: number;
   exceptions: number;
   online: boolean;
+  /** Control writes in progress: a poll meanwhile must not publish what the write will confirm. */
+  writing: number;
+  /** Count of control writes ever started (a poll compares it before and after). */
+  writesStarted: number;
 }
 
 /** The device's point configs: the profile's, then inline ones (which may override them). */
@@ -52,5 +56,7 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, maxGap: n
     failedPolls: 0,
     exceptions: 0,
     online: false,
+    writing: 0,
+    writesStarted: 0,
   };
 }

@@ -140,6 +140,7 @@ export class ModbusDriver implements Driver {
     const values: Record<string, PointValue> = {};
     let answered = false;
     let silent: string | undefined;
+    const writesBefore = dev.writesStarted;
     for (const block of dev.planner.plan()) {
       try {
         const data = await this.readBlock(dev, block, 'poll');
@@ -175,7 +176,10 @@ export class ModbusDriver implements Driver {
     }
     dev.polls++;
     this.polls++;
-    this.publish(dev, values);
+    // A poll that overlapped a control write may have read the new values first; they are the
+    // write's to publish (as device_control, with its read-back), so this poll's values wait.
+    const writeOverlapped = dev.writesStarted !== writesBefore;
+    if (dev.writing === 0 && !writeOverlapped) this.publish(dev, values);
     if (!dev.online) {
       dev.online = true;
       this.options.ctx.sink.setOnline(dev.cfg.id, true);
@@ -266,6 +270,8 @@ export class ModbusDriver implements Driver {
     const dev = this.units.get(deviceId);
     if (dev === undefined) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
     const written: ResolvedPoint[] = [];
+    dev.writing++;
+    dev.writesStarted++;
     try {
       const items = Object.entries(values).map(([name, value]) => ({ point: dev.points.get(name)!, value }));
       // Refuse a value that does not fit before anything is written, not halfway through.
@@ -289,6 +295,8 @@ export class ModbusDriver implements Driver {
       return confirmed;
     } catch (err) {
       throw this.writeError(dev, err, written.map((p) => p.name));
+    } finally {
+      dev.writing--;
     }
   }
 

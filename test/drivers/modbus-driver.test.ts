@@ -41,7 +41,7 @@ afterEach(async () => {
   for (const d of drivers.splice(0)) await d.stop();
 });
 
-async function driverOn(line: ScriptedLine): Promise<ModbusDriver> {
+async function driverOn(line: ScriptedLine, reports: Record<string, unknown>[] = []): Promise<ModbusDriver> {
   const bus = v.parse(BusSchema, { id: 'l', kind: 'rtu', port: '/dev/null', timeout_ms: 50, retries: 1, quiet_ms: 0 });
   const device = v.parse(ModbusDeviceSchema, {
     id: 'm',
@@ -55,7 +55,7 @@ async function driverOn(line: ScriptedLine): Promise<ModbusDriver> {
     bus,
     devices: [device],
     transport: line,
-    ctx: { log: pino({ level: 'silent' }), sink: { report: () => undefined, setOnline: () => undefined } },
+    ctx: { log: pino({ level: 'silent' }), sink: { report: (_id, values) => void reports.push(values), setOnline: () => undefined } },
   });
   drivers.push(d);
   await d.start();
@@ -114,6 +114,30 @@ describe('Modbus driver errors', () => {
     while (d.health().counters!['timeouts']! < 1 || d.health().counters!['queue_depth']! > 0) await new Promise((r) => setTimeout(r, 5));
     expect(line.requests.filter((r) => r[1] === 6)).toEqual([]);
     expect(line.requests).toHaveLength(1);
+  });
+
+  test('a poll that overlaps a control write does not publish: the write publishes its read-back', async () => {
+    let held: ((frame: number[]) => void) | undefined;
+    const line = new ScriptedLine((req) => {
+      if (req[1] === 6) return [...req.subarray(0, 6)];
+      if (held === undefined && line.requests.length === 1) {
+        // Hold the first poll's answer (the old value 1) until the write is queued behind it.
+        held = (frame) => {
+          const b = Buffer.from([...frame, 0, 0]);
+          b.writeUInt16LE(crc16(b.subarray(0, b.length - 2)), b.length - 2);
+          line.emit('data', b);
+        };
+        return undefined;
+      }
+      return [7, 3, 2, 0, 5];
+    });
+    const reports: Record<string, unknown>[] = [];
+    const d = await driverOn(line, reports);
+    while (held === undefined) await new Promise((r) => setImmediate(r));
+    const write = d.write('m', { speed: 5 }, new AbortController().signal);
+    held([7, 3, 2, 0, 1]);
+    expect(await write).toEqual({ speed: 5 });
+    expect(reports).toEqual([]);
   });
 
   test('the confirmed value is what the unit reads back, not what was sent', async () => {
