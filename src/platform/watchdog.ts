@@ -21,7 +21,11 @@ export const HealthSchema = v.strictObject(
       2000,
     ),
     driver_stall_s: v.optional(
-      int(1, 86_400, 'Seconds a driver with devices may go without completing any transaction (a poll, a write, or a timed-out attempt) before the gateway reports itself unhealthy.'),
+      int(
+        0,
+        86_400,
+        'Seconds a driver with devices may go without completing any transaction (a poll, a write, or a timed-out attempt) before the gateway reports itself unhealthy and stops feeding the systemd watchdog. 0 turns the check off (e.g. for devices that only send when something changes).',
+      ),
       120,
     ),
   },
@@ -90,7 +94,7 @@ export class HealthMonitor {
       problems.push(`event loop delayed ${Math.round(loopDelayMaxMs)} ms (limit ${cfg.max_event_loop_delay_ms} ms)`);
     }
     const stallMs = cfg.driver_stall_s * 1000;
-    for (const driver of this.options.drivers()) {
+    for (const driver of cfg.driver_stall_s === 0 ? [] : this.options.drivers()) {
       if (driver.health === undefined || driver.devices().length === 0) continue;
       if (!this.firstSeen.has(driver)) this.firstSeen.set(driver, now);
       const since = driver.health().lastProgress ?? this.firstSeen.get(driver)!;
