@@ -60,6 +60,8 @@ export class Security {
   private auth!: AuthConfig;
   private failures!: KeyedLimiter;
   private writes!: KeyedLimiter;
+  /** Warn-level refusal lines per address: 20 at once, then one per 3 s (the log lives on an SD card). */
+  private readonly refusalLogs = new KeyedLimiter({ ratePerS: 1 / 3, burst: 20, maxKeys: 1000 });
 
   constructor(private readonly options: SecurityOptions) {
     this.apply(options.auth, options.limits);
@@ -279,7 +281,7 @@ export class Security {
     if (e.code === 'internal_error') this.options.log.error({ err }, 'authorization failed');
     // Refusals are the log's part of the audit trail (the trail holds writes that reached a device);
     // repeated failures from one address are already cut off by the 429, which is only debug.
-    else if (e.code === 'rate_limited') this.options.log.debug({ remote: reply.remote, code: e.code }, 'refused');
+    else if (e.code === 'rate_limited' || !this.refusalLogs.take(reply.remote)) this.options.log.debug({ remote: reply.remote, code: e.code }, 'refused');
     else this.options.log.warn({ remote: reply.remote, code: e.code, reason: e.message }, 'refused');
     const headers: Record<string, string> = {};
     if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
