@@ -83,12 +83,19 @@ describe('REST with tokens configured', () => {
     expect((await getJson(`${gw.url}/api/v1/devices`, { Authorization: `Bearer ${tokens.viewer} extra` })).status).toBe(401);
   });
 
-  it('logs a refused write with the address and the reason', async () => {
-    const from = gw.logs.length;
-    expect((await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 5 }, bearer(tokens.viewer))).status).toBe(403);
-    const line = gw.logs.slice(from).find((l) => l.msg === 'refused');
-    expect(line).toMatchObject({ code: 'forbidden', remote: expect.stringMatching(/127\.0\.0\.1/) });
-    expect(String(line!['reason'])).toMatch(/viewer_token/);
+  it('logs a refused write with the address and the reason, at most 20 at once per address', async () => {
+    const t = makeTokens();
+    const fresh = await startSecured({ auth: { tokens: t.entries } });
+    try {
+      for (let i = 0; i < 25; i++) expect((await postJson(`${fresh.url}/api/v1/devices/motor_01`, { speed: 5 }, bearer(t.tokens.viewer))).status).toBe(403);
+      const lines = fresh.logs.filter((l) => l.msg === 'refused');
+      expect(lines[0]).toMatchObject({ code: 'forbidden', remote: expect.stringMatching(/127\.0\.0\.1/) });
+      expect(String(lines[0]!['reason'])).toMatch(/viewer_token/);
+      expect(lines.length).toBeGreaterThanOrEqual(20);
+      expect(lines.length).toBeLessThan(25);
+    } finally {
+      await fresh.cleanup();
+    }
   });
 
   it('records the token name of a write in the audit trail', async () => {
