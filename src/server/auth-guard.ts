@@ -228,9 +228,11 @@ export class Security {
   takeWrite(principal: Principal, remote: string): void {
     const key = principal.anonymous ? `addr:${remote}` : `token:${principal.name}`;
     if (!this.writes.take(key)) {
+      const retry = Math.max(1, this.writes.retryAfterS(key));
       throw new GatewayError(
         'rate_limited',
-        `more than ${this.limits.rest_writes_per_s} control writes per second for ${principal.anonymous ? remote : `token ${principal.name}`} (limits.rest_writes_per_s); try again in ${this.writes.retryAfterS(key)} s`,
+        `more than ${this.limits.rest_writes_per_s} control writes per second for ${principal.anonymous ? remote : `token ${principal.name}`} (limits.rest_writes_per_s); try again in ${retry} s`,
+        { details: { retry_after_s: retry } },
       );
     }
   }

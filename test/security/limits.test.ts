@@ -97,6 +97,7 @@ describe('REST write rate per token', () => {
     expect(refused.status).toBe(429);
     expect(refused.json).toMatchObject({ error_code: 'rate_limited' });
     expect(refused.json.message).toMatch(/operator_token/);
+    expect(refused.json.retry_after_s).toBeGreaterThanOrEqual(1);
     expect(gw.gateway.registry.snapshot('motor_01')!.state['speed']).toBe(103);
     expect((await postJson(url, { speed: 105 }, bearer(t.tokens.admin))).status).toBe(200);
     // Reads are not writes.
