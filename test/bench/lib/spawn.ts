@@ -100,7 +100,10 @@ export function wrap(proc: ChildProcess): Child {
   return {
     proc,
     pid: proc.pid!,
-    send: (msg) => proc.send(msg as never),
+    // A child that already exited cannot be told anything; its exit is reported by next().
+    send: (msg) => {
+      if (proc.connected) proc.send(msg as never);
+    },
     next: (cmd, timeoutMs) =>
       new Promise((resolve, reject) => {
         const i = inbox.findIndex((m) => m['cmd'] === cmd);

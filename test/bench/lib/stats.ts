@@ -2,7 +2,8 @@
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  // Nearest rank; the epsilon keeps 0.999 * 1000 (= 999.0000000000001 in floating point) at rank 999.
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length - 1e-9) - 1));
   return sorted[idx]!;
 }
 

@@ -1,0 +1,96 @@
+/**
+ * The benchmark's own instruments: the load generator's raw WebSocket client against a real
+ * gateway (handshake, unmasked frames split across TCP chunks, per-device seq), and the wrk
+ * output parser. A broken instrument would make every benchmark figure wrong.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawWsClient } from '../bench/lib/rawws.js';
+import { parseWrk } from '../bench/http.js';
+import { percentile } from '../bench/lib/stats.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  gw = await startGateway();
+});
+
+afterAll(async () => {
+  await gw.stop();
+});
+
+describe('raw WebSocket client of the load generator', () => {
+  it('receives the snapshot, then device_update messages with increasing seq per device', async () => {
+    const messages: Record<string, any>[] = [];
+    let client: RawWsClient | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no 5 updates of motor_01 within 10 s')), 10_000);
+        client = new RawWsClient({
+          host: '127.0.0.1',
+          port: gw.port,
+          path: '/ws/devices',
+          handlers: {
+            open: () => undefined,
+            message: (text) => {
+              messages.push(JSON.parse(text));
+              if (messages.filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01').length >= 5) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+            close: (reason) => reject(new Error(reason)),
+          },
+        });
+        client.start();
+      });
+    } finally {
+      client?.stop();
+    }
+    expect(messages[0]!['type']).toBe('connection_established');
+    // The snapshot is several KB: it arrives as a 16-bit-length frame, often over several chunks.
+    expect(JSON.stringify(messages[0]).length).toBeGreaterThan(125);
+    const baseline = (messages[0]!['devices'] as { device_id: string; seq: number }[]).find((d) => d.device_id === 'motor_01')!.seq;
+    const seqs = messages.filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01').map((m) => m['seq'] as number);
+    expect(seqs[0]).toBe(baseline + 1);
+    seqs.forEach((s, i) => expect(s).toBe(seqs[0]! + i));
+  });
+
+  it('reports a refused upgrade as a close with the status line', async () => {
+    const reason = await new Promise<string>((resolve) => {
+      const c = new RawWsClient({
+        host: '127.0.0.1',
+        port: gw.port,
+        path: '/no/such/socket',
+        handlers: { open: () => resolve('opened'), message: () => undefined, close: resolve },
+      });
+      c.start();
+    });
+    expect(reason).toMatch(/^upgrade refused: HTTP\/1.1 (404|400)/);
+  });
+});
+
+describe('wrk output parser', () => {
+  it('reads requests/s and latency percentiles in any unit, and counts errors', () => {
+    const out = [
+      'Running 1s test @ http://127.0.0.1:1/api/v1/devices/b0',
+      '  Latency Distribution',
+      '     50%  812.00us',
+      '     75%    1.10ms',
+      '     90%    1.50ms',
+      '     99%    2.25s',
+      '  Socket errors: connect 0, read 2, write 0, timeout 1',
+      '  Non-2xx or 3xx responses: 4',
+      'Requests/sec:  12345.67',
+    ].join('\n');
+    expect(parseWrk(out)).toEqual({ requestsPerS: 12345.67, latencyP50Ms: 0.812, latencyP99Ms: 2250, errors: 7 });
+    expect(() => parseWrk('wrk: connection refused')).toThrow(/unexpected wrk output/);
+  });
+
+  it('percentile picks the nearest rank', () => {
+    const s = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
+    expect(percentile(s, 50)).toBe(500);
+    expect(percentile(s, 99)).toBe(990);
+    expect(percentile(s, 99.9)).toBe(999);
+  });
+});
