@@ -61,7 +61,7 @@ export const AuthSchema = v.strictObject(
       [],
     ),
     failed_attempts_per_min: v.optional(
-      int(1, 1_000_000, 'Wrong or missing tokens one remote address may send per minute (burst of the same size); more get 429.'),
+      int(1, 1_000_000, 'Wrong tokens one remote address may send per minute (burst of the same size); then every request from it gets 429 for a while.'),
       10,
     ),
   },

@@ -254,7 +254,8 @@ export class Security {
       );
     }
     if (presented.token === undefined || presented.token === '') {
-      this.failures.take(remote);
+      // Not a guess, so it does not count against the address (a local tool that forgot its
+      // token must not lock out the other clients on the same machine).
       const where = presented.misplaced ? `a token in ${presented.misplaced} is not accepted here; ` : '';
       throw new GatewayError('unauthorized', `${where}this gateway needs a token: send "Authorization: Bearer <token>" (mgw: --token or MGW_TOKEN)`);
     }
