@@ -202,6 +202,29 @@ describe('without tokens', () => {
     await expect(startSecured({ server: { host: '0.0.0.0' } })).rejects.toThrow(/without tokens.*mgw token create.*trusted_network/);
   });
 
+  it('`mgw serve --host 0.0.0.0` without tokens exits 69 and says how to fix it', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { execFile } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'mgw-serve-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, `state_dir: ${dir}\ndevices:\n  - { id: m, driver: simulator, model: motor }\n`);
+      const r = await new Promise<{ code: number; stderr: string }>((done) =>
+        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '-c', file, '--host', '0.0.0.0', '--port', '0'], { timeout: 60_000 }, (err, _out, stderr) =>
+          done({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stderr }),
+        ),
+      );
+      expect(r.code).toBe(69);
+      expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without tokens/);
+      expect(r.stderr).toMatch(/mgw token create/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('listens on a LAN address when the network is declared trusted, or when tokens exist', async () => {
     const trusted = await startSecured({ server: { host: '0.0.0.0' }, auth: { trusted_network: true } });
     await trusted.cleanup();
