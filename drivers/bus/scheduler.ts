@@ -22,6 +22,33 @@ import type { Transport } from './transport.js';
 import { backoffDelay } from './backoff.js';
 import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from './errors.js';
 
+/**
+ * Tells a running attempt that it was abandoned (timed out). One is made per attempt on the
+ * polling hot path, where an AbortController costs several times more.
+ */
+export class Attempt {
+  private abandoned = false;
+  private listener: (() => void) | undefined;
+
+  get aborted(): boolean {
+    return this.abandoned;
+  }
+
+  /** Calls `fn` once when the attempt is abandoned (at once if it already is). */
+  onAbandon(fn: () => void): void {
+    if (this.abandoned) fn();
+    else this.listener = fn;
+  }
+
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const fn = this.listener;
+    this.listener = undefined;
+    fn?.();
+  }
+}
+
 /** Why a transaction ranks where it does: see the file comment. */
 export type Priority = 'write' | 'poll';
 
@@ -29,8 +56,8 @@ export interface Transaction<T> {
   /** The unit the transaction addresses (for backoff and per-device counters). */
   device: string;
   priority: Priority;
-  /** Sends one request and resolves with its decoded answer. `signal` aborts when the attempt timed out. */
-  run: (signal: AbortSignal) => Promise<T>;
+  /** Sends one request and resolves with its decoded answer; `attempt` is abandoned when it timed out. */
+  run: (attempt: Attempt) => Promise<T>;
   /** First backoff step for this device (its poll interval), ms. */
   backoffBaseMs?: number;
   /**
@@ -267,7 +294,7 @@ export class BusScheduler extends EventEmitter {
     pending.attempt++;
     this.stats.transactions++;
     dev.transactions++;
-    const abort = new AbortController();
+    const attempt = new Attempt();
     const started = this.now();
     let settled = false;
 
@@ -292,7 +319,7 @@ export class BusScheduler extends EventEmitter {
         this.readyAt = t + this.options.gapMs;
         pending.resolve(outcome.value);
       } else if (outcome.timeout) {
-        abort.abort();
+        attempt.abandon();
         this.stats.timeouts++;
         dev.timeouts++;
         this.silentTimeouts++;
@@ -312,7 +339,7 @@ export class BusScheduler extends EventEmitter {
           );
         }
       } else if (outcome.link) {
-        abort.abort();
+        attempt.abandon();
         this.stats.link_failures++;
         pending.reject(outcome.error);
       } else {
@@ -333,7 +360,7 @@ export class BusScheduler extends EventEmitter {
     };
     let run: Promise<unknown>;
     try {
-      run = tx.run(abort.signal);
+      run = tx.run(attempt);
     } catch (error) {
       run = Promise.reject(error);
     }

@@ -1,12 +1,13 @@
 /**
  * Modbus requests as promises, one at a time, on modbus-serial's ModbusRTU (request building,
  * reply parsing, exception decoding) over our framing adapters. Each call is one attempt; the
- * bus scheduler owns timeouts and retries and calls `abandon()` through the abort signal, after
+ * bus scheduler owns timeouts and retries and abandons the attempt when it timed out, after
  * which a late answer is dropped by the framing and a late callback is ignored here.
  */
 import ModbusSerial from 'modbus-serial';
 import type { Transport } from '../bus/transport.js';
 import { LinkDownError } from '../bus/errors.js';
+import { Attempt } from '../bus/scheduler.js';
 import { RtuFraming, TcpFraming, type FramingCounters } from './framing.js';
 
 /** The meaning of each Modbus exception code (Modbus Application Protocol V1.1b3, 7). */
@@ -64,55 +65,57 @@ export class ModbusClient {
     return this.framing.counters;
   }
 
-  readBits(unit: number, fc: 1 | 2, address: number, count: number, signal: AbortSignal): Promise<boolean[]> {
+  readBits(unit: number, fc: 1 | 2, address: number, count: number, attempt: Attempt | AbortSignal): Promise<boolean[]> {
     const label = `FC${fc} ${address}+${count}`;
-    return this.call<{ data: boolean[] }>(label, signal, (cb) =>
+    return this.call<{ data: boolean[] }>(label, attempt, (cb) =>
       fc === 1 ? this.master.writeFC1(unit, address, count, cb as never) : this.master.writeFC2(unit, address, count, cb as never),
     ).then((r) => r.data.slice(0, count));
   }
 
-  readRegisters(unit: number, fc: 3 | 4, address: number, count: number, signal: AbortSignal): Promise<number[]> {
+  readRegisters(unit: number, fc: 3 | 4, address: number, count: number, attempt: Attempt | AbortSignal): Promise<number[]> {
     const label = `FC${fc} ${address}+${count}`;
-    return this.call<{ data: number[] }>(label, signal, (cb) =>
+    return this.call<{ data: number[] }>(label, attempt, (cb) =>
       fc === 3 ? this.master.writeFC3(unit, address, count, cb as never) : this.master.writeFC4(unit, address, count, cb as never),
     ).then((r) => r.data);
   }
 
-  writeCoil(unit: number, address: number, value: boolean, signal: AbortSignal): Promise<void> {
-    return this.call(`FC5 ${address}`, signal, (cb) => this.master.writeFC5(unit, address, value, cb as never)).then(() => undefined);
+  writeCoil(unit: number, address: number, value: boolean, attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC5 ${address}`, attempt, (cb) => this.master.writeFC5(unit, address, value, cb as never)).then(() => undefined);
   }
 
-  writeCoils(unit: number, address: number, values: boolean[], signal: AbortSignal): Promise<void> {
-    return this.call(`FC15 ${address}+${values.length}`, signal, (cb) => this.master.writeFC15(unit, address, values, cb as never)).then(
+  writeCoils(unit: number, address: number, values: boolean[], attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC15 ${address}+${values.length}`, attempt, (cb) => this.master.writeFC15(unit, address, values, cb as never)).then(
       () => undefined,
     );
   }
 
-  writeRegister(unit: number, address: number, value: number, signal: AbortSignal): Promise<void> {
-    return this.call(`FC6 ${address}`, signal, (cb) => this.master.writeFC6(unit, address, value, cb as never)).then(() => undefined);
+  writeRegister(unit: number, address: number, value: number, attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC6 ${address}`, attempt, (cb) => this.master.writeFC6(unit, address, value, cb as never)).then(() => undefined);
   }
 
-  writeRegisters(unit: number, address: number, values: number[], signal: AbortSignal): Promise<void> {
-    return this.call(`FC16 ${address}+${values.length}`, signal, (cb) => this.master.writeFC16(unit, address, values, cb as never)).then(
+  writeRegisters(unit: number, address: number, values: number[], attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC16 ${address}+${values.length}`, attempt, (cb) => this.master.writeFC16(unit, address, values, cb as never)).then(
       () => undefined,
     );
   }
 
-  private call<T>(label: string, signal: AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
+  /** `attempt`: the bus scheduler's Attempt, or an AbortSignal for callers outside a scheduler. */
+  private call<T>(label: string, attempt: Attempt | AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
-      const onAbort = () => {
+      const onAbandon = () => {
         if (done) return;
         done = true;
         this.framing.abandon();
         reject(new Error(`${label} abandoned`));
       };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
+      if (attempt.aborted) return onAbandon();
+      if (attempt instanceof Attempt) attempt.onAbandon(onAbandon);
+      else attempt.addEventListener('abort', onAbandon, { once: true });
       send((err, res) => {
         if (done) return;
         done = true;
-        signal.removeEventListener('abort', onAbort);
+        if (!(attempt instanceof Attempt)) attempt.removeEventListener('abort', onAbandon);
         if (err === null || err === undefined) return resolve(res);
         if (typeof err.modbusCode === 'number') return reject(new ModbusException(err.modbusCode, label));
         if (err.name === 'PortNotOpenError') return reject(new LinkDownError(`port not open for ${label}`));

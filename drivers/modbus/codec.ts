@@ -95,21 +95,23 @@ function swapBytes(word: number): number {
   return ((word & 0xff) << 8) | ((word >> 8) & 0xff);
 }
 
-/** Decodes a point from the registers starting at its address. */
-export function decodeRegisters(p: ResolvedPoint, words: readonly number[]): PointValue {
-  const w = words.slice(0, p.count).map((x) => (p.byteOrder === 'little' ? swapBytes(x) : x));
-  if (p.type === 'bit') return ((w[0]! >> p.bit) & 1) === 1;
-  if (p.type === 'bool') return w[0]! !== 0;
-  const buf = Buffer.alloc(4);
+/** Scratch space for 32-bit conversions; decoding runs for every point of every poll. */
+const SCRATCH = Buffer.alloc(4);
+
+/** Decodes a point from the registers starting at `at` (its address within the block read). */
+export function decodeRegisters(p: ResolvedPoint, words: readonly number[], at = 0): PointValue {
+  const little = p.byteOrder === 'little';
+  const w0 = little ? swapBytes(words[at]!) : words[at]!;
+  if (p.type === 'bit') return ((w0 >> p.bit) & 1) === 1;
+  if (p.type === 'bool') return w0 !== 0;
   let raw: number;
   if (p.count === 1) {
-    buf.writeUInt16BE(w[0]!, 0);
-    raw = p.type === 'int16' ? buf.readInt16BE(0) : buf.readUInt16BE(0);
+    raw = p.type === 'int16' ? (w0 << 16) >> 16 : w0;
   } else {
-    const [hi, lo] = p.wordOrder === 'big' ? [w[0]!, w[1]!] : [w[1]!, w[0]!];
-    buf.writeUInt16BE(hi, 0);
-    buf.writeUInt16BE(lo, 2);
-    raw = p.type === 'int32' ? buf.readInt32BE(0) : p.type === 'uint32' ? buf.readUInt32BE(0) : buf.readFloatBE(0);
+    const w1 = little ? swapBytes(words[at + 1]!) : words[at + 1]!;
+    SCRATCH.writeUInt16BE(p.wordOrder === 'big' ? w0 : w1, 0);
+    SCRATCH.writeUInt16BE(p.wordOrder === 'big' ? w1 : w0, 2);
+    raw = p.type === 'int32' ? SCRATCH.readInt32BE(0) : p.type === 'uint32' ? SCRATCH.readUInt32BE(0) : SCRATCH.readFloatBE(0);
     // A float32 has about 7 significant digits; printing more only shows conversion noise.
     if (p.type === 'float32' && Number.isFinite(raw)) raw = Number(raw.toPrecision(7));
   }

@@ -9,7 +9,7 @@ import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
 import type { PointValue } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
-import { BusScheduler, type Priority } from '../bus/scheduler.js';
+import { BusScheduler, type Attempt, type Priority } from '../bus/scheduler.js';
 import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
@@ -261,7 +261,7 @@ export class ModbusDriver implements Driver {
     for (const pp of block.points) {
       const p = dev.points.get(pp.name)!;
       const at = p.address - block.address;
-      out[p.name] = isBitTable(p.table) ? Boolean((data as boolean[])[at]) : decodeRegisters(p, (data as number[]).slice(at, at + p.count));
+      out[p.name] = isBitTable(p.table) ? Boolean((data as boolean[])[at]) : decodeRegisters(p, data as number[], at);
     }
     return out;
   }
@@ -302,7 +302,7 @@ export class ModbusDriver implements Driver {
 
   private async writeGroup(dev: ModbusDevice, group: WriteGroup, cancel: AbortSignal): Promise<void> {
     const unit = dev.cfg.unit;
-    const submit = (label: string, run: (signal: AbortSignal) => Promise<unknown>) =>
+    const submit = (label: string, run: (attempt: Attempt) => Promise<unknown>) =>
       this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
     if (group.kind === 'bit') {
       // One bit of a register: read, change the bit, write back (Modbus has no bit write for registers).
