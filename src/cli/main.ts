@@ -8,16 +8,6 @@ import { UwsLoadError } from '../server/uws.js';
 import { CliError, EXIT, EXIT_HELP } from './exit.js';
 import { jsonErrorLine, wantsJson } from './json-errors.js';
 import { defaultUrl } from './paths.js';
-import { registerServe } from './commands/serve.js';
-import { registerDeviceCommands } from './commands/devices.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerWatch } from './commands/watch.js';
-import { registerStatus } from './commands/status.js';
-import { registerReload } from './commands/reload.js';
-import { registerTechnicianCommands } from './commands/technician.js';
-import { registerTokenCommands } from './commands/token.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerSimulateCommands } from './commands/simulate.js';
 
 export interface GlobalOptions {
   url: string;
@@ -25,7 +15,46 @@ export interface GlobalOptions {
   token?: string | undefined;
 }
 
-export function buildProgram(): Command {
+type Globals = () => GlobalOptions;
+type Register = (program: Command, globals: Globals) => void;
+
+/**
+ * Each group of commands with the module that registers it. Only the group of the command
+ * being run is imported: `mgw serve` must not pay for the serial and Modbus commissioning
+ * tools, nor `mgw devices` for the daemon (start-up time is a product feature on a Pi).
+ * Help, `completion` (built from the whole tree) and unknown commands load every group.
+ */
+const COMMAND_GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
+  { names: ['devices', 'get', 'set'], load: async () => (await import('./commands/devices.js')).registerDeviceCommands },
+  { names: ['watch'], load: async () => (await import('./commands/watch.js')).registerWatch },
+  { names: ['status'], load: async () => (await import('./commands/status.js')).registerStatus },
+  { names: ['reload'], load: async () => (await import('./commands/reload.js')).registerReload },
+  { names: ['config'], load: async () => (await import('./commands/config.js')).registerConfigCommands },
+  {
+    // `completion` is not listed: the scripts are generated from the whole command tree.
+    names: ['ports', 'modbus', 'line', '__complete-devices'],
+    load: async () => (await import('./commands/technician.js')).registerTechnicianCommands,
+  },
+  { names: ['token'], load: async () => (await import('./commands/token.js')).registerTokenCommands },
+  { names: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
+  { names: ['simulate'], load: async () => (await import('./commands/simulate.js')).registerSimulateCommands },
+];
+
+/** Global options that take a value: their value is not the command name. */
+const VALUE_OPTIONS = new Set(['--url', '--token']);
+
+/** The command named on the line (after the global options), if any. */
+export function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command('mgw');
   program
     .description('machine-gateway: Modbus and serial devices on a live REST + WebSocket API')
@@ -37,22 +66,17 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `mgw --help` for usage)')
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  registerServe(program);
-  registerDeviceCommands(program, globals);
-  registerWatch(program, globals);
-  registerStatus(program, globals);
-  registerReload(program, globals);
-  registerConfigCommands(program, globals);
-  registerTechnicianCommands(program, globals);
-  registerTokenCommands(program, globals);
-  registerAuditCommand(program, globals);
-  registerSimulateCommands(program, globals);
+  const name = commandName(args);
+  const wanted = args.includes('--help') || args.includes('-h') ? undefined : COMMAND_GROUPS.find((g) => name !== undefined && g.names.includes(name));
+  const groups = name === 'help' || wanted === undefined ? COMMAND_GROUPS : [wanted];
+  const registers = await Promise.all(groups.map((g) => g.load()));
+  for (const register of registers) register(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync(argv);
     return EXIT.ok;
@@ -85,6 +109,13 @@ function report(err: unknown, json: boolean): number {
 // Run when executed directly (the bin), not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/(?:^|[\\/])(?:main\.[cm]?[jt]s|mgw)$/.test(invoked)) {
+  // `mgw --help | head`: a reader that goes away is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   main(process.argv).then(
     (code) => {
       // serve keeps running on its own handles; everything else exits with its status.
