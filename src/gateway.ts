@@ -86,7 +86,7 @@ export class Gateway {
     const { log } = this.options;
     this.state = 'starting';
     this.health.start();
-    this.drivers = createDrivers(this.options.config, (driverId) => this.contextFor(driverId));
+    this.drivers = await createDrivers(this.options.config, (driverId) => this.contextFor(driverId));
     for (const driver of this.drivers) {
       for (const desc of driver.devices()) {
         this.registry.add(desc);
@@ -129,7 +129,7 @@ export class Gateway {
     const effective = effectiveConfig(current, next);
     // First, so a refused auth change (all tokens dropped on a LAN address) stops the whole reload.
     this.security.update({ auth: effective.auth, limits: effective.limits }, current.server.host, this.server.webSockets);
-    const candidates = createDrivers(effective, (driverId) => this.contextFor(driverId));
+    const candidates = await createDrivers(effective, (driverId) => this.contextFor(driverId));
     const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
     for (const id of result.devicesRemoved) this.history.forget(id);
     this.drivers = result.drivers;
