@@ -65,7 +65,7 @@ export class Gateway {
       control: this.control,
       history: this.history,
       log: log.child({ module: 'server' }),
-      readiness: () => (this.state === 'ready' ? { ready: true } : { ready: false, reason: this.state }),
+      readiness: () => (this.state === 'ready' ? { ready: true, linksDown: this.linksDown() } : { ready: false, reason: this.state }),
       insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.() },
     });
   }
@@ -76,6 +76,11 @@ export class Gateway {
 
   get isReady(): boolean {
     return this.state === 'ready';
+  }
+
+  /** Drivers whose field link (bus, port) reports down in its counters (`link_up: 0`). */
+  linksDown(): string[] {
+    return this.drivers.filter((d) => d.health?.().counters?.['link_up'] === 0).map((d) => d.id);
   }
 
   driverList(): readonly Driver[] {

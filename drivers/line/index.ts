@@ -124,7 +124,7 @@ export class LineDriver implements Driver {
   }
 
   health(): DriverHealth {
-    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.port.reopens } };
+    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.port.reopens, link_up: this.port.isOpen ? 1 : 0 } };
   }
 
   async write(deviceId: string, values: Record<string, PointValue>, signal: AbortSignal): Promise<Record<string, PointValue>> {

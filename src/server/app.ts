@@ -32,7 +32,7 @@ export interface ServerOptions {
   log: Logger;
   /** Per-point history for trends; without it the history route is not served. */
   history?: History;
-  readiness?: () => { ready: boolean; reason?: string };
+  readiness?: () => { ready: boolean; reason?: string; linksDown?: string[] };
   /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
   security?: Security;
   /** The whole config as an admin may read it (GET /api/v1/config), secrets removed. */

@@ -11,7 +11,11 @@ export interface ServerContext {
   control: ControlService;
   log: Logger;
   /** Whether drivers have started and the gateway accepts control writes. */
-  readiness: () => { ready: boolean; reason?: string };
+  /**
+   * Whether drivers have started (control writes need that), and which field links (buses,
+   * serial ports) are down right now: /readyz reports not ready while any is.
+   */
+  readiness: () => { ready: boolean; reason?: string; linksDown?: string[] };
   stats: ServerStats;
   /** Authentication, roles, origin checks and rate limits (src/server/auth-guard.ts). */
   security: Security;

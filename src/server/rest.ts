@@ -70,8 +70,11 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   app.get('/readyz', (res) => {
     const reply = startReply(res);
     const r = ctx.readiness();
-    if (r.ready) sendJson(reply, 200, { status: 'ready', devices: registry.size });
-    else sendJson(reply, 503, { error_code: 'not_ready', message: r.reason ?? 'starting' });
+    const down = r.linksDown ?? [];
+    if (!r.ready) sendJson(reply, 503, { error_code: 'not_ready', message: r.reason ?? 'starting' });
+    else if (down.length > 0) {
+      sendJson(reply, 503, { error_code: 'not_ready', message: `field link down: ${down.join(', ')}`, links_down: down });
+    } else sendJson(reply, 200, { status: 'ready', devices: registry.size });
   });
 
   // Known paths with the wrong method, and everything else under /api: coded errors, not HTML.

@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { peers } from '../helpers/peers.js';
-import { postJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
+import { getJson, postJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
 import { startPyModbus, waitFor, type PyModbusPeer } from '../peers/modbus.js';
 import { loadTypeRegisters, TYPE_VALUES, typesDevice } from './modbus-fixtures.js';
 import type { ModbusDriver } from '../../drivers/modbus/driver.js';
@@ -165,6 +165,11 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus TCP against pymodbus', () =>
     const down = await postJson(`${gw.url}/api/v1/devices/u1`, { v: 1 });
     expect(down.status).toBe(503);
     expect(down.json.error_code).toBe('device_offline');
+    const notReady = await waitFor('readyz names the dead link', async () => {
+      const r = await getJson(`${gw.url}/readyz`);
+      return r.status === 503 ? r.json : false;
+    });
+    expect(notReady).toMatchObject({ error_code: 'not_ready', links_down: ['modbus:plc'] });
 
     second = await startPyModbus('tcp', port, { units: [1, 2] });
     await second.set(1, 'hr', 0, [77]);
@@ -172,6 +177,7 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus TCP against pymodbus', () =>
     await waitFor('fresh value from the new peer', () => state(gw, 'u1').state['v'] === 77);
     await client.next((m) => m['type'] === 'device_update' && m['device_id'] === 'u1' && m['data']?.new_state?.online === true);
     expect(driver(gw, 'plc').health().counters!['reconnects']).toBeGreaterThanOrEqual(1);
+    await waitFor('readyz ready again', async () => (await getJson(`${gw.url}/readyz`)).status === 200);
   });
 
   test('one unit that never answers does not take the poll rate of three healthy units on its bus', async () => {
