@@ -37,7 +37,9 @@ export function renderStatus(s: StatusReport): string {
         d.id,
         String(d.devices),
         d.last_progress_age_s === null ? 'never' : `${d.last_progress_age_s.toFixed(1)} s ago`,
+        // Per-device counters (`device:<id>:<name>`) are for /metrics and --json; the table keeps one line per driver.
         Object.entries(d.counters)
+          .filter(([k]) => !k.startsWith('device:'))
           .map(([k, v]) => `${k}=${v}`)
           .join(' '),
       ]),
