@@ -46,7 +46,7 @@ export const MAX_HISTORY_SAMPLES = 86_400;
 export const HistorySchema = v.pipe(
   v.strictObject(
     {
-      window_s: v.optional(int(10, 86_400, 'How far back the history of each numeric point reaches (seconds, 10 s to 24 h).'), 600),
+      window_s: v.optional(int(10, 86_400, 'How far back the history of each numeric point reaches (seconds, 10 s to 24 h); the HMI trends show the last 300 s.'), 300),
       resolution_ms: v.optional(
         int(100, 3_600_000, 'Finest spacing of kept samples (ms); faster changes keep the latest value per slot. Memory: 16 bytes x window/resolution per point.'),
         1000,

@@ -3,7 +3,7 @@
  *
  * One ring per point holds at most `capacity` samples (time, value), at most one per
  * `resolutionMs`: a point that changes faster keeps only the latest value of each slot, so
- * memory is fixed per point (16 bytes per sample) whatever the poll rate. Samples older than
+ * memory is bounded per point (16 bytes per sample, buffers grown with use) whatever the poll rate. Samples older than
  * the window are skipped on read and overwritten as the ring turns.
  *
  * It is fed from registry diffs and imports nothing from the server or the drivers.
@@ -23,15 +23,27 @@ export interface HistorySamples {
   v: number[];
 }
 
+/** Samples a point's buffers start with before they grow (doubling) towards the capacity. */
+const INITIAL_SAMPLES = 16;
+
 class PointRing {
-  private readonly times: Float64Array;
-  private readonly values: Float64Array;
+  private times: Float64Array;
+  private values: Float64Array;
   private next = 0;
   private count = 0;
 
-  constructor(capacity: number) {
-    this.times = new Float64Array(capacity);
-    this.values = new Float64Array(capacity);
+  /**
+   * Buffers start small and double up to `capacity`: a point that rarely changes (a setpoint,
+   * a fault code) holds a few samples, not a whole window's worth.
+   */
+  constructor(private readonly capacity: number) {
+    const initial = Math.min(capacity, INITIAL_SAMPLES);
+    this.times = new Float64Array(initial);
+    this.values = new Float64Array(initial);
+  }
+
+  get allocated(): number {
+    return this.times.length;
   }
 
   add(tMs: number, value: number, resolutionMs: number): void {
@@ -45,12 +57,28 @@ class PointRing {
         return;
       }
       // A clock step backwards would break the order the reader relies on: start over.
-      if (tMs < this.times[last]!) this.count = 0;
+      if (tMs < this.times[last]!) {
+        this.count = 0;
+        this.next = 0;
+      }
     }
+    if (this.count === this.times.length && this.times.length < this.capacity) this.grow();
     this.times[this.next] = tMs;
     this.values[this.next] = value;
-    this.next = (this.next + 1) % cap;
-    if (this.count < cap) this.count++;
+    this.next = (this.next + 1) % this.times.length;
+    if (this.count < this.times.length) this.count++;
+  }
+
+  /** Until the buffers reach capacity the ring never wraps, so samples sit in 0..count-1. */
+  private grow(): void {
+    const size = Math.min(this.capacity, this.times.length * 2);
+    const times = new Float64Array(size);
+    const values = new Float64Array(size);
+    times.set(this.times);
+    values.set(this.values);
+    this.times = times;
+    this.values = values;
+    this.next = this.count;
   }
 
   read(fromMs: number): HistorySamples {
@@ -109,11 +137,11 @@ export class History {
     this.points.delete(deviceId);
   }
 
-  /** Bytes held by sample buffers: 16 per slot of every point seen so far. */
+  /** Bytes held by sample buffers: 16 per allocated slot (buffers grow with use up to capacity). */
   get bytes(): number {
-    let rings = 0;
-    for (const m of this.points.values()) rings += m.size;
-    return rings * this.capacity * 16;
+    let slots = 0;
+    for (const m of this.points.values()) for (const ring of m.values()) slots += ring.allocated;
+    return slots * 16;
   }
 
   private ring(deviceId: string, point: string): PointRing {

@@ -62,4 +62,16 @@ describe('History', () => {
     expect(() => new History({ windowS: 0, resolutionMs: 1000 })).toThrow(/window/);
     expect(() => new History({ windowS: 10, resolutionMs: 0 })).toThrow(/resolution/);
   });
+  test('buffers grow with use: a rarely changing point holds little, a busy one fills its window in order', () => {
+    let now = 0;
+    const h = new History({ windowS: 300, resolutionMs: 1000, now: () => now });
+    h.record(diff('m1', 0, { setpoint: 5 }));
+    h.record(diff('m1', 60_000, { setpoint: 6 }));
+    for (let i = 0; i < 1000; i++) h.record(diff('m2', i * 1000, { current: i }));
+    now = 999_000;
+    expect(h.read('m1', 'setpoint', 0)).toEqual({ t: [], v: [] }); // both older than the window
+    const busy = h.read('m2', 'current');
+    expect(busy.v).toEqual(Array.from({ length: 301 }, (_, k) => 699 + k));
+    expect(h.bytes).toBe((16 + 301) * 16);
+  });
 });
