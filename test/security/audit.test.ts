@@ -58,6 +58,8 @@ describe('the audit trail', () => {
       const before = gw.gateway.registry.snapshot('motor_01')!.state['speed'];
       expect((await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 1111 }, bearer(t.tokens.operator))).status).toBe(200);
       expect((await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 1112, running: false }, bearer(t.tokens.admin))).status).toBe(200);
+      // Stop polling first: the next poll would bring motor_02 back online before the write.
+      await gw.gateway.driverList().find((d) => d.id === 'simulator')!.stop();
       gw.gateway.registry.setOnline('motor_02', false);
       expect((await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed: 900 }, bearer(t.tokens.operator))).status).toBe(503);
       await gw.gateway.audit.flush();
