@@ -6,8 +6,10 @@
  *    device's seq) and applies the updates that follow it.
  * 2. After a drop it reconnects with backoff and jitter, asks for no initial subscription
  *    (`?devices=`) and re-subscribes every device with `since` (its last applied seq) and the
- *    `instance` it came from. The server replays the missed diffs in order, or, when it no longer
- *    holds them or restarted meanwhile, answers `device_status` with `resync: true`.
+ *    `instance` it came from, many devices per batch `subscribe` (a gateway that does not know
+ *    the batch form refuses it, and the client falls back to one message per device). The server
+ *    replays the missed diffs in order, or, when it no longer holds them or restarted meanwhile,
+ *    answers `device_status` with `resync: true`.
  * 3. Updates at or below a device's seq are duplicates and dropped; one further ahead than seq+1
  *    is a gap: the device is re-subscribed with `since` as in 2.
  */
@@ -16,9 +18,10 @@ import { DeviceStore } from './device-store.js';
 import { Emitter } from './emitter.js';
 import { GatewayClientError } from './errors.js';
 import { RequestQueue } from './request-queue.js';
+import { batchMessage, packResume, type ResumeEntry } from './resume-batch.js';
 import { RestClient, type FetchLike } from './rest.js';
 import type { ClientEvents, ClientStats, ConnectionEvent, ConnectionState, ResyncReason } from './events.js';
-import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedMessage } from './types.js';
+import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedBatchMessage, SubscribedMessage } from './types.js';
 
 /** What the client needs of a WebSocket: the browser's, or the `ws` package's in Node. */
 export interface WebSocketLike {
@@ -60,6 +63,8 @@ export interface GatewayClientOptions {
   connectTimeoutMs?: number | undefined;
   /** Source of randomness for the jitter, in [0, 1). */
   random?: (() => number) | undefined;
+  /** The gateway's server.max_message_bytes (default 1024): resume batches are packed below it. */
+  maxMessageBytes?: number | undefined;
 }
 
 const OPEN = 1;
@@ -69,6 +74,12 @@ interface PendingSubscribe {
   reason: ResyncReason;
   /** A resync snapshot arrived for this request (device_status resync:true). */
   snapshotSeen: boolean;
+}
+
+/** One device of a batch subscribe, with what it was asked with (to send it alone if need be). */
+interface BatchedSubscribe extends PendingSubscribe {
+  since: number | undefined;
+  instance: string | undefined;
 }
 
 export class GatewayClient {
@@ -92,6 +103,10 @@ export class GatewayClient {
   private pingOutstanding = false;
   private nextRequestId = 1;
   private readonly pending = new Map<string, PendingSubscribe>();
+  /** Batch subscribes by request id: the devices not answered yet. */
+  private readonly batches = new Map<string, Map<string, BatchedSubscribe>>();
+  /** The gateway refused a batch (an older version): resume one device per message. */
+  private batchUnsupported = false;
   private readonly requests = new RequestQueue({ send: (msg) => this.send(msg) });
   private syncing = false;
   private resumed = false;
@@ -257,6 +272,7 @@ export class GatewayClient {
     clearTimeout(this.connectTimer);
     this.requests.clear();
     this.pending.clear();
+    this.batches.clear();
     this.syncing = false;
     this.listRequestId = undefined;
     if (this.connState === 'closed') return;
@@ -286,6 +302,32 @@ export class GatewayClient {
     this.requests.push({ action: 'subscribe', device_id: deviceId, id, ...(since === undefined ? {} : { since, instance }) });
   }
 
+  /** Re-subscribes many devices: batches under the message size limit, or one by one for an older gateway. */
+  private subscribeMany(entries: ResumeEntry[], reason: ResyncReason, instance: string | undefined): void {
+    if (this.batchUnsupported) {
+      for (const e of entries) this.subscribe(e.deviceId, reason, e.since, instance);
+      return;
+    }
+    for (const group of packResume(entries, instance, this.options.maxMessageBytes)) {
+      const id = this.requestId();
+      const devices = new Map<string, BatchedSubscribe>();
+      for (const e of group) devices.set(e.deviceId, { deviceId: e.deviceId, reason, snapshotSeen: false, since: e.since, instance });
+      this.batches.set(id, devices);
+      this.requests.push(batchMessage(group, instance, id));
+    }
+  }
+
+  /** The oldest batched request for this device not answered yet (removed when `take`). */
+  private batched(deviceId: string, take: boolean): BatchedSubscribe | undefined {
+    for (const devices of this.batches.values()) {
+      const req = devices.get(deviceId);
+      if (req === undefined) continue;
+      if (take) devices.delete(deviceId);
+      return req;
+    }
+    return undefined;
+  }
+
   private handle(msg: ServerMessage): void {
     switch (msg.type) {
       case 'connection_established':
@@ -296,6 +338,8 @@ export class GatewayClient {
         return this.onStatus(msg);
       case 'subscribed':
         return this.onSubscribed(msg);
+      case 'subscribed_batch':
+        return this.onBatchDone(msg);
       case 'all_devices_status':
         if (msg.id !== undefined && msg.id === this.listRequestId) {
           this.requests.answered(this.listRequestId);
@@ -329,8 +373,10 @@ export class GatewayClient {
         this.events.emit('resync', { device_id: view.device_id, reason: 'initial', seq: device.seq, snapshot: true, device });
       }
     } else {
+      if (previous !== msg.instance) this.batchUnsupported = false; // another gateway version, maybe
       const restarted = previous !== msg.instance;
-      for (const id of this.store.ids()) this.subscribe(id, restarted ? 'new_instance' : 'replay_unavailable', this.store.seq(id), previous);
+      const entries = this.store.ids().map((id) => ({ deviceId: id, since: this.store.seq(id) }));
+      this.subscribeMany(entries, restarted ? 'new_instance' : 'replay_unavailable', previous);
       // Following all devices: a restart or a reload may have added some; ask which there are.
       if (this.options.devices === undefined) {
         this.listRequestId = this.requestId();
@@ -374,7 +420,7 @@ export class GatewayClient {
   /** `device_status` with resync:true: the answer to a `since` the server could not replay. */
   private onStatus(msg: DeviceStatusMessage): void {
     if (msg.resync !== true) return;
-    const req = [...this.pending.values()].find((p) => p.deviceId === msg.device_id && !p.snapshotSeen);
+    const req = [...this.pending.values()].find((p) => p.deviceId === msg.device_id && !p.snapshotSeen) ?? this.batched(msg.device_id, false);
     const reason: ResyncReason = req?.reason === 'new_instance' || req?.reason === 'gap' ? req.reason : 'replay_unavailable';
     if (req !== undefined) req.snapshotSeen = true;
     this.applySnapshot(msg.data, reason);
@@ -382,7 +428,8 @@ export class GatewayClient {
 
   private onSubscribed(msg: SubscribedMessage): void {
     const key = msg.id === undefined ? undefined : String(msg.id);
-    const req = key === undefined ? undefined : this.pending.get(key);
+    // The devices of a batch are answered without the request id (it closes the batch).
+    const req = key === undefined ? this.batched(msg.device_id, true) : this.pending.get(key);
     if (key !== undefined) {
       this.pending.delete(key);
       this.requests.answered(key);
@@ -412,6 +459,18 @@ export class GatewayClient {
     this.checkSynced();
   }
 
+  /** `subscribed_batch`: every device of the batch has been answered (or got its error). */
+  private onBatchDone(msg: SubscribedBatchMessage): void {
+    const key = msg.id === undefined ? undefined : String(msg.id);
+    const left = key === undefined ? undefined : this.batches.get(key);
+    if (key === undefined || left === undefined) return; // answered twice (a resend): done already
+    this.batches.delete(key);
+    this.requests.answered(key);
+    // Not expected from a gateway that answers in full; ask for any device left over on its own.
+    for (const r of left.values()) this.subscribe(r.deviceId, r.reason, r.since, r.instance);
+    this.checkSynced();
+  }
+
   private onError(msg: Extract<ServerMessage, { type: 'error' }>): void {
     const key = msg.id === undefined ? undefined : String(msg.id);
     if (msg.error_code === 'rate_limited' && key === undefined) {
@@ -420,7 +479,20 @@ export class GatewayClient {
       this.requests.refused();
       return;
     }
-    const req = key === undefined ? undefined : this.pending.get(key);
+    const batch = key === undefined ? undefined : this.batches.get(key);
+    if (key !== undefined && batch !== undefined) {
+      this.batches.delete(key);
+      this.requests.answered(key);
+      if (msg.error_code === 'invalid_message' || msg.error_code === 'unknown_action') {
+        // A gateway from before the batch form: the same devices again, one message each.
+        this.batchUnsupported = true;
+        for (const r of batch.values()) this.subscribe(r.deviceId, r.reason, r.since, r.instance);
+        this.checkSynced();
+        return;
+      }
+    }
+    // An error naming a device without an id is the answer for that device of a batch.
+    const req = key === undefined ? (msg.device_id === undefined ? undefined : this.batched(msg.device_id, true)) : this.pending.get(key);
     if (key !== undefined) {
       this.pending.delete(key);
       this.requests.answered(key);
@@ -445,7 +517,7 @@ export class GatewayClient {
   }
 
   private checkSynced(): void {
-    if (!this.syncing || this.pending.size > 0 || this.listRequestId !== undefined) return;
+    if (!this.syncing || this.pending.size > 0 || this.batches.size > 0 || this.listRequestId !== undefined) return;
     this.syncing = false;
     this.events.emit('synced', { instance: this.serverInstance, resumed: this.resumed });
   }

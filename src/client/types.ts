@@ -68,6 +68,17 @@ export interface SubscribedMessage {
   timestamp: number;
 }
 
+/** Closes a batch subscribe (`"devices": {…}`): every device of it has been answered. */
+export interface SubscribedBatchMessage {
+  type: 'subscribed_batch';
+  /** Devices in the request; `failed` lists those answered with an error. */
+  count: number;
+  subscribed: number;
+  failed: string[];
+  id?: string | number;
+  timestamp: number;
+}
+
 export interface DeviceStatusMessage {
   type: 'device_status';
   device_id: string;
@@ -89,6 +100,8 @@ export interface ErrorMessage {
   type: 'error';
   error_code: string;
   message: string;
+  /** Set on the error for one device of a batch subscribe. */
+  device_id?: string;
   id?: string | number;
   timestamp: number;
 }
@@ -97,6 +110,7 @@ export type ServerMessage =
   | ConnectionEstablishedMessage
   | DeviceUpdateMessage
   | SubscribedMessage
+  | SubscribedBatchMessage
   | DeviceStatusMessage
   | AllDevicesStatusMessage
   | ErrorMessage

@@ -9,10 +9,20 @@ export type RequestId = string | number;
 
 export type ClientMessage =
   | { action: 'subscribe'; device_id: string; since?: number; instance?: string; id?: RequestId }
+  | { action: 'subscribe'; devices: BatchEntry[]; instance?: string; id?: RequestId }
   | { action: 'unsubscribe'; device_id: string; id?: RequestId }
   | { action: 'get_status'; device_id: string; id?: RequestId }
   | { action: 'get_all_status'; id?: RequestId }
   | { action: 'ping'; id?: RequestId };
+
+/** One device of a batch subscribe: its id and the last seq the client applied (null: no `since`). */
+export interface BatchEntry {
+  device_id: string;
+  since: number | null;
+}
+
+/** The same rule as a device id in the configuration (src/config/fields.ts). */
+const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const ACTIONS = ['subscribe', 'unsubscribe', 'get_status', 'get_all_status', 'ping'] as const;
 
@@ -34,6 +44,7 @@ export function parseClientMessage(msg: unknown): ClientMessage {
   if (action === undefined) throw new GatewayError('invalid_message', 'missing "action"; one of ' + ACTIONS.join(', '));
   if (typeof action !== 'string') throw new GatewayError('invalid_message', '"action" must be a string; one of ' + ACTIONS.join(', '));
   const withId = id === undefined ? {} : { id: id as RequestId };
+  if (action === 'subscribe' && m['devices'] !== undefined) return parseBatchSubscribe(m, withId);
   switch (action) {
     case 'get_all_status':
     case 'ping':
@@ -64,6 +75,38 @@ export function parseClientMessage(msg: unknown): ClientMessage {
   }
 }
 
+/**
+ * `{"action":"subscribe","devices":{"motor_01":41,"motor_02":null},"instance":…}`: a resume of
+ * many devices in one message (object key order is the order they are answered in).
+ */
+function parseBatchSubscribe(m: Record<string, unknown>, withId: { id?: RequestId }): ClientMessage {
+  if (m['device_id'] !== undefined) {
+    throw new GatewayError('invalid_message', '"subscribe" takes either "device_id" (one device) or "devices" (a batch), not both');
+  }
+  if (m['since'] !== undefined) {
+    throw new GatewayError('invalid_message', 'a batch "subscribe" gives each device its own since inside "devices"; drop the top-level "since"');
+  }
+  const devices = m['devices'];
+  if (typeof devices !== 'object' || devices === null || Array.isArray(devices)) {
+    throw new GatewayError('invalid_message', '"devices" must be an object of device id -> last seq applied (or null), e.g. {"motor_01": 41, "motor_02": null}');
+  }
+  const entries: BatchEntry[] = [];
+  for (const [deviceId, since] of Object.entries(devices as Record<string, unknown>)) {
+    const shown = JSON.stringify(deviceId).slice(0, 70);
+    if (!DEVICE_ID.test(deviceId)) {
+      throw new GatewayError('invalid_message', `"devices": ${shown} is not a device id (1-64 letters, digits, "_", "-" or ".")`);
+    }
+    if (since !== null && !(typeof since === 'number' && Number.isInteger(since) && since >= 0)) {
+      throw new GatewayError('invalid_message', `"devices": the since of ${shown} must be null or a whole number >= 0 (the last seq you applied)`);
+    }
+    entries.push({ device_id: deviceId, since: since as number | null });
+  }
+  if (entries.length === 0) throw new GatewayError('invalid_message', '"devices" is empty; name at least one device');
+  const instance = m['instance'];
+  if (instance !== undefined && typeof instance !== 'string') throw new GatewayError('invalid_message', '"instance" must be a string');
+  return { action: 'subscribe', devices: entries, ...(instance === undefined ? {} : { instance: instance as string }), ...withId };
+}
+
 export function deviceUpdateMessage(diff: DeviceDiff): string {
   return JSON.stringify({
     type: 'device_update',
@@ -83,6 +126,11 @@ export function deviceUpdateMessage(diff: DeviceDiff): string {
 
 export function errorMessage(code: ErrorCode, message: string, id?: RequestId): string {
   return JSON.stringify({ type: 'error', error_code: code, message, timestamp: now(), ...(id === undefined ? {} : { id }) });
+}
+
+/** The error for one device of a batch subscribe: names the device, since the batch carries many. */
+export function deviceErrorMessage(code: ErrorCode, message: string, deviceId: string): string {
+  return JSON.stringify({ type: 'error', error_code: code, message, device_id: deviceId, timestamp: now() });
 }
 
 export function reply(type: string, body: Record<string, unknown>, id?: RequestId): string {

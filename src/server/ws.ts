@@ -9,7 +9,18 @@ import type { ServerContext } from './context.js';
 import { parseJson, sendJson, startReply } from './http.js';
 import { WS_ACTION_PERMISSION, type ConnectionGuard } from './auth-guard.js';
 import { closeSlowConsumer } from './limits-backpressure.js';
-import { deviceUpdateMessage as deviceUpdate, deviceView, errorMessage, now, parseClientMessage, reply, type ClientMessage } from './protocol.js';
+import {
+  deviceErrorMessage,
+  deviceUpdateMessage as deviceUpdate,
+  deviceView,
+  errorMessage,
+  now,
+  parseClientMessage,
+  reply,
+  type BatchEntry,
+  type ClientMessage,
+  type RequestId,
+} from './protocol.js';
 
 export interface Connection {
   clientId: string;
@@ -160,28 +171,65 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
         ws.unsubscribe(msg.device_id);
         send(ws, reply('unsubscribed', { device_id: msg.device_id }, msg.id));
         return;
-      case 'subscribe': {
-        requireDevice(msg.device_id);
-        if (!ws.isSubscribed(msg.device_id)) ctx.security.checkSubscription(ws.getTopics().length);
-        ws.subscribe(msg.device_id);
-        const snap = registry.snapshot(msg.device_id)!;
-        if (msg.since !== undefined) {
-          // Seqs restart with the process: a `since` without this instance's id cannot be trusted.
-          const missed = msg.instance === registry.instance ? registry.since(msg.device_id, msg.since) : null;
-          const replay = missed?.map(deviceUpdate);
-          // A replay larger than half the backpressure limit would close the socket mid-way and
-          // the client would ask for the same replay again, forever: a snapshot is smaller.
-          if (replay !== undefined && replay.reduce((n, t) => n + t.length, 0) <= config.max_backpressure_bytes / 2) {
-            for (const text of replay) send(ws, text);
-            send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, replayed: replay.length }, msg.id));
-            return;
-          }
-          send(ws, reply('device_status', { device_id: msg.device_id, seq: snap.seq, data: deviceView(snap), resync: true }));
-        }
-        // The snapshot lets a client that was unsubscribed catch up on what it did not hear.
-        send(ws, reply('subscribed', { device_id: msg.device_id, seq: snap.seq, data: deviceView(snap) }, msg.id));
+      case 'subscribe':
+        if ('devices' in msg) subscribeBatch(ws, msg);
+        else subscribeOne(ws, msg.device_id, msg.since, msg.instance, msg.id, config.max_backpressure_bytes / 2);
         return;
+    }
+  }
+
+  /**
+   * One device: replay then `subscribed`, or a resync `device_status` then `subscribed`. A replay
+   * larger than `replayBudget` bytes is answered with the snapshot instead. Returns the bytes sent.
+   */
+  function subscribeOne(ws: WebSocket<Connection>, deviceId: string, since: number | undefined, instance: string | undefined, id: RequestId | undefined, replayBudget: number): number {
+    requireDevice(deviceId);
+    if (!ws.isSubscribed(deviceId)) ctx.security.checkSubscription(ws.getTopics().length);
+    ws.subscribe(deviceId);
+    const snap = registry.snapshot(deviceId)!;
+    let bytes = 0;
+    const out = (text: string): void => {
+      bytes += text.length;
+      send(ws, text);
+    };
+    if (since !== undefined) {
+      // Seqs restart with the process: a `since` without this instance's id cannot be trusted.
+      const missed = instance === registry.instance ? registry.since(deviceId, since) : null;
+      const replay = missed?.map(deviceUpdate);
+      // A replay larger than half the backpressure limit would close the socket mid-way and
+      // the client would ask for the same replay again, forever: a snapshot is smaller.
+      if (replay !== undefined && replay.reduce((n, t) => n + t.length, 0) <= replayBudget) {
+        for (const text of replay) out(text);
+        out(reply('subscribed', { device_id: deviceId, seq: snap.seq, replayed: replay.length }, id));
+        return bytes;
+      }
+      out(reply('device_status', { device_id: deviceId, seq: snap.seq, data: deviceView(snap), resync: true }));
+    }
+    // The snapshot lets a client that was unsubscribed catch up on what it did not hear.
+    out(reply('subscribed', { device_id: deviceId, seq: snap.seq, data: deviceView(snap) }, id));
+    return bytes;
+  }
+
+  /**
+   * A resume of many devices in one message: each device answered as a single subscribe would
+   * be (without the request id), in the order given; a device that fails gets its error (with
+   * its device_id) and the rest go on; `subscribed_batch` with the id closes the batch.
+   */
+  function subscribeBatch(ws: WebSocket<Connection>, msg: Extract<ClientMessage, { devices: BatchEntry[] }>): void {
+    // Every device of the batch shares the half of the backpressure limit one replay may use.
+    let sent = 0;
+    const failed: string[] = [];
+    for (const entry of msg.devices) {
+      if (ws.getUserData().guard.closing) return; // closed as a slow consumer: the client resumes again
+      try {
+        sent += subscribeOne(ws, entry.device_id, entry.since ?? undefined, msg.instance, undefined, config.max_backpressure_bytes / 2 - sent);
+      } catch (err) {
+        const e = asGatewayError(err);
+        if (e.code === 'internal_error') log.error({ err, device: entry.device_id }, 'batch subscribe failed for a device');
+        failed.push(entry.device_id);
+        send(ws, deviceErrorMessage(e.code, e.message, entry.device_id));
       }
     }
+    send(ws, reply('subscribed_batch', { count: msg.devices.length, subscribed: msg.devices.length - failed.length, failed }, msg.id));
   }
 }

@@ -12,14 +12,20 @@ export interface SocketControl {
   sockets: WebSocket[];
   /** While false, new connections go to a closed port and fail (the client keeps retrying). */
   open: boolean;
+  /** Every message the client sent, on any of its sockets, in order. */
+  sent: string[];
 }
 
 export function controlledWebSocket(): { ctor: WebSocketConstructor; control: SocketControl } {
-  const control: SocketControl = { sockets: [], open: true };
+  const control: SocketControl = { sockets: [], open: true, sent: [] };
   class ControlledWebSocket extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
       super(control.open ? url : 'ws://127.0.0.1:1/ws/devices', protocols);
       control.sockets.push(this);
+    }
+    override send(data: unknown, ...rest: unknown[]): void {
+      control.sent.push(String(data));
+      (super.send as (...args: unknown[]) => void)(data, ...rest);
     }
   }
   return { ctor: ControlledWebSocket as unknown as WebSocketConstructor, control };

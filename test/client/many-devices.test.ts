@@ -1,7 +1,8 @@
 /**
- * Resuming many devices means one `subscribe` per device; the gateway limits how many messages
- * a connection may send (limits.ws_messages_per_s, ws_message_burst). The client paces its
- * requests, so a resume of more devices than the burst completes without a refusal.
+ * The gateway limits how many messages a connection may send (limits.ws_messages_per_s,
+ * ws_message_burst). A resume packs many devices into each batch `subscribe` (under the 1024-byte
+ * message limit), so 120 devices come back with a handful of messages; the client still paces
+ * its requests and slows down when the gateway refuses some.
  */
 import { afterEach, expect, it } from 'vitest';
 import type { GatewayClient, GatewayClientError } from '../../src/client/index.js';
@@ -16,7 +17,7 @@ afterEach(async () => {
   gw = client = undefined;
 });
 
-it('resumes 120 devices (three times the default message burst) with no rate_limited refusal', { timeout: 90_000 }, async () => {
+it('resumes 120 devices with a handful of batch messages, each under the message size limit, and no refusal', { timeout: 90_000 }, async () => {
   const devices = Array.from({ length: 120 }, (_, i) => ({
     id: `sensor_${String(i + 1).padStart(3, '0')}`,
     driver: 'simulator' as const,
@@ -34,10 +35,20 @@ it('resumes 120 devices (three times the default message burst) with no rate_lim
   await rec.when(() => rec.synced >= 1, 10_000, 'first sync');
   expect(c.devices()).toHaveLength(120);
 
+  const inBefore = gw.gateway.server.stats.messagesIn;
+  const sentBefore = made.control.sent.length;
   made.control.sockets.at(-1)!.terminate();
   await rec.when(() => rec.synced >= 2, 30_000, 'the resume of every device');
   expect(errors.map((e) => e.code)).toEqual([]);
   expect(c.stats).toMatchObject({ reconnects: 1, throttled: 0 });
+  // 120 devices in batches of about 45 (the ids and seqs that fit in 1024 bytes), plus the list of devices.
+  const received = gw.gateway.server.stats.messagesIn - inBefore;
+  expect(received).toBeGreaterThanOrEqual(3);
+  expect(received).toBeLessThanOrEqual(6);
+  const sent = made.control.sent.slice(sentBefore);
+  const batches = sent.map((d) => JSON.parse(d) as Record<string, unknown>).filter((m) => m['devices'] !== undefined);
+  expect(batches.flatMap((m) => Object.keys(m['devices'] as object)).sort()).toEqual(devices.map((d) => d.id).sort());
+  for (const d of sent) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(1024);
 
   // Every device is followed again: each one moves on past where it resumed.
   const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
@@ -51,7 +62,8 @@ it('under a stricter gateway limit than its pace, slows down on rate_limited and
     model: 'sensor' as const,
     poll_interval_ms: 200,
   }));
-  gw = await startGateway({ log: { level: 'warn' }, devices, limits: { ws_messages_per_s: 4, ws_message_burst: 6 } });
+  // Stricter than the client's pace even with batches: 2 messages at once, 1 per second.
+  gw = await startGateway({ log: { level: 'warn' }, devices, limits: { ws_messages_per_s: 1, ws_message_burst: 1 } });
   const made = newClient(gw.url);
   client = made.client;
   const c = client;
