@@ -18,7 +18,7 @@ import { DeviceStore } from './device-store.js';
 import { Emitter } from './emitter.js';
 import { GatewayClientError } from './errors.js';
 import { RequestQueue } from './request-queue.js';
-import { batchMessage, packResume, type ResumeEntry } from './resume-batch.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, batchMessage, packResume, type ResumeEntry } from './resume-batch.js';
 import { RestClient, type FetchLike } from './rest.js';
 import type { ClientEvents, ClientStats, ConnectionEvent, ConnectionState, ResyncReason } from './events.js';
 import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedBatchMessage, SubscribedMessage } from './types.js';
@@ -107,6 +107,8 @@ export class GatewayClient {
   private readonly batches = new Map<string, Map<string, BatchedSubscribe>>();
   /** The gateway refused a batch (an older version): resume one device per message. */
   private batchUnsupported = false;
+  /** Size batches are packed under: the gateway's message limit as known, halved on each 1009 close. */
+  private batchBytes: number;
   private readonly requests = new RequestQueue({ send: (msg) => this.send(msg) });
   private syncing = false;
   private resumed = false;
@@ -126,6 +128,7 @@ export class GatewayClient {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new GatewayClientError('invalid_url', `${options.url}: the gateway address must start with http:// or https:// (the WebSocket address is derived from it)`);
     }
+    this.batchBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.clientId = options.clientId ?? `mgw-client-${Math.random().toString(36).slice(2, 10)}`;
     this.rest = new RestClient({ url: options.url, token: options.token, fetch: options.fetch, timeoutMs: options.requestTimeoutMs });
   }
@@ -271,6 +274,9 @@ export class GatewayClient {
     this.stopHeartbeat();
     clearTimeout(this.connectTimer);
     this.requests.clear();
+    // 1009: a message of ours was over the gateway's server.max_message_bytes, which is set lower
+    // than we assumed; only a batch is that large, so the next ones are packed smaller.
+    if (code === 1009) this.batchBytes = Math.max(64, Math.floor(this.batchBytes / 2));
     this.pending.clear();
     this.batches.clear();
     this.syncing = false;
@@ -308,7 +314,7 @@ export class GatewayClient {
       for (const e of entries) this.subscribe(e.deviceId, reason, e.since, instance);
       return;
     }
-    for (const group of packResume(entries, instance, this.options.maxMessageBytes)) {
+    for (const group of packResume(entries, instance, this.batchBytes)) {
       const id = this.requestId();
       const devices = new Map<string, BatchedSubscribe>();
       for (const e of group) devices.set(e.deviceId, { deviceId: e.deviceId, reason, snapshotSeen: false, since: e.since, instance });

@@ -71,7 +71,7 @@ it('falls back to one subscribe per device when the gateway refuses the batch fo
   await rec.when(() => rec.synced >= 2, 30_000, 'the resume through the fallback');
   expect(errors).toEqual([]); // the refusal is handled, not passed on
   expect(older.refused.reduce((a, b) => a + b, 0)).toBe(60); // every batch was tried once
-  const singles = () => made.control.sent.map((d) => JSON.parse(d) as Record<string, unknown>).filter((m) => m['action'] === 'subscribe' && m['device_id'] !== undefined);
+  const singles = () => made.control.sent.map((s) => JSON.parse(s.data) as Record<string, unknown>).filter((m) => m['action'] === 'subscribe' && m['device_id'] !== undefined);
   expect(new Set(singles().map((m) => m['device_id'])).size).toBe(60);
   const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
   await until(() => c.devices().every((d) => d.seq > resumedAt.get(d.device_id)!), 15_000, 'updates from every device');

@@ -12,8 +12,8 @@ export interface SocketControl {
   sockets: WebSocket[];
   /** While false, new connections go to a closed port and fail (the client keeps retrying). */
   open: boolean;
-  /** Every message the client sent, on any of its sockets, in order. */
-  sent: string[];
+  /** Every message the client sent, in order, with the socket it went on. */
+  sent: { on: WebSocket; data: string }[];
 }
 
 export function controlledWebSocket(): { ctor: WebSocketConstructor; control: SocketControl } {
@@ -24,7 +24,7 @@ export function controlledWebSocket(): { ctor: WebSocketConstructor; control: So
       control.sockets.push(this);
     }
     override send(data: unknown, ...rest: unknown[]): void {
-      control.sent.push(String(data));
+      control.sent.push({ on: this, data: String(data) });
       (super.send as (...args: unknown[]) => void)(data, ...rest);
     }
   }

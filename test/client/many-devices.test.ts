@@ -45,7 +45,7 @@ it('resumes 120 devices with a handful of batch messages, each under the message
   const received = gw.gateway.server.stats.messagesIn - inBefore;
   expect(received).toBeGreaterThanOrEqual(3);
   expect(received).toBeLessThanOrEqual(6);
-  const sent = made.control.sent.slice(sentBefore);
+  const sent = made.control.sent.slice(sentBefore).map((s) => s.data);
   const batches = sent.map((d) => JSON.parse(d) as Record<string, unknown>).filter((m) => m['devices'] !== undefined);
   expect(batches.flatMap((m) => Object.keys(m['devices'] as object)).sort()).toEqual(devices.map((d) => d.id).sort());
   for (const d of sent) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(1024);
@@ -79,5 +79,41 @@ it('under a stricter gateway limit than its pace, slows down on rate_limited and
   expect(errors).toEqual([]); // rate_limited is handled, not passed on
   expect(c.stats.throttled).toBeGreaterThan(0);
   const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
+  await until(() => c.devices().every((d) => d.seq > resumedAt.get(d.device_id)!), 15_000, 'updates from every device');
+});
+
+it('against a gateway with a smaller message limit than it assumes, packs smaller batches after each 1009 close and resumes', { timeout: 60_000 }, async () => {
+  const devices = Array.from({ length: 40 }, (_, i) => ({
+    id: `sensor_${String(i + 1).padStart(3, '0')}`,
+    driver: 'simulator' as const,
+    model: 'sensor' as const,
+    poll_interval_ms: 200,
+  }));
+  gw = await startGateway({ log: { level: 'error' }, devices, server: { max_message_bytes: 300 } });
+  const made = newClient(gw.url);
+  client = made.client;
+  const c = client;
+  const rec = new Recorder(c);
+  const errors: string[] = [];
+  const closes: number[] = [];
+  c.on('error', (e) => errors.push(e.code));
+  c.on('connection', (ev) => {
+    if (ev.state === 'reconnecting' && ev.code !== undefined) closes.push(ev.code);
+  });
+  c.start();
+  await rec.when(() => rec.synced >= 1, 10_000, 'first sync');
+
+  made.control.sockets.at(-1)!.terminate();
+  await rec.when(() => rec.synced >= 2, 30_000, 'the resume with smaller batches');
+  expect(errors).toEqual([]);
+  expect(closes.filter((code) => code === 1009).length).toBeGreaterThanOrEqual(1);
+  // The connection that resumed sent only messages within the gateway's limit.
+  const last = made.control.sockets.at(-1)!;
+  expect(last.readyState).toBe(last.OPEN);
+  const sentOnLast = made.control.sent.filter((s) => s.on === last).map((s) => s.data);
+  expect(sentOnLast.filter((d) => d.includes('"devices"')).length).toBeGreaterThan(1);
+  for (const d of sentOnLast) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(300);
+  const resumedAt = new Map(c.devices().map((d) => [d.device_id, d.seq]));
+  expect(resumedAt.size).toBe(40);
   await until(() => c.devices().every((d) => d.seq > resumedAt.get(d.device_id)!), 15_000, 'updates from every device');
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, startGateway, type Msg, type RunningGateway } from '../helpers/gateway.js';
+import { deviceUpdateMessage } from '../../src/server/protocol.js';
 import { until } from './fixtures.js';
 
 let gw: RunningGateway;
@@ -131,6 +132,56 @@ describe('batch subscribe under limits', () => {
       c.close();
     } finally {
       await small.stop();
+    }
+  });
+});
+
+describe('batch subscribe and backpressure', () => {
+  it('lets the replays of one batch share half the backpressure limit: a device past it resyncs, as a too-large single replay does', async () => {
+    const limit = 16_384;
+    const g = await startGateway({
+      log: { level: 'warn' },
+      registry: { replay_size: 1000 },
+      server: { max_backpressure_bytes: limit },
+      devices: [
+        { id: 'motor_01', driver: 'simulator', model: 'motor', poll_interval_ms: 10 },
+        { id: 'motor_02', driver: 'simulator', model: 'motor', poll_interval_ms: 10 },
+      ],
+    });
+    try {
+      const { registry } = g.gateway;
+      /** The since whose replay is at least `bytes` long as of now (a few more diffs may follow). */
+      const sinceFor = (id: string, bytes: number): number | undefined => {
+        const seq = registry.seq(id)!;
+        for (let s = seq - 1; s >= 0; s--) {
+          const missed = registry.since(id, s);
+          if (missed === null) return undefined;
+          if (missed.map(deviceUpdateMessage).reduce((n, t) => n + t.length, 0) >= bytes) return s;
+        }
+        return undefined;
+      };
+      // Each replay alone fits (just over a quarter of the limit against a half, with room for diffs that
+      // arrive meanwhile), both together do not.
+      let a: number | undefined;
+      let b: number | undefined;
+      await until(() => {
+        a = sinceFor('motor_01', limit * 0.27);
+        b = sinceFor('motor_02', limit * 0.27);
+        return a !== undefined && b !== undefined;
+      });
+      const c = await connect('?devices=', g);
+      const done = await c.request({ action: 'subscribe', devices: { motor_01: a, motor_02: b }, instance: registry.instance });
+      expect(done).toMatchObject({ type: 'subscribed_batch', count: 2, subscribed: 2 });
+      const answers = before(c, done).filter((m) => m['type'] !== 'device_update');
+      expect(answers.map((m) => `${m['type']}:${m['device_id']}:${m['resync'] ?? m['replayed'] ?? ''}`)).toEqual([
+        `subscribed:motor_01:${answers[0]!['replayed']}`,
+        'device_status:motor_02:true',
+        'subscribed:motor_02:',
+      ]);
+      expect(answers[0]!['replayed']).toBeGreaterThan(0);
+      expect(c.closed).toBeUndefined();
+    } finally {
+      await g.stop();
     }
   });
 });
