@@ -1,8 +1,9 @@
 /**
  * Paces the client's requests under the gateway's per-connection message limit
  * (limits.ws_message_burst and ws_messages_per_s, by default 40 at once and 20 per second).
- * A resume sends one `subscribe` per device, so a plant of a hundred devices would otherwise
- * trip it, lose requests and never be in step again.
+ * A resume packs many devices per batch `subscribe`, but against a gateway without the batch
+ * form it sends one per device, and a plant of a hundred devices would otherwise trip the limit,
+ * lose requests and never be in step again.
  *
  * A token bucket keeps the pace below the default limit. When the gateway still refuses
  * (`rate_limited`, which names no request) or a request stays unanswered, the pace halves and
