@@ -80,12 +80,29 @@ export class AuditLog {
   async start(): Promise<void> {
     try {
       mkdirSync(dirname(this.options.file), { recursive: true, mode: 0o750 });
-      this.fh = await open(this.options.file, 'a', 0o640);
+      this.fh = await open(this.options.file, 'a+', 0o640);
+      await this.endTornLine(this.fh);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new Error(`cannot open the audit file ${this.options.file}: ${code ?? String(err)} (set state_dir, or STATE_DIRECTORY, to a writable directory)`);
     }
     this.options.log.info({ file: this.options.file }, 'audit trail open');
+  }
+
+  /**
+   * A power cut in the middle of an append can leave a last line without its newline. The
+   * first record of this run would then be glued to it and be unreadable too, so the torn line
+   * is ended first: readers skip it (`mgw audit` says so) and every new record stays intact.
+   */
+  private async endTornLine(fh: FileHandle): Promise<void> {
+    const { size } = await fh.stat();
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    await fh.write('\n');
+    await fh.sync();
+    this.options.log.warn({ file: this.options.file }, 'audit trail: the last line was torn (power cut?); ended it so new records stay readable');
   }
 
   /** Queues one control event; lines are written and fsync'd in order, in batches. */

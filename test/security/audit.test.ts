@@ -167,3 +167,31 @@ describe('mgw token create', () => {
     }
   }, 120_000);
 });
+
+describe('an audit file torn by a power cut', () => {
+  it('ends the torn line at start, so the records of the next run stay readable', async () => {
+    const { AuditLog } = await import('../../src/platform/audit.js');
+    const { createLogger } = await import('../../src/platform/logger.js');
+    const tornDir = mkdtempSync(join(tmpdir(), 'mgw-audit-torn-'));
+    const tornFile = join(tornDir, AUDIT_FILE);
+    try {
+      appendFileSync(tornFile, '{"time":"2026-01-01T00:00:00.000Z","device":"motor_01"}\n{"time":"2026-01-01T00:00:01');
+      const warnings: string[] = [];
+      const log = createLogger({ level: 'warn', journald: false, destination: { write: (l: string) => void warnings.push(l) } });
+      const audit = new AuditLog({ file: tornFile, log });
+      await audit.start();
+      audit.append({ time: '2026-01-02T00:00:00.000Z', device: 'motor_02' } as AuditRecord);
+      await audit.stop();
+      const lines = readFileSync(tornFile, 'utf8').split('\n');
+      expect(lines).toEqual(['{"time":"2026-01-01T00:00:00.000Z","device":"motor_01"}', '{"time":"2026-01-01T00:00:01', '{"time":"2026-01-02T00:00:00.000Z","device":"motor_02"}', '']);
+      expect(warnings.join('')).toMatch(/last line was torn/);
+      // A clean file gets nothing added.
+      const again = new AuditLog({ file: tornFile, log });
+      await again.start();
+      await again.stop();
+      expect(readFileSync(tornFile, 'utf8').split('\n')).toHaveLength(4);
+    } finally {
+      rmSync(tornDir, { recursive: true, force: true });
+    }
+  });
+});
