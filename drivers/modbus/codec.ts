@@ -119,10 +119,6 @@ export function decodeRegisters(p: ResolvedPoint, words: readonly number[], at =
   return engineering(p, raw);
 }
 
-export function decodeBit(p: ResolvedPoint, bit: boolean): PointValue {
-  return bit;
-}
-
 function engineering(p: ResolvedPoint, raw: number): number {
   if (!Number.isFinite(raw)) return raw;
   const v = raw * p.scale + p.offset;

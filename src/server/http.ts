@@ -121,7 +121,3 @@ export function parseJson(bytes: ArrayBuffer | Uint8Array): unknown {
     throw new GatewayError('invalid_json', `not valid JSON: ${(err as Error).message}`);
   }
 }
-
-export function parseQuery(query: string): URLSearchParams {
-  return new URLSearchParams(query);
-}
