@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { Registry } from './core/registry.js';
 import { ControlService } from './core/control.js';
 import { History } from './core/history.js';
+import type { DiffConsumer } from './core/consumer.js';
 import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
 import { Security } from './server/auth-guard.js';
@@ -35,6 +36,8 @@ export class Gateway {
   /** Tokens, roles, origins and limits; a reload replaces them live. */
   readonly security: Security;
   private drivers: Driver[] = [];
+  /** Everything that consumes registry diffs besides the WebSocket publisher, in start order. */
+  private readonly consumerList: DiffConsumer[] = [];
   private readonly owner = new Map<string, Driver>();
   private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
   readonly startedAt = Date.now();
@@ -47,7 +50,10 @@ export class Gateway {
     const { config, log } = options;
     this.registry = new Registry({ replaySize: config.registry.replay_size });
     this.history = new History({ windowS: config.history.window_s, resolutionMs: config.history.resolution_ms });
-    this.registry.onDiff((diff) => this.history.record(diff));
+    this.addConsumer(this.history);
+    this.registry.onDiff((diff) => {
+      for (const c of this.consumerList) c.onDiff(diff);
+    });
     this.health = new HealthMonitor({ config: () => this.options.config.health, drivers: () => this.drivers });
     this.control = new ControlService({
       registry: this.registry,
@@ -68,6 +74,20 @@ export class Gateway {
       readiness: () => (this.state === 'ready' ? { ready: true, linksDown: this.linksDown() } : { ready: false, reason: this.state }),
       insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.() },
     });
+  }
+
+  /**
+   * Adds a consumer of registry diffs (before start): it is started after the registry holds
+   * every device and before the drivers report, and stopped after them.
+   */
+  addConsumer(consumer: DiffConsumer): void {
+    if (this.state !== 'new') throw new Error(`consumer ${consumer.name} added after the gateway started`);
+    if (this.consumerList.some((c) => c.name === consumer.name)) throw new Error(`consumer ${consumer.name} is already added`);
+    this.consumerList.push(consumer);
+  }
+
+  consumers(): readonly DiffConsumer[] {
+    return this.consumerList;
   }
 
   get config(): GatewayConfig {
@@ -99,6 +119,7 @@ export class Gateway {
       }
     }
     await this.audit.start();
+    for (const c of this.consumerList) await c.start();
     const port = await this.server.start();
     for (const driver of this.drivers) {
       await driver.start();
@@ -117,6 +138,13 @@ export class Gateway {
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.options.log.error({ driver: this.drivers[i]!.id, err: r.reason }, 'driver did not stop cleanly');
     });
+    for (const c of [...this.consumerList].reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.options.log.error({ consumer: c.name, err }, 'consumer did not stop cleanly');
+      }
+    }
     await this.audit.stop();
     this.health.stop();
     this.state = 'stopped';
@@ -136,7 +164,7 @@ export class Gateway {
     this.security.update({ auth: effective.auth, limits: effective.limits }, current.server.host, this.server.webSockets);
     const candidates = await createDrivers(effective, (driverId) => this.contextFor(driverId));
     const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
-    for (const id of result.devicesRemoved) this.history.forget(id);
+    for (const id of result.devicesRemoved) for (const c of this.consumerList) c.forget?.(id);
     this.drivers = result.drivers;
     this.options.config = effective;
     return { ...result, restartRequired };
@@ -148,9 +176,9 @@ export class Gateway {
     return {
       log,
       sink: {
-        report(deviceId, values, action) {
+        report(deviceId, values, action, quality) {
           try {
-            registry.apply(deviceId, values, action);
+            registry.apply(deviceId, values, action, quality);
           } catch (err) {
             log.error({ device: deviceId, err }, 'driver reported values the registry refused');
           }

@@ -6,7 +6,7 @@
  */
 import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
-import type { PointValue } from '../../src/core/points.js';
+import type { PointValue, Quality } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import type { LineDeviceConfig, LinePointConfig } from './config.js';
 import { captured, formatValue, groupCount, groupOf, parseValue, pointMeta } from './convert.js';
@@ -201,8 +201,10 @@ export class LineDriver implements Driver {
     // A slow device must not pile up requests: skip the tick while the last poll runs.
     if (dev.polling) return;
     dev.polling = true;
+    let current: PollGroup | undefined;
     try {
       for (const group of dev.polls) {
+        current = group;
         this.counters.requests++;
         const answer = await this.tx.request({
           line: group.command,
@@ -213,17 +215,23 @@ export class LineDriver implements Driver {
         this.counters.answers++;
         dev.failures = 0;
         this.lastProgress = Date.now();
-        this.options.ctx.sink.report(dev.cfg.id, this.extract(dev, group.points, answer!), 'poll');
+        const quality: Record<string, Quality> = {};
+        this.options.ctx.sink.report(dev.cfg.id, this.extract(dev, group.points, answer!, quality), 'poll', quality);
       }
     } catch (err) {
-      this.pollFailed(dev, err);
+      this.pollFailed(dev, err, current);
     } finally {
       dev.polling = false;
     }
   }
 
-  private pollFailed(dev: LineDevice, err: unknown): void {
+  private pollFailed(dev: LineDevice, err: unknown, group: PollGroup | undefined): void {
     const e = err instanceof GatewayError ? err : new GatewayError('internal_error', String(err));
+    // The points this request should have refreshed: refused (bad) or unanswered (stale).
+    if (group !== undefined && (e.code === 'device_error' || e.code === 'device_timeout')) {
+      const q: Quality = e.code === 'device_error' ? 'bad' : 'stale';
+      this.options.ctx.sink.report(dev.cfg.id, {}, 'poll', Object.fromEntries(group.points.map((p) => [p.name, q])));
+    }
     if (e.code === 'device_error') {
       this.counters.device_errors++;
       this.throttle.warn(`device_error:${dev.cfg.id}`, { device: dev.cfg.id, reason: e.message }, 'device refused a poll');
@@ -235,7 +243,8 @@ export class LineDriver implements Driver {
     if (dev.failures === dev.cfg.offline_after) this.options.ctx.sink.setOnline(dev.cfg.id, false, e.message);
   }
 
-  private extract(dev: LineDevice, points: LinePoint[], line: string): Record<string, PointValue> {
+  /** Values of `points` found in `line`; a value that does not convert is marked bad in `quality`. */
+  private extract(dev: LineDevice, points: LinePoint[], line: string, quality?: Record<string, Quality>): Record<string, PointValue> {
     const values: Record<string, PointValue> = {};
     for (const p of points) {
       const m = p.pattern?.exec(line);
@@ -246,6 +255,7 @@ export class LineDriver implements Driver {
         values[p.name] = parseValue(p.cfg, raw);
       } catch (err) {
         this.counters.bad_values++;
+        if (quality !== undefined) quality[p.name] = 'bad';
         this.throttle.warn(`bad_value:${dev.cfg.id}.${p.name}`, { device: dev.cfg.id, point: p.name, line: line.slice(0, 80), reason: (err as Error).message }, 'value does not convert');
       }
     }
@@ -263,7 +273,8 @@ export class LineDriver implements Driver {
       dev.lastLine = Date.now();
       this.counters.stream_lines++;
       this.lastProgress = dev.lastLine;
-      this.options.ctx.sink.report(dev.cfg.id, this.extract(dev, hits, line), 'stream');
+      const quality: Record<string, Quality> = {};
+      this.options.ctx.sink.report(dev.cfg.id, this.extract(dev, hits, line, quality), 'stream', quality);
     }
     if (!matched) {
       this.counters.unmatched_lines++;

@@ -5,12 +5,18 @@
  */
 import type { Logger } from 'pino';
 import type { DeviceDescriptor } from './registry.js';
-import type { PointValue } from './points.js';
+import type { PointValue, Quality } from './points.js';
 
 export interface StateSink {
-  /** Values read from the field; only changes become diffs. */
-  report(deviceId: string, values: Record<string, PointValue>, action: 'poll' | 'stream'): void;
-  /** The device stopped (false) or started again (true) answering. */
+  /**
+   * Values read from the field; only changes become diffs. Every point in `values` is a good
+   * reading. `quality` states the quality of the other points the same read concerned: `good`
+   * for points read whose value did not change enough to report (deadband), `stale` for points
+   * whose read failed, `bad` for points the device answered with an error. A point named in
+   * neither keeps the quality it had. Only quality changes become diffs.
+   */
+  report(deviceId: string, values: Record<string, PointValue>, action: 'poll' | 'stream', quality?: Record<string, Quality>): void;
+  /** The device stopped (false) or started again (true) answering. Offline makes every point stale. */
   setOnline(deviceId: string, online: boolean, reason?: string): void;
 }
 

@@ -8,6 +8,7 @@
  *
  * It is fed from registry diffs and imports nothing from the server or the drivers.
  */
+import type { DiffConsumer } from './consumer.js';
 import type { DeviceDiff } from './registry.js';
 
 export interface HistoryOptions {
@@ -95,7 +96,8 @@ class PointRing {
   }
 }
 
-export class History {
+export class History implements DiffConsumer {
+  readonly name = 'history';
   readonly windowS: number;
   readonly resolutionMs: number;
   /** Samples kept per point: the window divided into slots, plus the current one. */
@@ -112,7 +114,15 @@ export class History {
     this.now = options.now ?? Date.now;
   }
 
-  /** Registry listener: keeps every finite numeric value of the diff. */
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  onDiff(diff: DeviceDiff): void {
+    this.record(diff);
+  }
+
+  /** Keeps every finite numeric value of the diff. */
   record(diff: DeviceDiff): void {
     const tMs = diff.timestamp * 1000;
     for (const [name, value] of Object.entries(diff.new_state)) {

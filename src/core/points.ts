@@ -9,6 +9,20 @@ export type PointValue = number | boolean | string | null;
 export type PointType = 'number' | 'integer' | 'boolean' | 'string' | 'enum';
 export type Access = 'r' | 'rw';
 
+/**
+ * How far a point's value can be trusted, as OPC UA status codes and Sparkplug's `is_stale` say it:
+ * - `good`: the device's value as of its last successful read;
+ * - `stale`: the last good value, kept, but the read that should have refreshed it failed (its
+ *   block timed out, the unit or the whole line is silent, the device is offline);
+ * - `bad`: the device answered but the value cannot be used (a Modbus exception, a reply that
+ *   does not decode, a value outside the point's declared physical range with `range_check`);
+ * - `uncertain`: reserved for a value that is not confirmed by a read. The gateway never shows
+ *   one today: a write's value is published only once it has been read back.
+ * A point's value and timestamp always stay those of the last good reading; quality says whether
+ * that reading is still current.
+ */
+export type Quality = 'good' | 'stale' | 'bad' | 'uncertain';
+
 export interface PointMeta {
   type: PointType;
   access: Access;

@@ -9,7 +9,7 @@
  * It imports nothing from the server or the drivers.
  */
 import { randomBytes } from 'node:crypto';
-import type { PointMap, PointValue } from './points.js';
+import type { PointMap, PointValue, Quality } from './points.js';
 
 export interface DeviceDescriptor {
   id: string;
@@ -34,6 +34,11 @@ export interface DeviceDiff {
   seq: number;
   /** Seconds since the epoch, as in the ADR. */
   timestamp: number;
+  /**
+   * The new quality of each point whose quality changed with this diff (absent when none did).
+   * An extension: a client from the ADR ignores it.
+   */
+  quality?: Record<string, Quality>;
 }
 
 export interface DeviceSnapshot {
@@ -45,6 +50,8 @@ export interface DeviceSnapshot {
   last_update: number | null;
   seq: number;
   points: PointMap;
+  /** Quality of every point that has one (read at least once, or refused by the device). */
+  quality: Record<string, Quality>;
 }
 
 export type DiffListener = (diff: DeviceDiff) => void;
@@ -52,6 +59,7 @@ export type DiffListener = (diff: DeviceDiff) => void;
 interface DeviceEntry {
   desc: DeviceDescriptor;
   state: Record<string, PointValue>;
+  quality: Record<string, Quality>;
   online: boolean;
   lastUpdate: number | null;
   seq: number;
@@ -98,6 +106,7 @@ export class Registry {
     this.devices.set(desc.id, {
       desc,
       state: {},
+      quality: {},
       online: false,
       lastUpdate: null,
       seq: base,
@@ -151,17 +160,24 @@ export class Registry {
   }
 
   /**
-   * Applies values read from (or confirmed by) the field. Returns the diff of the points that
-   * changed, or null when nothing did (and then nothing is published).
+   * Applies values read from (or confirmed by) the field. Every value is a good reading;
+   * `quality` sets the quality of other points the same read concerned (see StateSink.report).
+   * Returns the diff of what changed, values or qualities, or null when nothing did (and then
+   * nothing is published).
    */
-  apply(id: string, values: Record<string, PointValue>, action: DiffAction): DeviceDiff | null {
+  apply(id: string, values: Record<string, PointValue>, action: DiffAction, quality?: Record<string, Quality>): DeviceDiff | null {
     const e = this.entry(id);
     const previous: Record<string, PointValue | boolean> = {};
     const next: Record<string, PointValue | boolean> = {};
+    let qualities: Record<string, Quality> | undefined;
     let changed = false;
     for (const [name, value] of Object.entries(values)) {
       if (!Object.hasOwn(e.desc.points, name)) {
         throw new Error(`device ${id} has no point ${JSON.stringify(name)} (driver bug)`);
+      }
+      if (e.quality[name] !== 'good') {
+        e.quality[name] = 'good';
+        (qualities ??= {})[name] = 'good';
       }
       const old = Object.hasOwn(e.state, name) ? e.state[name]! : null;
       if (Object.hasOwn(e.state, name) && Object.is(old, value)) continue;
@@ -170,25 +186,53 @@ export class Registry {
       e.state[name] = value;
       changed = true;
     }
+    // The device answered this read (with values, or with an error for some points); a read
+    // that only reports stale points proves nothing about it.
+    let answered = Object.keys(values).length > 0;
+    if (quality !== undefined) {
+      for (const name in quality) {
+        const q = quality[name]!;
+        if (q !== 'stale') answered = true;
+        if (!Object.hasOwn(e.desc.points, name)) {
+          throw new Error(`device ${id} has no point ${JSON.stringify(name)} (driver bug)`);
+        }
+        if (Object.hasOwn(values, name) || e.quality[name] === q) continue;
+        e.quality[name] = q;
+        (qualities ??= {})[name] = q;
+      }
+    }
     const t = this.now();
     if (changed) e.lastUpdate = t;
     // A device that answers is online: fold that transition into the same diff.
-    if (action !== 'device_control' && !e.online && (changed || Object.keys(values).length > 0)) {
+    if (action !== 'device_control' && !e.online && answered) {
       previous['online'] = false;
       next['online'] = true;
       e.online = true;
       e.lastUpdate = t;
       changed = true;
     }
-    return changed ? this.publish(e, previous, next, action, t) : null;
+    if (!changed && qualities === undefined) return null;
+    return this.publish(e, previous, next, action, t, qualities);
   }
 
-  /** Marks a device reachable or not; a transition is a diff like any other (`{online: false}`). */
+  /**
+   * Marks a device reachable or not; a transition is a diff like any other (`{online: false}`).
+   * Going offline makes every good point stale in the same diff: its value is the last one read,
+   * not the device's value now.
+   */
   setOnline(id: string, online: boolean): DeviceDiff | null {
     const e = this.entry(id);
     if (e.online === online) return null;
     e.online = online;
-    return this.publish(e, { online: !online }, { online }, 'status', this.now());
+    let qualities: Record<string, Quality> | undefined;
+    if (!online) {
+      for (const name in e.quality) {
+        if (e.quality[name] !== 'good') continue;
+        e.quality[name] = 'stale';
+        (qualities ??= {})[name] = 'stale';
+      }
+    }
+    return this.publish(e, { online: !online }, { online }, 'status', this.now(), qualities);
   }
 
   /**
@@ -222,6 +266,7 @@ export class Registry {
     next: Record<string, PointValue | boolean>,
     action: DiffAction,
     t: number,
+    quality: Record<string, Quality> | undefined,
   ): DeviceDiff {
     e.seq += 1;
     const diff: DeviceDiff = {
@@ -234,6 +279,7 @@ export class Registry {
       seq: e.seq,
       timestamp: t / 1000,
     };
+    if (quality !== undefined) diff.quality = quality;
     e.ring[e.ringNext] = diff;
     e.ringNext = (e.ringNext + 1) % this.replaySize;
     for (const l of this.listeners) l(diff);
@@ -251,5 +297,6 @@ function toSnapshot(e: DeviceEntry): DeviceSnapshot {
     last_update: e.lastUpdate === null ? null : e.lastUpdate / 1000,
     seq: e.seq,
     points: e.desc.points,
+    quality: { ...e.quality },
   };
 }

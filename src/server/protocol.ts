@@ -118,6 +118,7 @@ export function deviceUpdateMessage(diff: DeviceDiff): string {
       new_state: diff.new_state,
       changed: diff.changed,
       action: diff.action,
+      ...(diff.quality === undefined ? {} : { quality: diff.quality }),
     },
     timestamp: diff.timestamp,
     seq: diff.seq,
@@ -148,5 +149,6 @@ export function deviceView(s: DeviceSnapshot): Record<string, unknown> {
     last_update: s.last_update,
     seq: s.seq,
     points: s.points,
+    quality: s.quality,
   };
 }
