@@ -84,10 +84,13 @@ describe('Transactor', () => {
   });
 
   it('puts writes before queued polls', async () => {
-    const { tx, sent } = setup();
-    void tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    void tx.request({ line: 'STATUS?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    void tx.request({ line: 'SPEED=7', classify: isSpeed, priority: 'write', deviceId: 'm1' });
+    // Long timeout: on a loaded machine the requests left pending must not time out while the
+    // test still runs; their rejections after it ends are expected and swallowed.
+    const { tx, sent } = setup(60_000);
+    const ignore = () => undefined;
+    tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
+    tx.request({ line: 'STATUS?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
+    tx.request({ line: 'SPEED=7', classify: isSpeed, priority: 'write', deviceId: 'm1' }).catch(ignore);
     await vi.waitFor(() => expect(sent).toEqual(['SPEED?']));
     tx.offer('SPEED=1');
     await vi.waitFor(() => expect(sent).toEqual(['SPEED?', 'SPEED=7']));
