@@ -1,6 +1,9 @@
-/** Human output: plain tables, colour only on a TTY without NO_COLOR. */
+/**
+ * Human output: plain tables, colour only on a terminal and without NO_COLOR. An empty
+ * NO_COLOR does not count (no-color.org: "when present and not an empty string").
+ */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env['TERM'] !== 'dumb';
+  return Boolean(stream.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
 }
 
 export function paint(text: string, code: number, on = useColor()): string {
@@ -9,6 +12,7 @@ export function paint(text: string, code: number, on = useColor()): string {
 
 export const green = (s: string) => paint(s, 32);
 export const red = (s: string) => paint(s, 31);
+export const yellow = (s: string) => paint(s, 33);
 export const dim = (s: string) => paint(s, 2);
 
 const ANSI = /\x1b\[[0-9;]*m/g;
