@@ -17,17 +17,18 @@ interface OtherBus {
   port?: unknown;
 }
 
-export function checkLineDevices(devices: readonly AnyDevice[], buses: readonly OtherBus[] = []): string[] {
+/** Entries that failed the schema are `undefined`: skipped, so the others keep their index (their path). */
+export function checkLineDevices(devices: readonly (AnyDevice | undefined)[], buses: readonly (OtherBus | undefined)[] = []): string[] {
   const problems: string[] = [];
   const ports = new Map<string, { index: number; settings: string }>();
   devices.forEach((d, i) => {
-    if (d.driver !== 'line') return;
+    if (d?.driver !== 'line') return;
     const dev = d as LineDeviceConfig;
     const at = `devices[${i}]`;
     checkDelimiter(dev.port.delimiter, `${at}.port.delimiter`, problems);
     const settings = JSON.stringify(dev.port);
     const first = ports.get(dev.port.path);
-    const bus = buses.findIndex((b) => b.kind === 'rtu' && b.port === dev.port.path);
+    const bus = buses.findIndex((b) => b?.kind === 'rtu' && b.port === dev.port.path);
     if (bus !== -1) problems.push(`${at}.port.path: ${dev.port.path} is already the port of buses[${bus}] (${buses[bus]!.id}); one port serves one driver`);
     if (first === undefined) ports.set(dev.port.path, { index: i, settings });
     else if (first.settings !== settings) {

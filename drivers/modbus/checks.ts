@@ -2,23 +2,25 @@
  * Config rules for buses and Modbus devices that span several entries (the per-field schema
  * cannot see them). Each problem names its path and what to change.
  */
-import type { GatewayConfig } from '../../src/config/schema.js';
+import type { CheckedEntries } from '../../src/config/cross-checks.js';
 import type { ModbusDeviceConfig, ModbusPointConfig } from './config.js';
 import { isBitTable, pointType, registerCount } from './codec.js';
 import { devicePointConfigs } from './device.js';
 
-export function modbusCrossChecks(cfg: GatewayConfig): string[] {
+/** Entries that failed the schema are `undefined` (see CheckedEntries): skipped, their index kept. */
+export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>): string[] {
   const problems: string[] = [];
   const buses = cfg.buses ?? [];
   const busIndex = new Map<string, number>();
   buses.forEach((b, i) => {
+    if (b === undefined) return;
     const first = busIndex.get(b.id);
     if (first !== undefined) problems.push(`buses[${i}].id: "${b.id}" is already used by buses[${first}]`);
     else busIndex.set(b.id, i);
   });
   const unitsOnBus = new Map<string, number>();
   cfg.devices.forEach((d, i) => {
-    if (d.driver !== 'modbus') return;
+    if (d?.driver !== 'modbus') return;
     const where = `devices[${i}]`;
     if (!busIndex.has(d.bus)) {
       const known = [...busIndex.keys()];

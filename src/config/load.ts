@@ -6,9 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { parseDocument } from 'yaml';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { authProblems } from '../server/auth-config.js';
-import { checkLineDevices } from '../../drivers/line/checks.js';
-import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
+import { crossChecks, passingEntries } from './cross-checks.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -57,25 +55,13 @@ export function parseConfigText(text: string, file = '<config>'): GatewayConfig 
 export function validateConfig(data: unknown, file = '<config>'): GatewayConfig {
   if (data === null || data === undefined) throw new ConfigError(file, ['the file is empty; it needs at least a `devices:` list']);
   const result = v.safeParse(GatewayConfigSchema, data, { abortEarly: false });
-  if (!result.success) throw new ConfigError(file, result.issues.map(formatIssue));
+  if (!result.success) {
+    // The entries that did pass are cross-checked too: every problem in one run.
+    throw new ConfigError(file, [...result.issues.map(formatIssue), ...crossChecks(passingEntries(data))]);
+  }
   const problems = crossChecks(result.output);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return result.output;
-}
-
-/** Rules that span several entries, which a per-field schema cannot see. */
-function crossChecks(cfg: GatewayConfig): string[] {
-  const problems: string[] = [];
-  const seen = new Map<string, number>();
-  cfg.devices.forEach((d, i) => {
-    const first = seen.get(d.id);
-    if (first !== undefined) problems.push(`devices[${i}].id: "${d.id}" is already used by devices[${first}]`);
-    else seen.set(d.id, i);
-  });
-  problems.push(...authProblems(cfg.auth));
-  problems.push(...checkLineDevices(cfg.devices, cfg.buses));
-  problems.push(...modbusCrossChecks(cfg));
-  return problems;
 }
 
 export function formatPath(path: readonly (string | number)[]): string {

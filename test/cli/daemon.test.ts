@@ -152,6 +152,46 @@ describe('mgw config check', () => {
     for (const path of ['server.port:', 'log.level:', 'devices[0].model:', 'devices[1].poll_interval_ms:']) expect(r.stderr).toContain(`  ${path}`);
   });
 
+  it('reports schema problems and cross-entry problems in the same run', async () => {
+    const file = join(dir, 'both.yaml');
+    writeFileSync(
+      file,
+      [
+        'log:',
+        '  level: loud', // schema
+        'buses:',
+        '  - { id: rs485, kind: rtu, port: /dev/ttyUSB0 }',
+        '  - { id: broken, kind: rtu, port: /dev/ttyUSB1, baud: fast }', // schema
+        'devices:',
+        '  - { id: sim, driver: simulator, model: rocket }', // schema
+        '  - id: vfd',
+        '    driver: modbus',
+        '    bus: rs485',
+        '    unit: 1',
+        '    points:',
+        '      setpoint: { table: input, address: 0, access: rw }', // cross: writable input register
+        '      total: { table: holding, address: 65535, type: float32 }', // cross: past 65535
+        '  - { id: meter, driver: modbus, bus: rs458, unit: 2, profile: sdm120 }', // cross: unknown bus
+        '  - { id: on_broken, driver: modbus, bus: broken, unit: 3, profile: sdm120 }', // its bus is broken: no "no bus" claim
+        '  - { id: vfd, driver: simulator, model: motor }', // cross: duplicate id
+        '',
+      ].join('\n'),
+    );
+    const r = await mgw(['config', 'check', file]);
+    expect(r.code).toBe(78);
+    const problems = r.stderr.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+    expect(r.stderr).toContain(`${file}: 7 problems:`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^log\.level: must be one of/),
+      expect.stringMatching(/^buses\[1\]\.baud: must be a number/),
+      expect.stringMatching(/^devices\[0\]\.model: /),
+      'devices[4].id: "vfd" is already used by devices[1]',
+      expect.stringMatching(/^devices\[1\]\.points\.setpoint\.access: input registers are read-only/),
+      'devices[1].points.total.address: a float32 at 65535 runs past the last address 65535',
+      'devices[2].bus: no bus "rs458" under buses: (known: rs485)',
+    ]);
+  });
+
   it('with --json the problems come as data on stderr', async () => {
     const file = join(dir, 'broken2.yaml');
     writeFileSync(file, ['log:', '  level: loud', 'devices: []', ''].join('\n'));
