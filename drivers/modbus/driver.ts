@@ -20,6 +20,7 @@ import type { BusConfig, ModbusDeviceConfig } from './config.js';
 import { buildDevice, type ModbusDevice } from './device.js';
 import { ReadPlanner, type ReadBlock } from './planner.js';
 import { groupWrites, type WriteGroup } from './writes.js';
+import { rtuFrameGapMs } from './rtu-timing.js';
 
 export interface ModbusDriverOptions {
   bus: BusConfig;
@@ -29,12 +30,9 @@ export interface ModbusDriverOptions {
   transport?: Transport;
 }
 
-/** RTU frames are separated by 3.5 character times, fixed at 1.75 ms above 19200 baud (MODBUS over Serial Line 2.5.1.1). */
+/** RTU frames are separated by 3.5 character times (rtu-timing.ts); TCP has no such gap. */
 export function interFrameGapMs(bus: BusConfig): number {
-  if (bus.kind !== 'rtu') return 0;
-  if (bus.baud > 19_200) return 2;
-  const bitsPerChar = 1 + bus.data_bits + (bus.parity === 'none' ? 0 : 1) + bus.stop_bits;
-  return Math.ceil((3.5 * bitsPerChar * 1000) / bus.baud);
+  return bus.kind === 'rtu' ? rtuFrameGapMs(bus) : 0;
 }
 
 export class ModbusDriver implements Driver {

@@ -102,6 +102,23 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
     expect(human.stderr).toBe(''); // no progress bar when stderr is not a terminal
   });
 
+  it('scan prints each unit the moment it answers, long before the scan ends', async () => {
+    const child = spawn(process.execPath, [CLI, 'modbus', 'scan', '--host', host, '--from', '1', '--to', '247', '--timeout', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    try {
+      await until(() => /^5\s+0x01F4\s+\d+ ms$/m.test(stdout) || child.exitCode !== null, 'unit 5 on stdout', 40_000);
+      // Units 6-247 (about 24 s of timeouts) are still to be probed: the row came as it was found.
+      expect(child.exitCode, stdout).toBeNull();
+      expect(stdout).toMatch(/^scanning units 1-247 on 127\.0\.0\.1:\d+ \(Modbus TCP\), probing holding register 40001 \(0-based address 0\), timeout 100 ms x 1\nUNIT\s+ANSWER\s+TIME\n2\s+0x00C8\s+\d+ ms\n5\s+0x01F4\s+\d+ ms\n$/);
+      child.kill('SIGINT');
+      expect(await code).toBe(130);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('Ctrl-C ends a long scan early and still prints what it found, exit 130', async () => {
     // A pass-through proxy counts the requests, so the interrupt comes after unit 12 without guessing at time.
     let requestBytes = 0;
@@ -130,7 +147,8 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
       await until(() => requestBytes >= 12 * 12, 'twelve probe requests', 20_000); // 12 bytes per Modbus TCP read request
       child.kill('SIGINT');
       expect(await code).toBe(130);
-      expect(stdout).toMatch(/^scanned units 1-\d+ on/);
+      expect(stdout).toMatch(/^scanning units 1-247 on/);
+      expect(stdout).toMatch(/^3 units answered \(units 1-\d+ in [\d.]+ s\)$/m);
       expect(stdout).toMatch(/^2\s+0x00C8/m);
       expect(stdout).toMatch(/^9\s+0x0384/m);
       expect(stderr).toMatch(/^mgw: scan interrupted: units \d+-247 were not probed\n$/);

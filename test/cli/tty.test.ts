@@ -55,6 +55,12 @@ describe.skipIf(!peers('script', '/usr/bin/python3'))('mgw on a terminal', () =>
     expect(plain.output).not.toContain('\x1b[');
   });
 
+  it('an empty NO_COLOR leaves colour on (no-color.org: only a non-empty value turns it off)', async () => {
+    const r = await inTty(['--url', gw.url, 'devices'], { NO_COLOR: '' });
+    expect(r.code).toBe(0);
+    expect(r.output).toContain('\x1b[32monline\x1b[0m');
+  });
+
   it('scan draws a progress bar with the time left on the terminal, then the table', async () => {
     const r = await inTty(['modbus', 'scan', '--host', host, '--from', '1', '--to', '6']);
     expect(r.code).toBe(0);

@@ -4,11 +4,12 @@
  * (drivers/bus transports, drivers/modbus client and framing), so a unit that answers here
  * answers the daemon the same way. One transaction is in flight at a time; a timed-out request
  * is abandoned, so a late answer is dropped instead of being taken for the next one, and on a
- * serial line a quiet time passes before the next request.
+ * serial line the frame gap passes before the next request.
  */
 import type { Transport } from '../../../drivers/bus/transport.js';
 import type { ModbusClient } from '../../../drivers/modbus/client.js';
 import { LinkDownError } from '../../../drivers/bus/errors.js';
+import { rtuFrameGapMs } from '../../../drivers/modbus/rtu-timing.js';
 import { CliError, EXIT } from '../exit.js';
 
 export type Parity = 'none' | 'even' | 'odd';
@@ -173,8 +174,17 @@ export class ModbusLink {
   }
 }
 
-/** After a timeout on a serial line: 3.5 character times plus margin for a late reply to pass. */
+/**
+ * The pause after a timeout on a serial line: the RTU frame gap, 3.5 character times (3 ms at
+ * 19200 8E1, 2 ms above 19200 baud). A late reply needs no longer wait: the RTU framing drops
+ * what arrives while no request is out, and takes only an answer from the unit and function
+ * asked, with a good CRC; a scan asks another unit each time and a retry asks the same thing
+ * again.
+ */
+export function pauseAfterTimeoutMs(o: Pick<LinkOptions, 'baud' | 'parity' | 'stopBits'>): number {
+  return rtuFrameGapMs({ baud: o.baud, data_bits: 8, parity: o.parity, stop_bits: o.stopBits });
+}
+
 function quiet(o: LinkOptions): Promise<void> {
-  const charMs = (11 * 1000) / o.baud;
-  return new Promise((resolve) => setTimeout(resolve, Math.max(20, Math.ceil(charMs * 3.5) + 20)));
+  return new Promise((resolve) => setTimeout(resolve, pauseAfterTimeoutMs(o)));
 }

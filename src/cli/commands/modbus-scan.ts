@@ -22,6 +22,8 @@ export interface ScanOptions {
   probe: RegisterRef;
   tries: number;
   onProgress?: (done: number, total: number, unit: number, found: number) => void;
+  /** A unit answered: called at once, so a long scan shows each unit as it is found. */
+  onHit?: (hit: ScanHit) => void;
   /** Aborted (Ctrl-C): stop before the next unit and return what was found so far. */
   signal?: AbortSignal;
 }
@@ -34,6 +36,10 @@ export interface ScanResult {
 
 export async function scanUnits(o: ScanOptions): Promise<ScanResult> {
   const hits: ScanHit[] = [];
+  const found = (hit: ScanHit) => {
+    hits.push(hit);
+    o.onHit?.(hit);
+  };
   const total = o.to - o.from + 1;
   for (let unit = o.from; unit <= o.to; unit++) {
     if (o.signal?.aborted) return { hits, interruptedAt: unit };
@@ -42,12 +48,12 @@ export async function scanUnits(o: ScanOptions): Promise<ScanResult> {
     try {
       const type = o.probe.table === 'coil' || o.probe.table === 'discrete' ? 'bool' : 'uint16';
       const rows = await readBlock(o.link, { unit, ref: o.probe, type, count: 1, layout: { byteOrder: 'big', wordOrder: 'big' } }, o.tries);
-      hits.push({ unit, response_ms: Math.round(performance.now() - t0), answer: rows[0]!.hex });
+      found({ unit, response_ms: Math.round(performance.now() - t0), answer: rows[0]!.hex });
     } catch (err) {
       if (err instanceof NoAnswerError) continue;
       if (err instanceof ModbusExceptionError) {
         if (err.meansNoAnswer) continue;
-        hits.push({ unit, response_ms: Math.round(performance.now() - t0), answer: `exception ${err.exceptionCode}` });
+        found({ unit, response_ms: Math.round(performance.now() - t0), answer: `exception ${err.exceptionCode}` });
         continue;
       }
       throw err;
@@ -76,9 +82,16 @@ export class ProgressBar {
     this.stream.write(`\r\x1b[2K${line}`);
   }
 
+  /** Clears the bar's line (before other output, or at the end); the next update draws it again. */
   done(): void {
     this.stream.write('\r\x1b[2K');
+    this.last = 0;
   }
+}
+
+/** One row of the scan table, in fixed columns: rows are printed as units are found, before all are known. */
+export function scanRow(unit: string, answer: string, time: string): string {
+  return `${unit.padEnd(4)}  ${answer.padEnd(12)}  ${time}`.trimEnd();
 }
 
 function formatDuration(ms: number): string {

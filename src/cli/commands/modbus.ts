@@ -11,7 +11,7 @@ import { layoutName, parseOrder, parseType, parseValue, widthOf, type Layout, ty
 import { describeLink, ModbusLink, type LinkOptions } from './modbus-link.js';
 import { addLinkOptions, intOption, parseLink, parseUnit, type RawLinkFlags } from './modbus-options.js';
 import { checkBlock, readBlock, writeBlock, type BlockRequest, type Row } from './modbus-io.js';
-import { ProgressBar, scanUnits } from './modbus-scan.js';
+import { ProgressBar, scanRow, scanUnits, type ScanHit } from './modbus-scan.js';
 import { print } from './devices.js';
 
 interface BlockFlags extends RawLinkFlags {
@@ -127,6 +127,16 @@ unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permis
     const onSignal = () => interrupt.abort();
     process.once('SIGINT', onSignal);
     try {
+      const settings = `probing ${describeRegister(probe)}, timeout ${link.timeoutMs} ms x ${link.tries}`;
+      // Each unit is printed the moment it answers: a full scan of a slow line takes minutes.
+      let first = true;
+      const onHit = (h: ScanHit) => {
+        bar?.done();
+        if (first) print(scanRow('UNIT', 'ANSWER', 'TIME'));
+        first = false;
+        print(scanRow(String(h.unit), h.answer, `${h.response_ms} ms`));
+      };
+      if (!g.json) print(`scanning units ${from}-${to} on ${describeLink(link)}, ${settings}`);
       const { hits, interruptedAt } = await scanUnits({
         link: conn,
         from,
@@ -135,19 +145,17 @@ unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permis
         tries: link.tries,
         signal: interrupt.signal,
         ...(bar ? { onProgress: (d: number, t: number, u: number, n: number) => bar.update(d, t, u, n) } : {}),
+        ...(g.json ? {} : { onHit }),
       });
       bar?.done();
       const last = interruptedAt === undefined ? to : interruptedAt - 1;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       if (g.json) {
         print(JSON.stringify({ link: describeLink(link), from, to: last, probe: { table: probe.table, address: probe.address }, units: hits, seconds: Number(seconds), interrupted: interruptedAt !== undefined }));
+      } else if (hits.length === 0) {
+        print(`no unit answered (units ${from}-${last} in ${seconds} s): check wiring, termination, baud rate and parity (every unit on a line must match)`);
       } else {
-        print(`scanned units ${from}-${last} on ${describeLink(link)} in ${seconds} s, probing ${describeRegister(probe)}, timeout ${link.timeoutMs} ms x ${link.tries}`);
-        if (hits.length === 0) print('no unit answered: check wiring, termination, baud rate and parity (every unit on a line must match)');
-        else {
-          print(table(['UNIT', 'ANSWER', 'TIME'], hits.map((h) => [String(h.unit), h.answer, `${h.response_ms} ms`])));
-          print(dim(`${hits.length} unit${hits.length === 1 ? '' : 's'} answered`));
-        }
+        print(dim(`${hits.length} unit${hits.length === 1 ? '' : 's'} answered (units ${from}-${last} in ${seconds} s)`));
       }
       if (interruptedAt !== undefined) throw new CliError(`scan interrupted: units ${interruptedAt}-${to} were not probed`, EXIT_INTERRUPTED);
     } finally {
