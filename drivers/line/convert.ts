@@ -18,8 +18,12 @@ export function pointMeta(cfg: LinePointConfig): PointMeta {
       return { ...base, type: 'number' };
     case 'bool':
       return { type: 'boolean', access: cfg.access, description: cfg.description };
-    case 'enum':
-      return { type: 'enum', access: cfg.access, enum: Object.values(cfg.enum ?? {}), description: cfg.description };
+    case 'enum': {
+      const raw = Object.keys(cfg.enum ?? {});
+      // Raw texts that are all whole numbers ("0", "1") are codes a write may give instead of the label.
+      const codes = raw.length > 0 && raw.every((t) => /^-?\d+$/.test(t)) ? raw.map(Number) : undefined;
+      return { type: 'enum', access: cfg.access, enum: Object.values(cfg.enum ?? {}), ...(codes === undefined ? {} : { enum_codes: codes }), description: cfg.description };
+    }
     case 'string':
       return { type: 'string', access: cfg.access, unit: cfg.unit, description: cfg.description };
   }

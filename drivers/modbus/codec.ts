@@ -70,6 +70,7 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     unit: p.unit,
     ...(boolean || labels !== undefined ? {} : { min, max }),
     enum: labels === undefined ? undefined : [...labels.values()],
+    enum_codes: labels === undefined ? undefined : [...labels.keys()],
     description: p.description,
   };
   return {

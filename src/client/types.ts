@@ -11,6 +11,8 @@ export interface PointMeta {
   min?: number;
   max?: number;
   enum?: readonly string[];
+  /** The number of each `enum` label on the device, where it has one; a write may give it instead of the label. */
+  enum_codes?: readonly number[];
   description?: string;
 }
 

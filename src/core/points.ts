@@ -31,6 +31,12 @@ export interface PointMeta {
   max?: number | undefined;
   /** For type 'enum': the allowed labels. Values are the labels themselves. */
   enum?: readonly string[] | undefined;
+  /**
+   * For type 'enum' whose labels stand for numbers on the device (a Modbus register, a line
+   * device's "0"/"1"): the number of each label, in the order of `enum`. A write may give the
+   * number instead of the label (a data sheet names the codes); it is stored as the label.
+   */
+  enum_codes?: readonly number[] | undefined;
   description?: string | undefined;
 }
 
@@ -56,13 +62,17 @@ export function validatePointWrite(deviceId: string, name: string, meta: PointMe
     case 'string':
       if (typeof value !== 'string') throw wrongType('a string');
       return value;
-    case 'enum':
-      if (typeof value !== 'string' || !(meta.enum ?? []).includes(value)) {
-        throw new GatewayError('validation_error', `${where}: must be one of ${(meta.enum ?? []).join(', ')}, got ${describe(value)}`, {
+    case 'enum': {
+      const labels = meta.enum ?? [];
+      const code = typeof value === 'number' ? (meta.enum_codes?.indexOf(value) ?? -1) : -1;
+      if (code >= 0 && code < labels.length) return labels[code]!;
+      if (typeof value !== 'string' || !labels.includes(value)) {
+        throw new GatewayError('validation_error', `${where}: must be one of ${enumChoices(meta)}, got ${describe(value)}`, {
           details: { point: name, rule: 'enum' },
         });
       }
       return value;
+    }
     case 'number':
     case 'integer': {
       if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(meta.type === 'integer' ? 'an integer' : 'a finite number');
@@ -80,6 +90,12 @@ export function validatePointWrite(deviceId: string, name: string, meta: PointMe
       return value;
     }
   }
+}
+
+/** "stopped (0), running (1)", or the labels alone when they have no codes. */
+function enumChoices(meta: PointMeta): string {
+  const codes = meta.enum_codes;
+  return (meta.enum ?? []).map((label, i) => (codes?.[i] === undefined ? label : `${label} (${codes[i]})`)).join(', ');
 }
 
 function unit(meta: PointMeta): string {

@@ -207,7 +207,12 @@ devices:
   - { id: c, driver: modbus, bus: line1, unit: 248, profile: vfd }
 `),
     ).toEqual([
+      // One run: the schema problem, and the cross-checks of the entries that pass the schema.
       'devices[2].unit: must be <= 247',
+      'devices[0].bus: no bus "line2" under buses: (known: line1)',
+      'devices[1].points.t.access: input registers are read-only in Modbus; a writable point must be a holding register',
+      'devices[1].points.x.address: a uint32 at 65535 runs past the last address 65535',
+      'devices[1].points.u.address: overlaps point t (input 0-1)',
     ]);
     expect(
       problems(`  - { id: a, driver: modbus, bus: line2, unit: 1, profile: vfd }

@@ -12,7 +12,7 @@ export interface DeviceView {
   online: boolean;
   last_update: number | null;
   seq: number;
-  points: Record<string, { unit?: string; access: string; type: string; min?: number; max?: number; enum?: string[] }>;
+  points: Record<string, { unit?: string; access: string; type: string; min?: number; max?: number; enum?: string[]; enum_codes?: number[] }>;
 }
 
 export function registerDeviceCommands(program: Command, globals: () => GlobalOptions): void {
@@ -58,7 +58,7 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
             name,
             formatValue(d.state[name], p.unit),
             p.access,
-            p.enum ? p.enum.join('|') : p.min !== undefined || p.max !== undefined ? `${p.min ?? ''}..${p.max ?? ''}` : '',
+            p.enum ? enumRange(p.enum, p.enum_codes) : p.min !== undefined || p.max !== undefined ? `${p.min ?? ''}..${p.max ?? ''}` : '',
           ]),
         ),
       );
@@ -86,6 +86,11 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
           .join('\n'),
       );
     });
+}
+
+/** "0=manual|1=automatic": the codes a write may give too, or the labels alone. */
+function enumRange(labels: string[], codes: number[] | undefined): string {
+  return labels.map((l, i) => (codes?.[i] === undefined ? l : `${codes[i]}=${l}`)).join('|');
 }
 
 /**
