@@ -61,8 +61,46 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const dead = `http://127.0.0.1:${await closedPort()}`;
     expect(await bash(['mgw', '--url', gw.url, 'set', 'sen'], { MGW_URL: dead })).toEqual(['sensor_01', 'sensor_02']);
     expect(await bash(['mgw', 'get', ''], { MGW_URL: dead })).toEqual([]);
-    // After the device id, set takes point=value pairs: no more device ids.
-    expect(await bash(['mgw', 'set', 'motor_01', ''])).toEqual([]);
+    // After the device id, set takes point=value pairs: its writable points, no more device ids.
+    expect(await bash(['mgw', 'set', 'motor_01', ''])).toEqual(['speed=', 'running=']);
+  });
+
+  it('bash offers the writable points of the device after `set DEVICE`, also at the --url typed on the line', async () => {
+    expect(await bash(['mgw', 'set', 'motor_01', 'sp'])).toEqual(['speed=']);
+    expect(await bash(['mgw', 'set', 'motor_01', 'speed=1500', 'ru'])).toEqual(['running=']);
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    expect(await bash(['mgw', '--url', gw.url, 'set', 'motor_02', 'sp'], { MGW_URL: dead })).toEqual(['speed=']);
+    // Sensors have no writable point; an unknown device has none either.
+    expect(await bash(['mgw', 'set', 'sensor_01', ''])).toEqual([]);
+    expect(await bash(['mgw', 'set', 'nodev', ''])).toEqual([]);
+    // bash splits "speed=" at the "=": the value is not completed with point names.
+    expect(await bash(['mgw', 'set', 'motor_01', 'speed', '=', ''])).toEqual([]);
+  });
+
+  it('bash offers option values by what the option means under each command', async () => {
+    // serve --port is a TCP port: no serial devices, no files.
+    expect(await bash(['mgw', 'serve', '--port', ''])).toEqual([]);
+    // modbus read -c is a count, serve -c a file.
+    expect(await bash(['mgw', 'modbus', 'read', '-c', ''])).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'mgw-cli-completion-files-'));
+    try {
+      writeFileSync(join(dir, 'gateway.yaml'), 'devices: []\n');
+      expect(await bash(['mgw', 'serve', '-c', `${dir}/gat`])).toEqual([`${dir}/gateway.yaml`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await bash(['mgw', 'simulate', 'line', '--model', ''])).toEqual(['motor', 'sensor']);
+    // Another option's value is not a device id.
+    expect(await bash(['mgw', 'watch', '--count', ''])).toEqual([]);
+  });
+
+  it('bash lists each option once: no second --help -h from the global options', async () => {
+    for (const words of [['mgw', 'get', '-'], ['mgw', 'serve', '-'], ['mgw', 'modbus', 'scan', '-'], ['mgw', '-']]) {
+      const offered = await bash(words);
+      expect(offered.length, words.join(' ')).toBeGreaterThan(2);
+      expect(offered.length, `${words.join(' ')}: ${offered.join(' ')}`).toBe(new Set(offered).size);
+    }
+    expect(await bash(['mgw', 'get', '-'])).toEqual(['--help', '-h', '--url', '--token', '--json']);
   });
 
   it('zsh loads the script through bashcompinit and gets the same answers', async () => {
@@ -84,6 +122,20 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const dead = `http://127.0.0.1:${await closedPort()}`;
     expect(await fish(`mgw --url ${gw.url} set sensor`, dead)).toEqual(['sensor_01', 'sensor_02']);
     expect(await fish('mgw get motor', dead)).toEqual([]);
+  });
+
+  it('fish offers the points of the device after `set DEVICE`, the right values per command, and each option once', async () => {
+    const fish = async (line: string) => {
+      const { stdout } = await run('fish', ['-c', `function mgw; ${process.execPath} ${CLI} $argv; end; source ${script('fish')}; complete -C ${JSON.stringify(line)}`], {
+        env: { ...process.env, MGW_URL: gw.url, MGW_COMPLETE_TIMEOUT_MS: '5000' },
+      });
+      return stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+    };
+    expect(await fish('mgw set motor_01 sp')).toEqual(['speed=']);
+    expect((await fish('mgw set motor_01 ')).sort()).toEqual(['running=', 'speed=']);
+    expect(await fish('mgw serve --port ')).toEqual([]);
+    const helps = (await fish('mgw get -')).filter((w) => w === '--help' || w === '-h');
+    expect(helps.sort()).toEqual(['--help', '-h']);
   });
 
   describe('a gateway that accepts but never answers', () => {

@@ -28,7 +28,7 @@ export function registerSimulateCommands(program: Command, globals: () => Global
     .command('line')
     .description('a simulated line-protocol device (motor or sensor) on a PTY; see config/examples/line-*.yaml')
     .option('--link <path>', 'make a PTY pair with socat; the gateway opens this path (port.path), the device the other end')
-    .option('--attach <port>', 'instead of socat, run the device on this existing serial port (e.g. a null-modem cable)')
+    .option('--attach <device>', 'instead of socat, run the device on this existing serial port (e.g. a null-modem cable)')
     .addOption(new Option('--model <model>', 'which device to simulate').choices(['motor', 'sensor']).default('motor'))
     .option('--interval <ms>', 'physics step; the sensor streams one line per step (ms)', '1000')
     .addOption(new Option('--delimiter <name>', 'line end').choices(Object.keys(DELIMITER_NAMES)).default('lf'))
