@@ -45,3 +45,17 @@ export class TransactionCancelledError extends Error {
     this.name = 'TransactionCancelledError';
   }
 }
+
+/**
+ * An answer from the line that says the addressed unit is not there, such as a Modbus gateway's
+ * exception 0x0A (no path to the unit) or 0x0B (the unit behind it did not respond). The line
+ * answered, but for the unit it is the same as silence: it fails like a timeout (without a
+ * retry: the gateway has already waited for the unit) and puts the unit at rest.
+ */
+export interface AbsentUnitAnswer {
+  readonly unitAbsent: true;
+}
+
+export function isAbsentUnitAnswer(err: unknown): err is AbsentUnitAnswer {
+  return typeof err === 'object' && err !== null && (err as { unitAbsent?: unknown }).unitAbsent === true;
+}

@@ -7,10 +7,22 @@
  * - Writes go ahead of polls: an operator waiting for a motor to stop outranks a routine read.
  * - Each attempt has a timeout; a timed-out attempt is retried up to `retries` times.
  * - After a timeout the line stays quiet for `quietMs`, so a late reply to the abandoned
- *   request has arrived (and been discarded) before the next request goes out.
+ *   request has arrived (and been discarded) before the next request goes out; bytes that
+ *   arrive meanwhile push the next request on until the line has been silent for `gapMs`.
  * - A unit whose transaction failed after every retry rests with exponential backoff and
  *   jitter: its polls are refused without touching the line until the rest is over, so one
- *   dead unit costs the healthy ones at most one timeout sequence per backoff period.
+ *   dead unit costs the healthy ones at most one timeout sequence per backoff period. A
+ *   transaction can opt out (`rest: false`) when its requester keeps finer rests itself (per
+ *   read block of a unit that answers its other blocks).
+ * - An answer that says the unit is absent (a gateway's "target device failed to respond")
+ *   fails like a timeout, without a retry.
+ * - A silent line: when units that were answering time out one after another with no answer
+ *   from any unit in between, the line itself is silent (cable cut, adapter dead, power lost).
+ *   The scheduler says so at once ('silent'), so every unit on it can go offline together,
+ *   and then probes the line with one poll per rest, taking turns among the units, instead of
+ *   letting each unit time out on its own. The first answer ends it ('answering') and lifts
+ *   every unit's rest. While the first silent unit's retry waits, one poll of another unit
+ *   goes first: that is what tells a dead unit from a dead line, and it costs nothing.
  * - A lost line (port unplugged, peer restarted) is reopened with backoff while the daemon
  *   keeps running; transactions meanwhile fail fast with LinkDownError.
  *
@@ -20,7 +32,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Transport } from './transport.js';
 import { backoffDelay } from './backoff.js';
-import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from './errors.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, isAbsentUnitAnswer, LinkDownError, TransactionCancelledError } from './errors.js';
 
 /**
  * Tells a running attempt that it was abandoned (timed out). One is made per attempt on the
@@ -69,6 +81,11 @@ export interface Transaction<T> {
   retries?: number;
   /** Short text for logs: `read holding 0+10`. */
   label?: string;
+  /**
+   * Whether the unit's rest applies (default true): a poll of a resting unit is refused, and a
+   * failure puts the unit at rest. False when the requester keeps its own finer rests.
+   */
+  rest?: boolean;
 }
 
 export interface BusSchedulerOptions {
@@ -105,6 +122,8 @@ interface Pending {
 }
 
 interface DeviceStats {
+  /** The unit's last transaction was answered (a timeout of such a unit may mean a silent line). */
+  answering: boolean;
   transactions: number;
   timeouts: number;
   retries: number;
@@ -129,6 +148,12 @@ export interface BusCounters {
   busy_ms: number;
   queue_depth: number;
   link_up: number;
+  /** Times the whole line fell silent. */
+  line_silences: number;
+  /** 1 while the line is silent and being probed. */
+  line_silent: number;
+  /** Probes sent while the line was silent. */
+  line_probes: number;
 }
 
 export class BusScheduler extends EventEmitter {
@@ -145,7 +170,7 @@ export class BusScheduler extends EventEmitter {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly devices = new Map<string, DeviceStats>();
-  private readonly stats: Omit<BusCounters, 'queue_depth' | 'link_up'> = {
+  private readonly stats: Omit<BusCounters, 'queue_depth' | 'link_up' | 'line_silent'> = {
     transactions: 0,
     answered: 0,
     timeouts: 0,
@@ -157,6 +182,8 @@ export class BusScheduler extends EventEmitter {
     rtt_count: 0,
     rtt_ms_max: 0,
     busy_ms: 0,
+    line_silences: 0,
+    line_probes: 0,
   };
   /**
    * Milliseconds since epoch the scheduler last finished something: an answer, a timeout, a
@@ -166,12 +193,19 @@ export class BusScheduler extends EventEmitter {
   lastProgress: number | null = null;
   /** Timeouts in a row with no answer from any unit in between. */
   private silentTimeouts = 0;
+  /** Units that were answering and then timed out, since the last answer from any unit. */
+  private readonly fallenSilent = new Set<string>();
+  /** Set while the whole line is silent: how it is probed. */
+  private silence: { failures: number; probeAt: number; probing: boolean; probed: Set<string> } | undefined;
+  /** When the last byte arrived from the line. */
+  private lastRxAt = 0;
 
   constructor(private readonly options: BusSchedulerOptions) {
     super();
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.onTransportClose = this.onTransportClose.bind(this);
+    this.onTransportData = this.onTransportData.bind(this);
   }
 
   get id(): string {
@@ -188,6 +222,7 @@ export class BusScheduler extends EventEmitter {
     this.started = true;
     this.stopped = false;
     this.options.transport.on('close', this.onTransportClose);
+    this.options.transport.on('data', this.onTransportData);
     await this.connect();
   }
 
@@ -198,6 +233,7 @@ export class BusScheduler extends EventEmitter {
     this.pumpTimer = undefined;
     this.reconnectTimer = undefined;
     this.options.transport.off('close', this.onTransportClose);
+    this.options.transport.off('data', this.onTransportData);
     const err = new BusStoppedError(`bus ${this.id} stopped`);
     this.inFlight?.fail(err);
     this.failQueued(err);
@@ -209,12 +245,12 @@ export class BusScheduler extends EventEmitter {
   submit<T>(tx: Transaction<T>): Promise<T> {
     if (this.stopped || !this.started) return Promise.reject(new BusStoppedError(`bus ${this.id} is not running`));
     if (!this.linkUp) return Promise.reject(new LinkDownError(this.linkDownMessage()));
-    if (tx.priority === 'poll') {
-      const rest = this.restRemaining(tx.device);
-      if (rest > 0) return Promise.reject(new BackoffError(`${tx.device} is resting for ${rest} ms after failing to answer`, rest));
-    }
     const { cancel } = tx;
     if (cancel?.aborted) return Promise.reject(new TransactionCancelledError(`${tx.label ?? 'the request'} for ${tx.device} was cancelled before it was sent`));
+    if (tx.priority === 'poll') {
+      const refused = this.refusePoll(tx);
+      if (refused !== undefined) return Promise.reject(refused);
+    }
     return new Promise<T>((resolve, reject) => {
       const queue = tx.priority === 'write' ? this.writes : this.polls;
       // A cancelled transaction leaves the queue; one already on the wire runs to its end.
@@ -252,8 +288,42 @@ export class BusScheduler extends EventEmitter {
     return d === undefined ? 0 : Math.max(0, d.restUntil - this.now());
   }
 
+  /** True while the whole line is silent (see the file comment). */
+  get lineSilent(): boolean {
+    return this.silence !== undefined;
+  }
+
+  /**
+   * Why a poll may not go on the line now, or undefined when it may. While the line is silent,
+   * one poll per rest goes out as the probe, from a unit that has not probed yet this round.
+   */
+  private refusePoll(tx: Transaction<unknown>): BackoffError | undefined {
+    if (tx.rest !== false) {
+      const rest = this.restRemaining(tx.device);
+      if (rest > 0) return new BackoffError(`${tx.device} is resting for ${rest} ms after failing to answer`, rest);
+    }
+    const s = this.silence;
+    if (s === undefined) return undefined;
+    const wait = s.probing ? this.options.timeoutMs : Math.max(0, s.probeAt - this.now());
+    if (wait > 0) return new BackoffError(`bus ${this.id}: no unit answers on this line; it is probed again in ${wait} ms`, wait);
+    if (s.probed.has(tx.device)) {
+      // Every unit had its turn: start a new round.
+      if (s.probed.size < this.devices.size) return new BackoffError(`bus ${this.id}: no unit answers on this line; another unit probes it next`, 0);
+      s.probed.clear();
+    }
+    s.probed.add(tx.device);
+    s.probing = true;
+    this.stats.line_probes++;
+    return undefined;
+  }
+
   counters(): BusCounters {
-    return { ...this.stats, queue_depth: this.writes.length + this.polls.length, link_up: this.linkUp ? 1 : 0 };
+    return {
+      ...this.stats,
+      queue_depth: this.writes.length + this.polls.length,
+      link_up: this.linkUp ? 1 : 0,
+      line_silent: this.silence === undefined ? 0 : 1,
+    };
   }
 
   deviceCounters(device: string): Record<string, number> {
@@ -277,7 +347,8 @@ export class BusScheduler extends EventEmitter {
       this.failQueued(new LinkDownError(this.linkDownMessage()));
       return;
     }
-    const wait = this.readyAt - this.now();
+    // A unit still sending (a late reply) keeps the line busy until it has been quiet for the gap.
+    const wait = Math.max(this.readyAt, this.lastRxAt + this.options.gapMs) - this.now();
     if (wait > 0) {
       this.pumpTimer = setTimeout(() => {
         this.pumpTimer = undefined;
@@ -308,7 +379,15 @@ export class BusScheduler extends EventEmitter {
       this.stats.busy_ms += elapsed;
       this.lastProgress = t;
       if (outcome.ok || !outcome.timeout) this.silentTimeouts = 0;
-      if (outcome.ok) {
+      if (!outcome.ok && !outcome.timeout && !outcome.link && isAbsentUnitAnswer(outcome.error)) {
+        // The line answered for a unit that is not there: a failure like a timeout, no retry.
+        this.stats.errors++;
+        dev.errors++;
+        this.readyAt = t + this.options.gapMs;
+        this.unitSilent(tx);
+        this.failed(tx);
+        pending.reject(outcome.error);
+      } else if (outcome.ok) {
         this.stats.answered++;
         this.stats.rtt_ms_sum += elapsed;
         this.stats.rtt_count++;
@@ -324,10 +403,11 @@ export class BusScheduler extends EventEmitter {
         dev.timeouts++;
         this.silentTimeouts++;
         this.readyAt = t + Math.max(this.options.quietMs, this.options.gapMs);
-        if (pending.attempt <= (tx.retries ?? this.options.retries) && !this.stopped) {
+        const silentNow = this.unitSilent(tx);
+        if (!silentNow && pending.attempt <= this.retriesOf(tx) && !this.stopped) {
           this.stats.retries++;
           dev.retries++;
-          (tx.priority === 'write' ? this.writes : this.polls).unshift(pending);
+          this.requeueRetry(pending);
         } else {
           this.failed(tx);
           this.maybeReopen();
@@ -370,10 +450,83 @@ export class BusScheduler extends EventEmitter {
     );
   }
 
+  private retriesOf(tx: Transaction<unknown>): number {
+    // A probe of a silent line is one attempt: the next probe is the retry.
+    if (this.silence !== undefined && tx.priority === 'poll') return 0;
+    return tx.retries ?? this.options.retries;
+  }
+
+  /**
+   * A retry goes to the front of its queue, except a poll's retry while the line may be silent:
+   * then one poll of another unit goes first, and its outcome tells a dead unit from a dead line.
+   */
+  private requeueRetry(pending: Pending): void {
+    const queue = pending.tx.priority === 'write' ? this.writes : this.polls;
+    const other = queue.length > 0 && queue[0]!.tx.device !== pending.tx.device;
+    if (pending.tx.priority === 'poll' && this.fallenSilent.size > 0 && other) queue.splice(1, 0, pending);
+    else queue.unshift(pending);
+  }
+
   private answered(device: string): void {
     const d = this.deviceStats(device);
     d.failures = 0;
     d.restUntil = 0;
+    d.answering = true;
+    this.fallenSilent.clear();
+    if (this.silence !== undefined) this.lineAnswers(device);
+  }
+
+  /**
+   * A unit did not answer (a timeout, or an answer that it is absent). Returns true when that
+   * made (or kept) the whole line silent.
+   */
+  private unitSilent(tx: Transaction<unknown>): boolean {
+    const d = this.deviceStats(tx.device);
+    const s = this.silence;
+    if (s !== undefined) {
+      if (s.probing && tx.priority === 'poll') {
+        s.probing = false;
+        s.failures++;
+        s.probeAt = this.now() + backoffDelay(tx.backoffBaseMs ?? this.options.timeoutMs, this.options.backoffMaxMs, s.failures, this.random);
+      }
+      return true;
+    }
+    if (!d.answering) return false;
+    d.answering = false;
+    this.fallenSilent.add(tx.device);
+    if (this.fallenSilent.size < 2) return false;
+    this.enterSilence(tx);
+    return true;
+  }
+
+  private enterSilence(tx: Transaction<unknown>): void {
+    const units = [...this.fallenSilent];
+    this.fallenSilent.clear();
+    for (const d of this.devices.values()) d.answering = false;
+    const first = backoffDelay(tx.backoffBaseMs ?? this.options.timeoutMs, this.options.backoffMaxMs, 1, this.random);
+    this.silence = { failures: 1, probeAt: this.now() + first, probing: false, probed: new Set() };
+    this.stats.line_silences++;
+    const reason = `no unit on bus ${this.id} answers (${units.join(', ')} fell silent in a row)`;
+    this.options.log.warn({ bus: this.id, units, probe_ms: first }, 'line silent; probing it');
+    // The polls queued now would each time out in turn; the units go offline together instead.
+    const queued = this.polls.splice(0);
+    this.emit('silent', reason);
+    for (const p of queued) p.reject(new BackoffError(`bus ${this.id}: ${reason}`, first));
+  }
+
+  private lineAnswers(device: string): void {
+    this.silence = undefined;
+    // The units' rests came from the line's silence, not from the units.
+    for (const d of this.devices.values()) {
+      d.failures = 0;
+      d.restUntil = 0;
+    }
+    this.options.log.info({ bus: this.id, unit: device }, 'line answers again');
+    this.emit('answering');
+  }
+
+  private onTransportData(): void {
+    this.lastRxAt = this.now();
   }
 
   private maybeReopen(): void {
@@ -388,6 +541,8 @@ export class BusScheduler extends EventEmitter {
 
   private failed(tx: Transaction<unknown>): void {
     const d = this.deviceStats(tx.device);
+    d.answering = false;
+    if (tx.rest === false) return;
     d.failures++;
     const base = tx.backoffBaseMs ?? this.options.timeoutMs;
     d.restUntil = this.now() + backoffDelay(base, this.options.backoffMaxMs, d.failures, this.random);
@@ -396,7 +551,7 @@ export class BusScheduler extends EventEmitter {
   private deviceStats(device: string): DeviceStats {
     let d = this.devices.get(device);
     if (d === undefined) {
-      d = { transactions: 0, timeouts: 0, retries: 0, errors: 0, rtt_ms_sum: 0, rtt_count: 0, failures: 0, restUntil: 0 };
+      d = { answering: false, transactions: 0, timeouts: 0, retries: 0, errors: 0, rtt_ms_sum: 0, rtt_count: 0, failures: 0, restUntil: 0 };
       this.devices.set(device, d);
     }
     return d;
@@ -427,6 +582,8 @@ export class BusScheduler extends EventEmitter {
       this.readyAt = this.now() + this.options.gapMs;
       this.lastProgress = this.now();
       this.silentTimeouts = 0;
+      this.silence = undefined;
+      this.fallenSilent.clear();
       log.info({ bus: this.id, line: transport.description }, 'bus connected');
       this.emit('up');
       this.pump();

@@ -6,6 +6,7 @@ import type { CheckedEntries } from '../../src/config/cross-checks.js';
 import type { ModbusDeviceConfig, ModbusPointConfig } from './config.js';
 import { isBitTable, pointType, registerCount } from './codec.js';
 import { devicePointConfigs } from './device.js';
+import { PROFILES } from '../profiles/index.js';
 
 /** Entries that failed the schema are `undefined` (see CheckedEntries): skipped, their index kept. */
 export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>): string[] {
@@ -35,7 +36,35 @@ export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>
       problems.push(`${where}: name a profile (profile: vfd) or declare points (points: {...})`);
       return;
     }
+    const dropping = dropChecks(d, where);
+    problems.push(...dropping);
+    if (dropping.length > 0) return;
+    if (Object.keys(devicePointConfigs(d)).length === 0) {
+      problems.push(`${where}: every point of profile ${d.profile} is dropped; keep at least one or declare points`);
+      return;
+    }
     problems.push(...pointChecks(d, where));
+  });
+  return problems;
+}
+
+/** `points: {name: null}` and `exclude:` drop points of the profile: they must name one. */
+function dropChecks(d: ModbusDeviceConfig, where: string): string[] {
+  const problems: string[] = [];
+  const nulls = Object.entries(d.points ?? {}).filter(([, p]) => p === null).map(([name]) => name);
+  if (d.profile === undefined) {
+    for (const name of nulls) problems.push(`${where}.points.${name}: null drops a point of the profile, but the device names no profile; remove the entry`);
+    if (d.exclude !== undefined) problems.push(`${where}.exclude: drops points of the profile, but the device names no profile; remove it`);
+    return problems;
+  }
+  const known = Object.keys(PROFILES[d.profile].points);
+  const unknown = (name: string) => `no point ${JSON.stringify(name)} in profile ${d.profile} (its points: ${known.join(', ')})`;
+  for (const name of nulls) if (!known.includes(name)) problems.push(`${where}.points.${name}: null drops a point of the profile, but there is ${unknown(name)}`);
+  (d.exclude ?? []).forEach((name, i) => {
+    if (!known.includes(name)) problems.push(`${where}.exclude[${i}]: ${unknown(name)}`);
+    else if (d.points !== undefined && Object.hasOwn(d.points, name) && d.points[name] !== null) {
+      problems.push(`${where}.exclude[${i}]: ${name} is excluded and also declared under points; keep one`);
+    }
   });
   return problems;
 }
@@ -86,5 +115,9 @@ function typeChecks(p: ModbusPointConfig, type: string, at: string): string[] {
   if (p.scale === 0) problems.push(`${at}.scale: must not be 0`);
   if (p.min !== undefined && p.max !== undefined && p.min > p.max) problems.push(`${at}: min ${p.min} is above max ${p.max}`);
   if (p.enum !== undefined && (type === 'bool' || type === 'bit' || type === 'float32')) problems.push(`${at}.enum: labels need an integer type (int16, uint16, int32, uint32)`);
+  if (p.range_check) {
+    if (type === 'bool' || type === 'bit' || p.enum !== undefined) problems.push(`${at}.range_check: only numeric points have a range; remove it`);
+    else if (p.min === undefined && p.max === undefined) problems.push(`${at}.range_check: needs the physical range as min and/or max`);
+  }
   return problems;
 }

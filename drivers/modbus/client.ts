@@ -35,6 +35,14 @@ export class ModbusException extends Error {
   get meaning(): string {
     return EXCEPTION_MEANINGS[this.exceptionCode] ?? 'unknown exception';
   }
+
+  /**
+   * 0x0A and 0x0B come from a gateway, not from the unit: the unit is not there. The bus
+   * scheduler treats such an answer like a timeout (AbsentUnitAnswer).
+   */
+  get unitAbsent(): boolean {
+    return this.exceptionCode === 10 || this.exceptionCode === 11;
+  }
 }
 
 /** A reply that is not a valid answer to the request (wrong length, wrong unit, bad CRC). */

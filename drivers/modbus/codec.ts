@@ -20,6 +20,8 @@ export interface ResolvedPoint {
   offset: number;
   access: 'r' | 'rw';
   deadband: number;
+  /** The declared physical range a read value must be in (`range_check: true`), else undefined. */
+  range: { min: number; max: number } | undefined;
   /** Registers (or bits) the point occupies. */
   count: number;
   /** raw value -> label, and back. */
@@ -85,6 +87,7 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     offset: p.offset,
     access: p.access,
     deadband: p.deadband,
+    range: p.range_check ? { min: p.min ?? -Infinity, max: p.max ?? Infinity } : undefined,
     count: boolean ? 1 : registerCount(type),
     labels,
     raws,
@@ -174,6 +177,18 @@ export function encodeBit(p: ResolvedPoint, current: number, value: boolean): nu
   const logical = p.byteOrder === 'little' ? swapBytes(current) : current;
   const next = value ? logical | (1 << p.bit) : logical & ~(1 << p.bit) & 0xffff;
   return p.byteOrder === 'little' ? swapBytes(next) : next;
+}
+
+/**
+ * Why a decoded value cannot be used, or undefined when it can: a float that is not a number
+ * (NaN, infinite) or, with `range_check`, a value outside the declared physical range.
+ */
+export function unusableValue(p: ResolvedPoint, value: PointValue): string | undefined {
+  if (typeof value !== 'number') return undefined;
+  if (!Number.isFinite(value)) return `${p.name}: the unit sent ${value}, not a number`;
+  const r = p.range;
+  if (r !== undefined && (value < r.min || value > r.max)) return `${p.name}: ${value} is outside its range ${r.min} to ${r.max}`;
+  return undefined;
 }
 
 /** True when the change from `prev` to `next` is worth publishing under the point's deadband. */

@@ -25,7 +25,11 @@ const busCommon = {
   timeout_ms: v.optional(int(10, 60_000, 'How long to wait for one reply before it counts as a timeout (ms, 10-60000).'), 300),
   retries: v.optional(int(0, 10, 'Extra attempts after a timeout before the poll or write fails (0-10).'), 1),
   quiet_ms: v.optional(
-    int(0, 10_000, 'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms).'),
+    int(
+      0,
+      60_000,
+      'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms). Default: RTU timeout_ms + the inter-frame gap (a reply up to twice the timeout is dropped), TCP 0 (replies carry a transaction id).',
+    ),
     undefined,
   ),
   backoff_max_ms: v.optional(
@@ -94,6 +98,12 @@ export const ModbusPointSchema = v.strictObject(
       ),
     ),
     deadband: v.optional(v.pipe(num('Changes smaller than this (engineering units) are not published.'), v.minValue(0, 'must be >= 0')), 0),
+    range_check: v.optional(
+      v.pipe(
+        v.boolean('must be true or false'),
+        v.description('Treat min/max as the physical range too: a value read outside it is not published and the point is marked bad (a broken sensor, a wrong register). Default false.'),
+      ),
+    ),
     description: v.optional(text('What the point means.')),
   },
   'unknown setting',
@@ -109,8 +119,14 @@ export const ModbusDeviceSchema = v.strictObject(
     points: v.optional(
       v.record(
         v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'point names are 1-64 letters, digits or "_", not starting with a digit')),
-        ModbusPointSchema,
-        'must map point names to point definitions',
+        v.nullable(ModbusPointSchema),
+        'must map point names to point definitions (null drops a point of the profile)',
+      ),
+    ),
+    exclude: v.optional(
+      v.pipe(
+        v.array(text('a point name of the profile'), 'must be a list of point names'),
+        v.description('Points of the profile this device does not have (their registers mean something else on it); same as `points: {name: null}`.'),
       ),
     ),
   },

@@ -9,12 +9,15 @@ import { PROFILES } from '../profiles/index.js';
 import { ModbusPointSchema, type ModbusDeviceConfig, type ModbusPointConfig } from './config.js';
 import { resolvePoint, type ResolvedPoint } from './codec.js';
 import { ReadPlanner } from './planner.js';
+import { BlockRests } from './block-rests.js';
 
 export interface ModbusDevice {
   cfg: ModbusDeviceConfig;
   desc: DeviceDescriptor;
   points: Map<string, ResolvedPoint>;
   planner: ReadPlanner;
+  /** Blocks the unit leaves unanswered while it answers others, resting (see BlockRests). */
+  blockRests: BlockRests;
   /** Last value published per point (the deadband compares against it). */
   published: Record<string, PointValue>;
   polls: number;
@@ -27,17 +30,32 @@ export interface ModbusDevice {
   writesStarted: number;
 }
 
-/** The device's point configs: the profile's, then inline ones (which may override them). */
+/**
+ * The device's point configs: the profile's, minus the ones it excludes (`exclude:` or
+ * `points: {name: null}`), then inline ones (which may override them).
+ */
 export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, ModbusPointConfig> {
   const out: Record<string, ModbusPointConfig> = {};
   if (cfg.profile !== undefined) {
     for (const [name, p] of Object.entries(PROFILES[cfg.profile].points)) out[name] = v.parse(ModbusPointSchema, p);
   }
-  for (const [name, p] of Object.entries(cfg.points ?? {})) out[name] = p;
+  for (const name of cfg.exclude ?? []) delete out[name];
+  for (const [name, p] of Object.entries(cfg.points ?? {})) {
+    if (p === null) delete out[name];
+    else out[name] = p;
+  }
   return out;
 }
 
-export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, maxGap: number): ModbusDevice {
+export interface BuildOptions {
+  maxGap: number;
+  /** First rest of a block the unit leaves unanswered (ms). */
+  blockRestFloorMs: number;
+  /** Longest rest of a unit or block (ms). */
+  backoffMaxMs: number;
+}
+
+export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: BuildOptions): ModbusDevice {
   const points = new Map<string, ResolvedPoint>();
   for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p));
   const meta: PointMap = {};
@@ -49,8 +67,9 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, maxGap: n
     points,
     planner: new ReadPlanner({
       points: [...points.values()].map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
-      maxGap,
+      maxGap: options.maxGap,
     }),
+    blockRests: new BlockRests({ floorMs: Math.max(cfg.poll_interval_ms, options.blockRestFloorMs), maxMs: options.backoffMaxMs }),
     published: {},
     polls: 0,
     failedPolls: 0,

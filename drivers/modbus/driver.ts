@@ -4,21 +4,27 @@
  * by deadband and reported; units that stop answering go offline and come back by themselves.
  * Control writes go through the same scheduler at write priority and are confirmed by reading
  * the written points back.
+ *
+ * Every poll states the quality of every point it tried (StateSink.report): good for a point
+ * read (changed or not), stale for one whose block went unanswered or was resting, bad for one
+ * the unit answered with an exception, a reply that does not decode, or a value outside its
+ * declared range (`range_check`). A unit that answers nothing goes offline (all its points
+ * stale); a line on which no unit answers takes every unit offline at once.
  */
 import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
-import type { PointValue } from '../../src/core/points.js';
+import type { PointValue, Quality } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import { BusScheduler, type Attempt, type Priority } from '../bus/scheduler.js';
-import { BackoffError, BusStoppedError, BusTimeoutError, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
+import { BackoffError, BusStoppedError, BusTimeoutError, isAbsentUnitAnswer, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
 import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
-import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, type ResolvedPoint } from './codec.js';
+import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
 import { buildDevice, type ModbusDevice } from './device.js';
-import { ReadPlanner, type ReadBlock } from './planner.js';
+import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
 import { groupWrites, type WriteGroup } from './writes.js';
 import { rtuFrameGapMs } from './rtu-timing.js';
 
@@ -33,6 +39,33 @@ export interface ModbusDriverOptions {
 /** RTU frames are separated by 3.5 character times (rtu-timing.ts); TCP has no such gap. */
 export function interFrameGapMs(bus: BusConfig): number {
   return bus.kind === 'rtu' ? rtuFrameGapMs(bus) : 0;
+}
+
+/**
+ * Silence after a timeout. RTU replies carry no transaction id, so a reply to an abandoned
+ * request looks like the answer to the next one if it arrives after that was sent. Waiting a
+ * full timeout (as libmodbus does before it flushes) drops any reply up to twice the timeout.
+ * TCP replies carry an id: no wait.
+ */
+export function quietMs(bus: BusConfig): number {
+  return bus.quiet_ms ?? (bus.kind === 'rtu' ? bus.timeout_ms + interFrameGapMs(bus) : 0);
+}
+
+/**
+ * A block a unit never answers costs the line timeout + quiet per attempt; resting it at least
+ * 20 times that long keeps it to about 5 % of the line (the other units' share).
+ */
+const BLOCK_REST_FACTOR = 20;
+
+/** What one poll of a unit found, point by point. */
+interface PollResult {
+  values: Record<string, PointValue>;
+  quality: Record<string, Quality>;
+  /** The unit answered at least one block (with data or an exception). */
+  answered: boolean;
+  /** Blocks that went unanswered (timeout, or a gateway's "unit absent"), with the last reason. */
+  silent: ReadBlock[];
+  silentReason: string | undefined;
 }
 
 export class ModbusDriver implements Driver {
@@ -61,8 +94,7 @@ export class ModbusDriver implements Driver {
       transport,
       timeoutMs: bus.timeout_ms,
       retries: bus.retries,
-      // RTU: a slow unit may still be sending when we give up on it; TCP replies carry ids.
-      quietMs: bus.quiet_ms ?? (bus.kind === 'rtu' ? 50 + gapMs : 0),
+      quietMs: quietMs(bus),
       gapMs,
       backoffMaxMs: bus.backoff_max_ms,
       // TCP: a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
@@ -71,10 +103,14 @@ export class ModbusDriver implements Driver {
       reconnectMaxMs: bus.reconnect_max_ms,
       log: ctx.log,
     });
-    for (const cfg of options.devices) this.units.set(cfg.id, buildDevice(cfg, this.id, bus.max_gap));
-    // A lost line takes every unit on it offline at once rather than poll by poll.
+    const build = { maxGap: bus.max_gap, blockRestFloorMs: BLOCK_REST_FACTOR * (bus.timeout_ms + quietMs(bus)), backoffMaxMs: bus.backoff_max_ms };
+    for (const cfg of options.devices) this.units.set(cfg.id, buildDevice(cfg, this.id, build));
+    // A lost or silent line takes every unit on it offline at once rather than poll by poll.
     this.scheduler.on('down', (reason: string) => {
       for (const dev of this.units.values()) this.markOffline(dev, `bus lost: ${reason}`);
+    });
+    this.scheduler.on('silent', (reason: string) => {
+      for (const dev of this.units.values()) this.markOffline(dev, reason);
     });
   }
 
@@ -108,6 +144,7 @@ export class ModbusDriver implements Driver {
       counters[`${prefix}failed_polls`] = dev.failedPolls;
       counters[`${prefix}exceptions`] = dev.exceptions;
       counters[`${prefix}online`] = dev.online ? 1 : 0;
+      counters[`${prefix}resting_blocks`] = dev.blockRests.size;
     }
     return { lastProgress: this.scheduler.progressAt(), counters };
   }
@@ -135,65 +172,133 @@ export class ModbusDriver implements Driver {
 
   private async pollDevice(dev: ModbusDevice): Promise<void> {
     if (this.scheduler.restRemaining(dev.cfg.id) > 0 && !dev.online) return;
-    const values: Record<string, PointValue> = {};
-    let answered = false;
-    let silent: string | undefined;
     const writesBefore = dev.writesStarted;
-    for (const block of dev.planner.plan()) {
-      try {
-        const data = await this.readBlock(dev, block, 'poll');
-        answered = true;
-        Object.assign(values, this.decodeBlock(dev, block, data));
-      } catch (err) {
-        if (err instanceof ModbusException) {
-          answered = true;
-          this.onException(dev, block, err);
-          continue;
-        }
-        if (err instanceof BusStoppedError) return;
-        if (err instanceof LinkDownError) {
-          dev.failedPolls++;
-          this.markOffline(dev, err.message);
-          return;
-        }
-        // One silent block does not make a unit that answered the others offline; the next
-        // blocks are tried (a unit that is really gone is resting now, so they cost nothing).
-        if (err instanceof BusTimeoutError) {
-          silent = err.message;
-          continue;
-        }
-        if (err instanceof BackoffError) break;
-        // A garbled or mismatched reply: the unit (or line) is there but this answer is useless.
-        this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
-      }
-    }
+    const result = await this.readBlocks(dev);
+    if (result === undefined) return;
+    const { values, quality, answered, silent } = result;
     if (!answered) {
       dev.failedPolls++;
-      if (silent !== undefined) this.markOffline(dev, silent);
+      if (silent.length > 0) this.markOffline(dev, result.silentReason ?? 'no answer');
+      // Blocks skipped while the unit rests, or the line is silent: their points are not current.
+      else if (dev.online) this.options.ctx.sink.report(dev.cfg.id, {}, 'poll', quality);
       return;
     }
+    // The unit answered: the blocks it left unanswered are its own refusal, not a dead unit.
+    for (const block of silent) this.learnSilent(dev, block);
     dev.polls++;
     this.polls++;
+    if (!dev.online) {
+      // What was learned about its blocks while it was going away may be wrong.
+      dev.blockRests.clear();
+    }
     // A poll that overlapped a control write may have read the new values first; they are the
     // write's to publish (as device_control, with its read-back), so this poll's values wait.
     const writeOverlapped = dev.writesStarted !== writesBefore;
-    if (dev.writing === 0 && !writeOverlapped) this.publish(dev, values);
+    if (dev.writing === 0 && !writeOverlapped) this.publish(dev, values, quality);
+    else this.publish(dev, {}, Object.fromEntries(Object.entries(quality).filter(([, q]) => q !== 'good')));
     if (!dev.online) {
       dev.online = true;
       this.options.ctx.sink.setOnline(dev.cfg.id, true);
     }
   }
 
-  private publish(dev: ModbusDevice, values: Record<string, PointValue>): void {
+  /**
+   * Reads the unit's blocks in turn. Returns undefined when the bus stopped or the line was lost
+   * (the unit is marked offline then). A first silent block with no answer yet is followed by
+   * one more block, without retries: a second silence means the unit is gone, an answer means
+   * the first block is refused.
+   */
+  private async readBlocks(dev: ModbusDevice): Promise<PollResult | undefined> {
+    const r: PollResult = { values: {}, quality: {}, answered: false, silent: [], silentReason: undefined };
+    const mark = (block: ReadBlock, q: Quality) => {
+      for (const p of block.points) r.quality[p.name] = q;
+    };
+    const blocks = dev.planner.plan();
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[i]!;
+      const key = blockKey(block);
+      if (dev.online && dev.blockRests.remaining(key) > 0) {
+        mark(block, 'stale');
+        continue;
+      }
+      const retry = dev.online && r.silent.length === 0 && dev.blockRests.failures(key) === 0;
+      try {
+        const data = await this.readBlock(dev, block, 'poll', undefined, { retry, rest: !dev.online && !r.answered });
+        r.answered = true;
+        dev.blockRests.answered(key);
+        this.decodeInto(dev, block, data, r);
+      } catch (err) {
+        if (err instanceof BusStoppedError) return undefined;
+        if (err instanceof LinkDownError) {
+          dev.failedPolls++;
+          this.markOffline(dev, err.message);
+          return undefined;
+        }
+        if (err instanceof BusTimeoutError || isAbsentUnitAnswer(err)) {
+          mark(block, 'stale');
+          r.silent.push(block);
+          r.silentReason = (err as Error).message;
+          // An offline unit is probed with one block; an online one gets one more chance.
+          if (!dev.online || (!r.answered && r.silent.length >= 2)) {
+            for (const rest of blocks.slice(i + 1)) mark(rest, 'stale');
+            break;
+          }
+          continue;
+        }
+        if (err instanceof BackoffError) {
+          for (const rest of blocks.slice(i)) mark(rest, 'stale');
+          break;
+        }
+        r.answered = true;
+        dev.blockRests.answered(key);
+        mark(block, 'bad');
+        if (err instanceof ModbusException) this.onException(dev, block, err);
+        // A garbled or mismatched reply: the unit (or line) is there but this answer is useless.
+        else this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
+      }
+    }
+    return r;
+  }
+
+  private decodeInto(dev: ModbusDevice, block: ReadBlock, data: number[] | boolean[], r: PollResult): void {
+    for (const [name, value] of Object.entries(this.decodeBlock(dev, block, data))) {
+      const why = unusableValue(dev.points.get(name)!, value);
+      if (why === undefined) {
+        r.values[name] = value;
+        continue;
+      }
+      r.quality[name] = 'bad';
+      this.warnOnce(`${dev.cfg.id}:${name}:value`, { device: dev.cfg.id, point: name, value: String(value), err: why }, 'value not usable; point marked bad');
+    }
+  }
+
+  /** A block stayed silent while its unit answered others: split it, or rest it. */
+  private learnSilent(dev: ModbusDevice, block: ReadBlock): void {
+    const { log } = this.options.ctx;
+    const fields = { device: dev.cfg.id, table: block.table, address: block.address, count: block.count };
+    if (dev.planner.learnRefused(block) === 'split') {
+      log.info(fields, 'unit leaves a merged read unanswered while it answers others; splitting it');
+      return;
+    }
+    const restMs = dev.blockRests.failed(blockKey(block));
+    const points = block.points.map((p) => p.name);
+    if (dev.blockRests.failures(blockKey(block)) === 1) log.warn({ ...fields, points, rest_ms: restMs }, 'unit leaves a read unanswered while it answers others; resting it');
+    else log.debug({ ...fields, points, rest_ms: restMs }, 'read still unanswered; resting it longer');
+  }
+
+  /** Publishes values beyond their deadband, and the quality of every point the poll tried. */
+  private publish(dev: ModbusDevice, values: Record<string, PointValue>, quality: Record<string, Quality>): void {
     const changed: Record<string, PointValue> = {};
     for (const [name, value] of Object.entries(values)) {
       const p = dev.points.get(name)!;
       if (beyondDeadband(p, dev.published[name], value)) {
         changed[name] = value;
         dev.published[name] = value;
+      } else {
+        quality[name] = 'good';
       }
     }
-    if (Object.keys(changed).length > 0) this.options.ctx.sink.report(dev.cfg.id, changed, 'poll');
+    if (Object.keys(changed).length > 0 || Object.keys(quality).length > 0) this.options.ctx.sink.report(dev.cfg.id, changed, 'poll', quality);
   }
 
   private markOffline(dev: ModbusDevice, reason: string): void {
@@ -205,6 +310,13 @@ export class ModbusDriver implements Driver {
   private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): void {
     dev.exceptions++;
     this.exceptions++;
+    if ((err.exceptionCode === 3 || err.exceptionCode === 4) && dev.planner.learnRefused(block) === 'split') {
+      this.options.ctx.log.info(
+        { device: dev.cfg.id, code: err.exceptionCode, table: block.table, address: block.address, count: block.count },
+        'unit refused a merged read; splitting it',
+      );
+      return;
+    }
     if (err.exceptionCode === 2) {
       const learned = dev.planner.learnIllegalAddress(block);
       const { log } = this.options.ctx;
@@ -227,7 +339,13 @@ export class ModbusDriver implements Driver {
     }
   }
 
-  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority, cancel?: AbortSignal): Promise<number[] | boolean[]> {
+  /**
+   * `poll.retry`: retries are for a unit that answers but missed one; probing a unit that is
+   * offline, or a block that failed last time, once per rest is enough and keeps its cost to the
+   * healthy units on the line low. `poll.rest`: the unit's rest applies (an offline unit's probe);
+   * an online unit's blocks rest one by one (BlockRests) instead.
+   */
+  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority, cancel?: AbortSignal, poll?: { retry: boolean; rest: boolean }): Promise<number[] | boolean[]> {
     const unit = dev.cfg.unit;
     const label = `read ${block.table} ${block.address}+${block.count}`;
     return this.scheduler.submit<number[] | boolean[]>({
@@ -236,9 +354,7 @@ export class ModbusDriver implements Driver {
       label,
       ...(cancel === undefined ? {} : { cancel }),
       backoffBaseMs: dev.cfg.poll_interval_ms,
-      // Retries are for a unit that answers but missed one; probing a unit that is offline
-      // once per rest is enough, and keeps its cost to the healthy units on the line low.
-      ...(priority === 'poll' && !dev.online ? { retries: 0 } : {}),
+      ...(poll === undefined ? {} : { rest: poll.rest, ...(poll.retry ? {} : { retries: 0 }) }),
       run: (signal) => {
         switch (block.table) {
           case 'coil':

@@ -36,8 +36,12 @@ function expectedReplyLength(adu: Buffer): number | undefined {
 
 /** Counts kept by an adapter, merged into the bus metrics. */
 export interface FramingCounters {
-  /** Replies that answered no outstanding request (late, wrong transaction id, stray bytes). */
-  stale_replies: number;
+  /**
+   * Replies that answered no outstanding request and were dropped: late ones (the request was
+   * abandoned after its timeout), ones with a wrong transaction id, stray bytes. RTU counts
+   * each burst of bytes between two requests once.
+   */
+  late_replies_dropped: number;
   /** Bytes dropped because they formed no valid frame. */
   dropped_bytes: number;
 }
@@ -45,7 +49,7 @@ export interface FramingCounters {
 abstract class PortAdapter extends EventEmitter {
   _transactionIdRead = 1;
   _transactionIdWrite = 1;
-  readonly counters: FramingCounters = { stale_replies: 0, dropped_bytes: 0 };
+  readonly counters: FramingCounters = { late_replies_dropped: 0, dropped_bytes: 0 };
 
   constructor(protected readonly transport: Transport) {
     super();
@@ -77,10 +81,13 @@ abstract class PortAdapter extends EventEmitter {
 export class RtuFraming extends PortAdapter {
   private rx = Buffer.alloc(0);
   private expect: { unit: number; fc: number; length: number | undefined } | undefined;
+  /** Bytes came since the last request while none was outstanding (counted once per burst). */
+  private lateSeen = false;
 
   write(adu: Buffer): void {
     if (this.rx.length > 0) this.counters.dropped_bytes += this.rx.length;
     this.rx = Buffer.alloc(0);
+    this.lateSeen = false;
     this.expect = { unit: adu[0]!, fc: adu[1]!, length: expectedReplyLength(adu) };
     this.transport.write(adu);
   }
@@ -93,7 +100,8 @@ export class RtuFraming extends PortAdapter {
   protected receive(chunk: Buffer): void {
     if (this.expect === undefined) {
       this.counters.dropped_bytes += chunk.length;
-      this.counters.stale_replies++;
+      if (!this.lateSeen) this.counters.late_replies_dropped++;
+      this.lateSeen = true;
       return;
     }
     this.rx = this.rx.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.rx, chunk]);
@@ -165,7 +173,7 @@ export class TcpFraming extends PortAdapter {
       this.rx = this.rx.subarray(6 + length);
       const out = this.outstanding;
       if (out === undefined || tid !== out.tid) {
-        this.counters.stale_replies++;
+        this.counters.late_replies_dropped++;
         continue;
       }
       this.outstanding = undefined;

@@ -8,7 +8,10 @@
  * Many devices answer exception 02 (illegal data address) for reads that touch an address they
  * do not implement, even inside a gap we do not care about. The planner learns from that: the
  * failing request is split at its gaps, then into single points; a single point that still
- * answers 02 is dropped from polling (its value stays null) and reported.
+ * answers 02 is dropped from polling (its value stays null) and reported. A request the unit
+ * refuses otherwise (exception 03 or 04, or silence while it answers its other requests) is
+ * split the same way, but a single point stays: the driver rests it instead, since such a
+ * refusal may pass.
  */
 import type { Table } from './config.js';
 
@@ -63,13 +66,26 @@ export class ReadPlanner {
    * more, smaller requests) or `dropped` (the block was a single point, now left out).
    */
   learnIllegalAddress(block: ReadBlock): { outcome: 'split' } | { outcome: 'dropped'; points: string[] } {
+    if (this.split(block)) return { outcome: 'split' };
     this.cached = undefined;
+    for (const p of block.points) this.dropped.add(p.name);
+    return { outcome: 'dropped', points: block.points.map((p) => p.name) };
+  }
+
+  /**
+   * The unit refused a read of `block` in a way that may pass (exception 03/04, silence). Returns
+   * `split` (the next plan reads it in smaller requests) or `single` (it cannot be split).
+   */
+  learnRefused(block: ReadBlock): 'split' | 'single' {
+    return this.split(block) ? 'split' : 'single';
+  }
+
+  /** Splits `block` at its gaps, or between every point; false when it holds one address. */
+  private split(block: ReadBlock): boolean {
     const sorted = [...block.points].sort((a, b) => a.address - b.address);
     const starts = [...new Set(sorted.map((p) => p.address))];
-    if (starts.length <= 1) {
-      for (const p of sorted) this.dropped.add(p.name);
-      return { outcome: 'dropped', points: sorted.map((p) => p.name) };
-    }
+    if (starts.length <= 1) return false;
+    this.cached = undefined;
     // First split only at gaps (the unimplemented addresses are likely there); if the block had
     // no gaps, split between every point.
     let splitAtGaps = false;
@@ -82,7 +98,7 @@ export class ReadPlanner {
       end = Math.max(end, p.address + p.count);
     }
     if (!splitAtGaps) for (const a of starts.slice(1)) this.barriers.add(key(block.table, a));
-    return { outcome: 'split' };
+    return true;
   }
 
   private build(): ReadBlock[] {
@@ -115,6 +131,11 @@ export class ReadPlanner {
     }
     return blocks;
   }
+}
+
+/** Identifies a block across plans (for its rest). */
+export function blockKey(block: ReadBlock): string {
+  return `${block.table}:${block.address}+${block.count}`;
 }
 
 function key(table: Table, address: number): string {

@@ -124,7 +124,7 @@ describe('RTU framing', () => {
     const reply = rtu([0x01, 0x03, 0x04, 0x00, 0x0a, 0x00, 0x0b]);
     for (const chunk of [reply.subarray(0, 3), reply.subarray(3, 7), reply.subarray(7)]) wire.emit('data', chunk);
     expect(frames).toEqual([reply]);
-    expect(f.counters.stale_replies).toBe(1);
+    expect(f.counters.late_replies_dropped).toBe(1);
   });
 
   test('skips noise and a frame with a bad CRC; passes an exception reply', () => {
@@ -169,7 +169,7 @@ describe('TCP framing', () => {
     wire.emit('data', Buffer.concat([wrong, right.subarray(0, 5)]));
     wire.emit('data', right.subarray(5));
     expect(frames).toEqual([rtu([0x07, 0x03, 0x02, 0x00, 0x2a])]);
-    expect(f.counters.stale_replies).toBe(1);
+    expect(f.counters.late_replies_dropped).toBe(1);
   });
 });
 

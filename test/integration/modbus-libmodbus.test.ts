@@ -65,7 +65,7 @@ describe.skipIf(!peers('gcc', 'pkg-config'))('Modbus TCP against libmodbus unit-
       () => {
         const c = counters();
         return (
-          c['device:slow:timeouts']! >= 2 && c['device:badtid:timeouts']! >= 2 && c['device:bytes:polls']! >= 2 && c['stale_replies']! >= 2
+          c['device:slow:timeouts']! >= 2 && c['device:badtid:timeouts']! >= 2 && c['device:bytes:polls']! >= 2 && c['late_replies_dropped']! >= 2
         );
       },
       20_000,
@@ -178,7 +178,7 @@ describe.skipIf(!peers('gcc', 'pkg-config'))('Modbus TCP against libmodbus unit-
       () =>
         counters('a')['device:ut_a:timeouts']! >= 2 &&
         counters('b')['device:ut_b:timeouts']! >= 2 &&
-        counters('a')['stale_replies']! >= 1 &&
+        counters('a')['late_replies_dropped']! >= 1 &&
         counters('b')['dropped_bytes']! > 0,
       20_000,
     );

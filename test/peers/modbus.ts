@@ -62,9 +62,75 @@ export interface PyModbusPeer {
 
 /** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
 export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string } = {}): Promise<PyModbusPeer> {
-  const args = [join(HERE, 'modbus_server.py'), kind, String(where), '--units', (opts.units ?? [1]).join(',')];
+  const args = [kind, String(where), '--units', (opts.units ?? [1]).join(',')];
   if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
-  const proc = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const peer = await startScriptPeer('modbus_server.py', args, 'the pymodbus peer');
+  return {
+    where: peer.where,
+    port: kind === 'tcp' ? Number(peer.where) : 0,
+    pid: peer.pid,
+    async set(unit, table, address, values) {
+      const r = await peer.ask({ op: 'set', unit, table, address, values });
+      if (!r.ok) throw new Error(`peer set failed: ${r.error}`);
+    },
+    async get(unit, table, address, count) {
+      const r = await peer.ask({ op: 'get', unit, table, address, count });
+      if (!r.ok) throw new Error(`peer get failed: ${r.error}`);
+      return r.values!;
+    },
+    stop: peer.stop,
+  };
+}
+
+export interface FieldPeerRule {
+  unit: number;
+  fc?: number;
+  address?: number;
+  action: 'silent' | 'exception' | 'badcount' | 'ok';
+  code?: number;
+}
+
+/** The misbehaving slave of test/peers/field_peer.py: silent registers, gateway exceptions, wrong byte counts. */
+export interface FieldPeer {
+  where: string;
+  port: number;
+  set(unit: number, table: 'hr' | 'ir', address: number, values: number[]): Promise<void>;
+  rule(rule: FieldPeerRule): Promise<void>;
+  /** Requests received, by "unit:fc:address". */
+  requests(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+export async function startFieldPeer(kind: 'tcp' | 'rtu', where: string | number, units: number[]): Promise<FieldPeer> {
+  const peer = await startScriptPeer('field_peer.py', [kind, String(where), '--units', units.join(',')], 'the field peer');
+  const must = async (req: object) => {
+    const r = await peer.ask(req);
+    if (!r.ok) throw new Error(`field peer: ${r.error}`);
+    return r;
+  };
+  return {
+    where: peer.where,
+    port: kind === 'tcp' ? Number(peer.where) : 0,
+    set: async (unit, table, address, values) => void (await must({ op: 'set', unit, table, address, values })),
+    rule: async (rule) => void (await must({ op: 'rule', ...rule })),
+    requests: async () => (await must({ op: 'stats' })).requests!,
+    stop: peer.stop,
+  };
+}
+
+interface PeerReply {
+  ok: boolean;
+  values?: (number | boolean)[];
+  requests?: Record<string, number>;
+  error?: string;
+}
+
+/**
+ * Starts a Python peer script from this folder that prints `READY <where>` and then answers one
+ * JSON line on stdout for each JSON line on stdin.
+ */
+async function startScriptPeer(script: string, args: string[], what: string): Promise<{ where: string; pid: number; ask(req: object): Promise<PeerReply>; stop(): Promise<void> }> {
+  const proc = spawn(PYTHON, [join(HERE, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const replies: ((line: string) => void)[] = [];
@@ -82,33 +148,22 @@ export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number,
   });
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const ready = await waitFor(
-    'the pymodbus peer to serve',
+    `${what} to serve`,
     () => {
-      if (proc.exitCode !== null) throw new Error(`pymodbus peer exited (${proc.exitCode}): ${err.slice(-2000)}`);
+      if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode}): ${err.slice(-2000)}`);
       return lines.find((l) => l.startsWith('READY '));
     },
     15_000,
   );
-  const served = ready.slice('READY '.length).trim();
-  const ask = (req: object) =>
-    new Promise<{ ok: boolean; values?: (number | boolean)[]; error?: string }>((resolve, reject) => {
-      if (proc.exitCode !== null) return reject(new Error('pymodbus peer is not running'));
-      replies.push((line) => resolve(JSON.parse(line)));
-      proc.stdin!.write(`${JSON.stringify(req)}\n`);
-    });
   return {
-    where: served,
-    port: kind === 'tcp' ? Number(served) : 0,
+    where: ready.slice('READY '.length).trim(),
     pid: proc.pid!,
-    async set(unit, table, address, values) {
-      const r = await ask({ op: 'set', unit, table, address, values });
-      if (!r.ok) throw new Error(`peer set failed: ${r.error}`);
-    },
-    async get(unit, table, address, count) {
-      const r = await ask({ op: 'get', unit, table, address, count });
-      if (!r.ok) throw new Error(`peer get failed: ${r.error}`);
-      return r.values!;
-    },
+    ask: (req: object) =>
+      new Promise<PeerReply>((resolve, reject) => {
+        if (proc.exitCode !== null) return reject(new Error(`${what} is not running`));
+        replies.push((line) => resolve(JSON.parse(line) as PeerReply));
+        proc.stdin!.write(`${JSON.stringify(req)}\n`);
+      }),
     stop: () => stopProcess(proc),
   };
 }
