@@ -7,12 +7,12 @@
  * while the monitor says healthy: a hung loop sends nothing (its timers never fire) and a
  * wedged driver stops the pings on purpose, so systemd kills and restarts the service.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as v from 'valibot';
 import type { Logger } from 'pino';
 import type { Driver } from '../core/driver.js';
 import { int } from '../config/fields.js';
 import type { SystemdNotifier } from './notify.js';
+import { LoopDelay } from './loop-delay.js';
 
 export const HealthSchema = v.strictObject(
   {
@@ -51,9 +51,9 @@ export interface HealthMonitorOptions {
 }
 
 export class HealthMonitor {
-  /** Exposed for /metrics: percentiles of the event-loop delay since start, in ns. */
-  readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
-  private readonly window: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  /** Exposed for /metrics: percentiles of the event-loop delay since start, in ns (without the sampling interval). */
+  readonly loopDelay = new LoopDelay(20);
+  private readonly window = new LoopDelay(20);
   private readonly now: () => number;
   private last: HealthState = { healthy: true, problems: [], loopDelayMaxMs: 0, checkedAt: 0 };
   private timer: NodeJS.Timeout | undefined;
@@ -88,7 +88,7 @@ export class HealthMonitor {
     const cfg = this.options.config();
     const now = this.now();
     const problems: string[] = [];
-    const loopDelayMaxMs = this.window.count > 0 ? this.window.max / 1e6 : 0;
+    const loopDelayMaxMs = this.window.max / 1e6;
     this.window.reset();
     if (loopDelayMaxMs > cfg.max_event_loop_delay_ms) {
       problems.push(`event loop delayed ${Math.round(loopDelayMaxMs)} ms (limit ${cfg.max_event_loop_delay_ms} ms)`);
