@@ -1,0 +1,93 @@
+/**
+ * Config of Modbus devices: dropping profile points (`points: {name: null}`, `exclude:`) and
+ * `range_check`, each mistake reported with its path.
+ */
+import { describe, expect, test } from 'vitest';
+import { ConfigError, parseConfigText } from '../../src/config/load.js';
+import { devicePointConfigs } from '../../drivers/modbus/device.js';
+import type { ModbusDeviceConfig } from '../../drivers/modbus/config.js';
+
+const base = `
+buses:
+  - { id: line1, kind: rtu, port: /dev/ttyUSB0 }
+devices:
+`;
+
+function problems(devices: string): string[] {
+  try {
+    parseConfigText(base + devices);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+describe('dropping points of a profile', () => {
+  test('points: {name: null} and exclude: leave those points out; inline points still override', () => {
+    const cfg = parseConfigText(`${base}  - id: drive
+    driver: modbus
+    bus: line1
+    unit: 1
+    profile: vfd
+    exclude: [dc_bus_voltage]
+    points:
+      fault: null
+      current: { table: input, address: 1, scale: 0.1, unit: A }
+`);
+    const points = devicePointConfigs(cfg.devices[0] as ModbusDeviceConfig);
+    expect(Object.keys(points).sort()).toEqual(['actual_speed', 'current', 'running', 'speed']);
+    expect(points['current']!.scale).toBe(0.1);
+  });
+
+  test('each mistake names its path and what to do', () => {
+    expect(
+      problems(`  - { id: a, driver: modbus, bus: line1, unit: 1, profile: vfd, points: { faults: null }, exclude: [speed, dc_bus] }
+  - { id: b, driver: modbus, bus: line1, unit: 2, points: { v: { table: holding, address: 0 }, w: null }, exclude: [v] }
+  - { id: c, driver: modbus, bus: line1, unit: 3, profile: vfd, exclude: [fault], points: { fault: { table: input, address: 9 } } }
+  - { id: d, driver: modbus, bus: line1, unit: 4, profile: xy-md02, exclude: [temperature, humidity, temperature_correction] }
+`),
+    ).toEqual([
+      'devices[0].points.faults: null drops a point of the profile, but there is no point "faults" in profile vfd (its points: running, speed, actual_speed, current, fault, dc_bus_voltage)',
+      'devices[0].exclude[1]: no point "dc_bus" in profile vfd (its points: running, speed, actual_speed, current, fault, dc_bus_voltage)',
+      'devices[1].points.w: null drops a point of the profile, but the device names no profile; remove the entry',
+      'devices[1].exclude: drops points of the profile, but the device names no profile; remove it',
+      'devices[2].exclude[0]: fault is excluded and also declared under points; keep one',
+      'devices[3]: every point of profile xy-md02 is dropped; keep at least one or declare points',
+    ]);
+  });
+});
+
+describe('range_check', () => {
+  test('needs a numeric point with a declared min or max', () => {
+    expect(
+      problems(`  - id: a
+    driver: modbus
+    bus: line1
+    unit: 1
+    points:
+      ok: { table: holding, address: 0, min: -40, max: 125, range_check: true }
+      no_range: { table: holding, address: 1, range_check: true }
+      flag: { table: coil, address: 0, range_check: true }
+      mode: { table: holding, address: 2, enum: { 0: off, 1: on }, min: 0, max: 1, range_check: true }
+      word: { table: holding, address: 3, range_check: yes }
+`),
+    ).toEqual(['devices[0].points.word.range_check: must be true or false']);
+    expect(
+      problems(`  - id: a
+    driver: modbus
+    bus: line1
+    unit: 1
+    points:
+      ok: { table: holding, address: 0, min: -40, max: 125, range_check: true }
+      no_range: { table: holding, address: 1, range_check: true }
+      flag: { table: coil, address: 0, range_check: true }
+      mode: { table: holding, address: 2, enum: { 0: off, 1: on }, min: 0, max: 1, range_check: true }
+`),
+    ).toEqual([
+      'devices[0].points.no_range.range_check: needs the physical range as min and/or max',
+      'devices[0].points.flag.range_check: only numeric points have a range; remove it',
+      'devices[0].points.mode.range_check: only numeric points have a range; remove it',
+    ]);
+  });
+});
