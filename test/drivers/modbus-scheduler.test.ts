@@ -289,3 +289,138 @@ describe('BusScheduler', () => {
     await s.stop();
   });
 });
+
+/** A transaction that fails the way a gateway says a unit is absent (exception 0x0B). */
+function absent(device: string): Transaction<string> {
+  return {
+    device,
+    priority: 'poll',
+    backoffBaseMs: 200,
+    run: () => Promise.reject(Object.assign(new Error('exception 11'), { unitAbsent: true })),
+  };
+}
+
+/** Lets a unit answer once, so the scheduler knows it as answering. */
+async function answerOnce(s: BusScheduler, device: string): Promise<void> {
+  const m = manual(device);
+  const r = s.submit(m.tx);
+  await vi.advanceTimersByTimeAsync(1);
+  m.answers[0]!('ok');
+  await r;
+}
+
+describe('BusScheduler: absent units, rests per requester, silent lines', () => {
+  test('an answer that the unit is absent fails at once, without a retry, and rests the unit', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 2 });
+    await s.start();
+    const err = await s.submit(absent('u5')).catch((e: unknown) => e);
+    expect((err as { unitAbsent?: boolean }).unitAbsent).toBe(true);
+    expect(s.counters()).toMatchObject({ transactions: 1, retries: 0, answered: 0 });
+    expect(s.restRemaining('u5')).toBe(200);
+    await expect(s.submit(absent('u5'))).rejects.toBeInstanceOf(BackoffError);
+  });
+
+  test('with rest: false a failure does not rest the unit and its polls are not refused', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0 });
+    await s.start();
+    const block = manual('u7');
+    const r = s.submit({ ...block.tx, rest: false }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await r).toBeInstanceOf(BusTimeoutError);
+    expect(s.restRemaining('u7')).toBe(0);
+    const next = manual('u7');
+    const n = s.submit({ ...next.tx, rest: false });
+    await vi.advanceTimersByTimeAsync(50);
+    next.answers[0]!('ok');
+    expect(await n).toBe('ok');
+  });
+
+  test('bytes arriving after a timeout keep the line busy until it has been quiet for the gap', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 0, gapMs: 5 });
+    await s.start();
+    const slow = manual('slow');
+    const next = manual('next');
+    void s.submit(slow.tx).catch(() => undefined);
+    void s.submit(next.tx).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(5); // the gap after connecting
+    expect(slow.starts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100 + 49); // timed out; 1 ms of quiet left
+    t.emit('data', Buffer.from([1, 3, 2])); // the slow unit's late reply starts
+    await vi.advanceTimersByTimeAsync(4);
+    expect(next.starts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(next.starts).toHaveLength(1);
+    expect(next.starts[0]! - slow.starts[0]!).toBe(154);
+  });
+
+  test('two answering units falling silent in a row make the line silent: queued polls fail at once, one probe per rest', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 1 });
+    await s.start();
+    const silences: string[] = [];
+    s.on('silent', (reason: string) => silences.push(reason));
+    let answering = 0;
+    s.on('answering', () => answering++);
+    for (const u of ['a', 'b', 'c']) await answerOnce(s, u);
+
+    const [a, b, c] = [manual('a'), manual('b'), manual('c')];
+    const results = [a, b, c].map((m) => s.submit(m.tx).catch((e: unknown) => e));
+    await vi.advanceTimersByTimeAsync(100); // a times out; its retry waits behind b
+    expect(b.starts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(50); // quiet time over: b goes before a's retry
+    expect(b.starts).toHaveLength(1);
+    expect(a.starts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100); // b times out too: the line is silent
+    expect(silences).toHaveLength(1);
+    expect(s.lineSilent).toBe(true);
+    const [ra, rb, rc] = await Promise.all(results);
+    expect(ra).toBeInstanceOf(BackoffError); // a's retry, refused with the queue
+    expect(rb).toBeInstanceOf(BusTimeoutError);
+    expect(rc).toBeInstanceOf(BackoffError);
+    expect(c.starts).toEqual([]);
+
+    // Until the rest is over nothing goes out; then one poll probes the line, without a retry.
+    await expect(s.submit(manual('c').tx)).rejects.toBeInstanceOf(BackoffError);
+    await vi.advanceTimersByTimeAsync(200);
+    const probe = manual('c');
+    const p = s.submit(probe.tx).catch((e: unknown) => e);
+    await expect(s.submit(manual('a').tx)).rejects.toBeInstanceOf(BackoffError);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await p).toBeInstanceOf(BusTimeoutError);
+    expect(probe.starts).toHaveLength(1);
+    // The next probe comes from another unit, after a doubled rest.
+    await vi.advanceTimersByTimeAsync(400);
+    await expect(s.submit(manual('c').tx)).rejects.toBeInstanceOf(BackoffError);
+    const second = manual('a');
+    const q = s.submit(second.tx);
+    await vi.advanceTimersByTimeAsync(1);
+    second.answers[0]!('back');
+    expect(await q).toBe('back');
+    expect(answering).toBe(1);
+    expect(s.lineSilent).toBe(false);
+    expect(s.restRemaining('b')).toBe(0);
+    expect(s.counters()).toMatchObject({ line_silences: 1, line_probes: 2, line_silent: 0 });
+  });
+
+  test('one unit falling silent on a line where the others answer is that unit alone', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 1 });
+    await s.start();
+    const silences: string[] = [];
+    s.on('silent', (reason: string) => silences.push(reason));
+    for (const u of ['a', 'b']) await answerOnce(s, u);
+    const [a, b] = [manual('a'), manual('b')];
+    const ra = s.submit(a.tx).catch((e: unknown) => e);
+    const rb = s.submit(b.tx);
+    await vi.advanceTimersByTimeAsync(150); // a timed out; b goes first
+    b.answers[0]!('ok');
+    expect(await rb).toBe('ok');
+    await vi.advanceTimersByTimeAsync(200); // a's retry times out
+    expect(await ra).toBeInstanceOf(BusTimeoutError);
+    expect(a.starts).toHaveLength(2);
+    expect(silences).toEqual([]);
+  });
+});
