@@ -86,6 +86,11 @@ export interface Transaction<T> {
    * failure puts the unit at rest. False when the requester keeps its own finer rests.
    */
   rest?: boolean;
+  /**
+   * The requester expects no answer may come (a read that went unanswered before and is tried
+   * again after its rest): its silence says nothing about the line.
+   */
+  mayStaySilent?: boolean;
 }
 
 export interface BusSchedulerOptions {
@@ -491,7 +496,7 @@ export class BusScheduler extends EventEmitter {
       }
       return true;
     }
-    if (!d.answering) return false;
+    if (!d.answering || tx.mayStaySilent === true) return false;
     d.answering = false;
     this.fallenSilent.add(tx.device);
     if (this.fallenSilent.size < 2) return false;

@@ -183,14 +183,12 @@ export class ModbusDriver implements Driver {
       else if (dev.online) this.options.ctx.sink.report(dev.cfg.id, {}, 'poll', quality);
       return;
     }
+    // What was learned about its blocks while it was going away may be wrong.
+    if (!dev.online) dev.blockRests.clear();
     // The unit answered: the blocks it left unanswered are its own refusal, not a dead unit.
     for (const block of silent) this.learnSilent(dev, block);
     dev.polls++;
     this.polls++;
-    if (!dev.online) {
-      // What was learned about its blocks while it was going away may be wrong.
-      dev.blockRests.clear();
-    }
     // A poll that overlapped a control write may have read the new values first; they are the
     // write's to publish (as device_control, with its read-back), so this poll's values wait.
     const writeOverlapped = dev.writesStarted !== writesBefore;
@@ -221,9 +219,10 @@ export class ModbusDriver implements Driver {
         mark(block, 'stale');
         continue;
       }
-      const retry = dev.online && r.silent.length === 0 && dev.blockRests.failures(key) === 0;
+      const refusedBefore = dev.online && dev.blockRests.failures(key) > 0;
+      const retry = dev.online && r.silent.length === 0 && !refusedBefore;
       try {
-        const data = await this.readBlock(dev, block, 'poll', undefined, { retry, rest: !dev.online && !r.answered });
+        const data = await this.readBlock(dev, block, 'poll', undefined, { retry, rest: !dev.online && !r.answered, mayStaySilent: refusedBefore });
         r.answered = true;
         dev.blockRests.answered(key);
         this.decodeInto(dev, block, data, r);
@@ -343,9 +342,16 @@ export class ModbusDriver implements Driver {
    * `poll.retry`: retries are for a unit that answers but missed one; probing a unit that is
    * offline, or a block that failed last time, once per rest is enough and keeps its cost to the
    * healthy units on the line low. `poll.rest`: the unit's rest applies (an offline unit's probe);
-   * an online unit's blocks rest one by one (BlockRests) instead.
+   * an online unit's blocks rest one by one (BlockRests) instead. `poll.mayStaySilent`: the block
+   * went unanswered before, so its silence now says nothing about the line.
    */
-  private readBlock(dev: ModbusDevice, block: ReadBlock, priority: Priority, cancel?: AbortSignal, poll?: { retry: boolean; rest: boolean }): Promise<number[] | boolean[]> {
+  private readBlock(
+    dev: ModbusDevice,
+    block: ReadBlock,
+    priority: Priority,
+    cancel?: AbortSignal,
+    poll?: { retry: boolean; rest: boolean; mayStaySilent: boolean },
+  ): Promise<number[] | boolean[]> {
     const unit = dev.cfg.unit;
     const label = `read ${block.table} ${block.address}+${block.count}`;
     return this.scheduler.submit<number[] | boolean[]>({
@@ -354,7 +360,7 @@ export class ModbusDriver implements Driver {
       label,
       ...(cancel === undefined ? {} : { cancel }),
       backoffBaseMs: dev.cfg.poll_interval_ms,
-      ...(poll === undefined ? {} : { rest: poll.rest, ...(poll.retry ? {} : { retries: 0 }) }),
+      ...(poll === undefined ? {} : { rest: poll.rest, mayStaySilent: poll.mayStaySilent, ...(poll.retry ? {} : { retries: 0 }) }),
       run: (signal) => {
         switch (block.table) {
           case 'coil':

@@ -1,6 +1,6 @@
 /**
  * ReadPlanner: the minimum number of requests for a point map, the protocol limits, and
- * learning from exception 02.
+ * learning from exception 02 and from refusals that may pass.
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
@@ -127,6 +127,21 @@ describe('ReadPlanner', () => {
       [5, 2],
     ]);
     expect(planner.droppedPoints()).toEqual(['b']);
+  });
+
+  test('a refusal that may pass (03, 04, silence) splits the same way but never drops a point', () => {
+    const points = [hr('a', 0), hr('b', 1), hr('c', 5)];
+    const planner = new ReadPlanner({ points, maxGap: 8 });
+    expect(planner.learnRefused(planner.plan()[0]!)).toBe('split');
+    expect(planner.learnRefused(planner.plan()[0]!)).toBe('split');
+    expect(planner.plan().map((b) => [b.address, b.count])).toEqual([
+      [0, 1],
+      [1, 1],
+      [5, 1],
+    ]);
+    expect(planner.learnRefused(planner.plan()[1]!)).toBe('single');
+    expect(planner.plan()).toHaveLength(3);
+    expect(planner.droppedPoints()).toEqual([]);
   });
 
   test('bit points of one register share a single read, also after a split', () => {
