@@ -13,7 +13,7 @@ does. Rules make a unit or one register misbehave:
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "silent"}
     {"op": "rule", "unit": 5, "action": "exception", "code": 11}
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "badcount"}
-    {"op": "rule", "unit": 7, "action": "ok"}            (clears the unit's rules)
+    {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "ok"}   (clears that rule)
 
 A rule with an address applies to reads that include that register; without fc/address, to
 every request for the unit. "badcount" answers with one register fewer than asked (the byte
@@ -51,7 +51,8 @@ def crc16(data):
 
 
 def rule_for(unit, fc, address, count):
-    for (u, f, a), r in rules.items():
+    # A rule for the whole unit wins over one for a function or register (a dead unit is dead).
+    for (u, f, a), r in sorted(rules.items(), key=lambda kv: (kv[0][1] is not None, kv[0][2] is not None)):
         if u != unit:
             continue
         if f is not None and f != fc:
@@ -184,8 +185,7 @@ def control(line):
             if req["op"] == "rule":
                 unit = int(req["unit"])
                 if req["action"] == "ok":
-                    for k in [k for k in rules if k[0] == unit]:
-                        del rules[k]
+                    rules.pop((unit, req.get("fc"), req.get("address")), None)
                 else:
                     rules[(unit, req.get("fc"), req.get("address"))] = req
                 return {"ok": True}
