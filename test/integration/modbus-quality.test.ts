@@ -24,6 +24,8 @@ describe.skipIf(!peers('/usr/bin/python3'))('quality of Modbus points', () => {
     await peer.set(1, 'hr', 20, [500]);
     await peer.set(1, 'hr', 30, [3]);
     await peer.rule({ unit: 1, fc: 3, address: 10, action: 'exception', code: 4 });
+    await peer.set(1, 'hr', 40, [6, 7]);
+    await peer.rule({ unit: 1, fc: 3, address: 40, action: 'badcount' });
     const gw = await startGateway({
       // A short timeout and longest rest keep the silent block's rest short for the test.
       buses: [{ id: 'gw', kind: 'tcp', host: '127.0.0.1', port: peer.port, timeout_ms: 100, backoff_max_ms: 1000 }],
@@ -39,12 +41,13 @@ describe.skipIf(!peers('/usr/bin/python3'))('quality of Modbus points', () => {
             e: { table: 'holding', address: 10 },
             r: { table: 'holding', address: 20, min: 0, max: 100, range_check: true },
             s: { table: 'holding', address: 30 },
+            w: { table: 'holding', address: 40, type: 'uint32' },
           },
         },
       ],
     });
     cleanups.push(() => gw.stop());
-    const transitions: Record<string, Quality[]> = { g: [], e: [], r: [], s: [] };
+    const transitions: Record<string, Quality[]> = { g: [], e: [], r: [], s: [], w: [] };
     const diffs: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => {
       diffs.push(d);
@@ -53,11 +56,13 @@ describe.skipIf(!peers('/usr/bin/python3'))('quality of Modbus points', () => {
     const snap = () => gw.gateway.registry.snapshot('plc')!;
     const quality = (want: Record<string, Quality>) => () => Object.entries(want).every(([k, q]) => snap().quality[k] === q);
 
-    // An exception and a value beyond the range are bad and never published as values.
-    await waitFor('first qualities', quality({ g: 'good', e: 'bad', r: 'bad', s: 'good' }));
+    // An exception, a reply with a wrong byte count and a value beyond the range are bad and
+    // never published as values.
+    await waitFor('first qualities', quality({ g: 'good', e: 'bad', r: 'bad', s: 'good', w: 'bad' }));
     expect(snap()).toMatchObject({ online: true, state: { g: 1, s: 3 } });
     expect(Object.hasOwn(snap().state, 'r')).toBe(false);
     expect(Object.hasOwn(snap().state, 'e')).toBe(false);
+    expect(Object.hasOwn(snap().state, 'w')).toBe(false);
 
     // A change within the deadband is not published, and the point stays good.
     await peer.set(1, 'hr', 0, [3]);
@@ -96,6 +101,7 @@ describe.skipIf(!peers('/usr/bin/python3'))('quality of Modbus points', () => {
       e: ['bad'],
       r: ['bad', 'good', 'stale', 'good'],
       s: ['good', 'stale', 'good', 'stale', 'good'],
+      w: ['bad'],
     });
     // Every quality change was a diff of its own or rode with a value change: none was lost.
     expect(diffs.every((d) => d.changed)).toBe(true);
