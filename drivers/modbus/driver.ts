@@ -250,10 +250,15 @@ export class ModbusDriver implements Driver {
         }
         r.answered = true;
         dev.blockRests.answered(key);
+        // A merged read the unit refused says nothing about its points yet: the next poll reads
+        // them in smaller requests. Otherwise the unit refused these points: bad.
+        if (err instanceof ModbusException) {
+          if (this.onException(dev, block, err) !== 'split') mark(block, 'bad');
+          continue;
+        }
         mark(block, 'bad');
-        if (err instanceof ModbusException) this.onException(dev, block, err);
         // A garbled or mismatched reply: the unit (or line) is there but this answer is useless.
-        else this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
+        this.warnOnce(`${dev.cfg.id}:reply`, { device: dev.cfg.id, err: (err as Error).message }, 'unusable reply');
       }
     }
     return r;
@@ -306,7 +311,8 @@ export class ModbusDriver implements Driver {
     this.options.ctx.sink.setOnline(dev.cfg.id, false, reason);
   }
 
-  private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): void {
+  /** Learns from an exception to a read; says whether the read was split. */
+  private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): 'split' | 'kept' {
     dev.exceptions++;
     this.exceptions++;
     if ((err.exceptionCode === 3 || err.exceptionCode === 4) && dev.planner.learnRefused(block) === 'split') {
@@ -314,7 +320,7 @@ export class ModbusDriver implements Driver {
         { device: dev.cfg.id, code: err.exceptionCode, table: block.table, address: block.address, count: block.count },
         'unit refused a merged read; splitting it',
       );
-      return;
+      return 'split';
     }
     if (err.exceptionCode === 2) {
       const learned = dev.planner.learnIllegalAddress(block);
@@ -324,9 +330,10 @@ export class ModbusDriver implements Driver {
       } else {
         log.warn({ device: dev.cfg.id, points: learned.points, table: block.table, address: block.address }, 'unit has no such address (exception 02); point no longer polled');
       }
-      return;
+      return learned.outcome === 'split' ? 'split' : 'kept';
     }
     this.warnOnce(`${dev.cfg.id}:${block.table}:${block.address}:${err.exceptionCode}`, { device: dev.cfg.id, code: err.exceptionCode, err: err.message }, 'read answered with an exception');
+    return 'kept';
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {
