@@ -201,7 +201,7 @@ export class BusScheduler extends EventEmitter {
   /** Units that were answering and then timed out, since the last answer from any unit. */
   private readonly fallenSilent = new Set<string>();
   /** Set while the whole line is silent: how it is probed. */
-  private silence: { failures: number; probeAt: number; probing: boolean; probed: Set<string> } | undefined;
+  private silence: { failures: number; probeAt: number; probing: boolean; probed: Set<string>; seen: Set<string> } | undefined;
   /** When the last byte arrived from the line. */
   private lastRxAt = 0;
 
@@ -309,11 +309,12 @@ export class BusScheduler extends EventEmitter {
     }
     const s = this.silence;
     if (s === undefined) return undefined;
+    s.seen.add(tx.device);
     const wait = s.probing ? this.options.timeoutMs : Math.max(0, s.probeAt - this.now());
     if (wait > 0) return new BackoffError(`bus ${this.id}: no unit answers on this line; it is probed again in ${wait} ms`, wait);
     if (s.probed.has(tx.device)) {
-      // Every unit had its turn: start a new round.
-      if (s.probed.size < this.devices.size) return new BackoffError(`bus ${this.id}: no unit answers on this line; another unit probes it next`, 0);
+      // The units take turns: a new round once every unit that asked meanwhile had one.
+      for (const d of s.seen) if (!s.probed.has(d)) return new BackoffError(`bus ${this.id}: no unit answers on this line; another unit probes it next`, 0);
       s.probed.clear();
     }
     s.probed.add(tx.device);
@@ -509,7 +510,7 @@ export class BusScheduler extends EventEmitter {
     this.fallenSilent.clear();
     for (const d of this.devices.values()) d.answering = false;
     const first = backoffDelay(tx.backoffBaseMs ?? this.options.timeoutMs, this.options.backoffMaxMs, 1, this.random);
-    this.silence = { failures: 1, probeAt: this.now() + first, probing: false, probed: new Set() };
+    this.silence = { failures: 1, probeAt: this.now() + first, probing: false, probed: new Set(), seen: new Set() };
     this.stats.line_silences++;
     const reason = `no unit on bus ${this.id} answers (${units.join(', ')} fell silent in a row)`;
     this.options.log.warn({ bus: this.id, units, probe_ms: first }, 'line silent; probing it');
