@@ -60,7 +60,8 @@ export class DeviceStore {
 
   /** Replaces a device by a server snapshot (connect, resync, plain subscribe). */
   replace(view: DeviceView): DeviceView {
-    const copy: DeviceView = { ...view, state: { ...view.state } };
+    // Own copies: the diffs applied later change them in place.
+    const copy: DeviceView = { ...view, state: { ...view.state }, quality: { ...(view.quality ?? {}) } };
     this.devices.set(view.device_id, copy);
     this.resyncing.delete(view.device_id);
     return copy;
@@ -90,9 +91,17 @@ export class DeviceStore {
         d.state[name] = value as PointValue;
       }
     }
+    // Quality changes travel in the same diff (a gateway from before qualities sends none).
+    if (msg.data.quality !== undefined) Object.assign((d.quality ??= {}), msg.data.quality);
     d.seq = msg.seq;
-    // The registry stamps last_update on value changes, not on a bare reachability change.
-    if (msg.data.action !== 'status') d.last_update = msg.timestamp;
+    // The registry stamps last_update when a value changes or the device comes back, never on a
+    // bare reachability or quality change: the age of the data is the age of the last good reading.
+    if (msg.data.action !== 'status' && hasKeys(msg.data.new_state)) d.last_update = msg.timestamp;
     return { kind: 'applied', device: d, onlineChanged };
   }
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }

@@ -26,6 +26,8 @@ export interface UpdateEvent {
   action: DeviceUpdateData['action'];
   previous_state: DeviceUpdateData['previous_state'];
   new_state: DeviceUpdateData['new_state'];
+  /** Points whose quality changed with this update, and to what (absent when none did; `new_state` may then be empty). */
+  quality?: DeviceUpdateData['quality'];
   /** Seconds since the epoch. */
   timestamp: number;
   /** The device after the update (the client's live object: read it, do not change it). */

@@ -14,6 +14,7 @@
  * client.on('connection', (c) => showBanner(c.state)); // connecting | connected | reconnecting | closed
  * client.start();
  * client.devices();                                    // the per-device state map
+ * pointQuality(client.device('motor_01')!, 'speed');   // good | stale | bad | uncertain: is the value current?
  * await client.control('motor_01', { speed: 1500 });   // throws GatewayClientError { code, status }
  * client.stop();
  * ```
@@ -37,5 +38,6 @@ export type {
 export { RestClient, type FetchLike, type RestClientOptions } from './rest.js';
 export { GatewayClientError } from './errors.js';
 export { DeviceStore, type ApplyOutcome } from './device-store.js';
+export { pointQuality, untrustedPoints } from './quality.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export type * from './types.js';

@@ -415,6 +415,7 @@ export class GatewayClient {
           action: msg.data.action,
           previous_state: msg.data.previous_state,
           new_state: msg.data.new_state,
+          ...(msg.data.quality === undefined ? {} : { quality: msg.data.quality }),
           timestamp: msg.timestamp,
           device,
         });

@@ -4,6 +4,16 @@
  */
 export type PointValue = number | boolean | string | null;
 
+/**
+ * How far a point's value can be trusted (the gateway's src/core/points.ts says it in full):
+ * `good` the device's value as of its last read; `stale` the last good value, kept, but the read
+ * that should have refreshed it failed or the device is offline; `bad` the device answered but
+ * the value cannot be used (an exception, a reply that does not decode, out of range);
+ * `uncertain` not confirmed by a read. The value and `last_update` stay those of the last good
+ * reading whatever the quality.
+ */
+export type Quality = 'good' | 'stale' | 'bad' | 'uncertain';
+
 export interface PointMeta {
   type: 'number' | 'integer' | 'boolean' | 'string' | 'enum';
   access: 'r' | 'rw';
@@ -27,6 +37,11 @@ export interface DeviceView {
   last_update: number | null;
   seq: number;
   points: Record<string, PointMeta>;
+  /**
+   * The quality of every point read at least once (or refused by the device). A gateway from
+   * before qualities sends none; read it through `pointQuality()`, which says `good` there.
+   */
+  quality?: Record<string, Quality>;
 }
 
 export type UpdateAction = 'device_control' | 'poll' | 'stream' | 'status';
@@ -39,6 +54,11 @@ export interface DeviceUpdateData {
   new_state: Record<string, PointValue | boolean>;
   changed: boolean;
   action: UpdateAction;
+  /**
+   * The new quality of each point whose quality changed with this diff (absent when none did).
+   * A diff may change qualities only: then `new_state` is empty.
+   */
+  quality?: Record<string, Quality>;
 }
 
 export interface ConnectionEstablishedMessage {
