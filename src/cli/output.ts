@@ -2,6 +2,8 @@
  * Human output: plain tables, colour only on a terminal and without NO_COLOR. An empty
  * NO_COLOR does not count (no-color.org: "when present and not an empty string").
  */
+import type { Quality } from '../client/index.js';
+
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
 }
@@ -31,6 +33,18 @@ export function formatValue(value: unknown, unit?: string): string {
   if (value === null || value === undefined) return '-';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return unit ? `${text} ${unit}` : text;
+}
+
+/**
+ * A value marked by its quality: `1200 rpm [stale]`, `- [bad]`. The mark is a word, so it reads
+ * the same piped, with NO_COLOR and to a screen reader; colour only adds to it. A good value (or
+ * one from a gateway that states no quality) is shown as it is.
+ */
+export function formatQualified(value: unknown, quality: Quality | undefined, unit?: string): string {
+  const text = formatValue(value, unit);
+  if (quality === undefined || quality === 'good') return text;
+  const mark = `[${quality}]`;
+  return `${dim(text)} ${quality === 'bad' ? red(mark) : yellow(mark)}`;
 }
 
 export function age(lastUpdate: number | null | undefined, nowS = Date.now() / 1000): string {

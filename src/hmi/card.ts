@@ -1,12 +1,13 @@
 /**
  * One device as a card: name and type, online state, age of the last change, every point
- * with its value, unit, trend and (for roles that may write) its control.
+ * with its value, unit, quality, trend and (for roles that may write) its control.
  */
+import { pointQuality } from '../client/quality.js';
 import { PointControl, type WriteFn } from './controls.js';
 import { h, setAttr, setText } from './dom.js';
-import { formatAge, formatValue, label } from './format.js';
+import { formatAge, formatValue, label, QUALITY_TEXT } from './format.js';
 import { Trend } from './trend.js';
-import { isNumeric, type DeviceView, type PointValue } from './types.js';
+import { isNumeric, type DeviceView, type PointValue, type Quality } from './types.js';
 
 /** No change for this long is pointed out (the value may still be right: it just did not move). */
 const QUIET_AFTER_S = 60;
@@ -14,6 +15,8 @@ const QUIET_AFTER_S = 60;
 interface PointRow {
   row: HTMLElement;
   value: HTMLElement;
+  /** The word that says a value is not the device's value now (stale, bad, ...); empty when good. */
+  quality: HTMLElement;
   trend: Trend | undefined;
   control: PointControl | undefined;
 }
@@ -42,18 +45,19 @@ export class DeviceCard {
     const list = h('div', { class: 'points' });
     for (const [name, meta] of Object.entries(d.points)) {
       const value = h('span', { class: 'num' });
+      const quality = h('span', { class: 'q' });
       const trend = isNumeric(meta) ? new Trend(options.trendWindowS) : undefined;
       const control = options.canWrite && meta.access === 'rw' ? new PointControl(d.device_id, name, meta, options.write(d.device_id, name)) : undefined;
       const row = h(
         'div',
         { class: `point${meta.access === 'rw' ? ' rw' : ''}`, 'data-point': name, title: meta.description ?? '' },
         h('div', { class: 'pl' }, label(name), meta.access === 'rw' ? h('span', { class: 'tag' }, 'set') : null),
-        h('div', { class: 'pv' }, value, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null),
+        h('div', { class: 'pv' }, value, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null, quality),
         trend?.el ?? null,
         control?.el ?? null,
       );
       list.append(row);
-      this.rows.set(name, { row, value, trend, control });
+      this.rows.set(name, { row, value, quality, trend, control });
     }
     this.el = h(
       'article',
@@ -89,6 +93,12 @@ export class DeviceCard {
     this.current = device;
     for (const name of this.rows.keys()) this.refresh(name);
     this.refreshOnline();
+  }
+
+  /** The quality of these points changed (from a diff; their values did not, or are refreshed by `changed`). */
+  qualityChanged(device: DeviceView, names: string[]): void {
+    this.current = device;
+    for (const name of names) this.refreshQuality(name);
   }
 
   /** Points changed (from a diff at gateway time `at`). */
@@ -139,6 +149,22 @@ export class DeviceCard {
     setText(row.value, formatValue(value, meta));
     setAttr(row.row, 'data-value', value === undefined || value === null ? null : String(value));
     row.control?.update(value ?? null);
+    this.refreshQuality(name);
+  }
+
+  /**
+   * Marks a point whose value is not the device's value now, with a word (never colour alone):
+   * the gateway's quality, or stale for a good one while the device or the page's link is down.
+   */
+  private refreshQuality(name: string): void {
+    const row = this.rows.get(name);
+    if (row === undefined) return;
+    const stated = pointQuality(this.current, name);
+    const shown: Quality | undefined = stated === 'good' && !(this.current.online && this.linkLive) ? 'stale' : stated;
+    setAttr(row.row, 'data-quality', shown ?? null);
+    const text = shown === undefined || shown === 'good' ? undefined : QUALITY_TEXT[shown];
+    setText(row.quality, text?.word ?? '');
+    setAttr(row.quality, 'title', text?.why ?? null);
   }
 
   private refreshOnline(): void {
@@ -147,6 +173,9 @@ export class DeviceCard {
     setAttr(this.el, 'data-online', String(online));
     // Stale: the shown values are the last known ones, not live (device or page link down).
     setAttr(this.el, 'data-stale', online && this.linkLive ? null : 'true');
-    for (const r of this.rows.values()) r.control?.setAvailable(online && this.linkLive);
+    for (const [name, r] of this.rows) {
+      r.control?.setAvailable(online && this.linkLive);
+      this.refreshQuality(name);
+    }
   }
 }

@@ -1,5 +1,12 @@
 /** How values and ages read on the panel. */
-import type { PointMeta, PointValue } from './types.js';
+import type { PointMeta, PointValue, Quality } from './types.js';
+
+/** What a point's mark says on the card, and the longer reason on hover or long press. */
+export const QUALITY_TEXT: Record<Exclude<Quality, 'good'>, { word: string; why: string }> = {
+  stale: { word: 'stale', why: 'Stale: the last good reading, not refreshed since (no answer, device offline or no link to the gateway)' },
+  bad: { word: 'bad', why: 'Bad: the device answered but the value cannot be used (error reply or unreadable value); the last good reading is shown' },
+  uncertain: { word: 'uncertain', why: 'Uncertain: not confirmed by a reading from the device' },
+};
 
 export function formatValue(value: PointValue | undefined, meta: PointMeta | undefined): string {
   if (value === undefined || value === null) return '–';

@@ -122,7 +122,10 @@ class Page {
       this.clock(u.timestamp);
       const card = this.cards.get(u.device_id);
       if (card === undefined) this.upsert(u.device);
-      else card.changed(u.device, Object.keys(u.new_state), u.timestamp);
+      else {
+        card.changed(u.device, Object.keys(u.new_state), u.timestamp);
+        if (u.quality !== undefined) card.qualityChanged(u.device, Object.keys(u.quality));
+      }
     });
     client.on('removed', (r) => {
       const card = this.cards.get(r.device_id);

@@ -2,9 +2,9 @@
  * The API shapes the page reads: the device shapes come from the typed client; the history
  * and caller shapes, which the client does not wrap, are declared here.
  */
-import type { DeviceView, PointMeta, PointValue } from '../client/index.js';
+import type { DeviceView, PointMeta, PointValue, Quality } from '../client/index.js';
 
-export type { DeviceView, PointMeta, PointValue };
+export type { DeviceView, PointMeta, PointValue, Quality };
 
 export interface HistoryReply {
   device_id: string;

@@ -1,19 +1,10 @@
 import type { Command } from 'commander';
+import { pointQuality } from '../../client/quality.js';
+import type { DeviceView } from '../../client/index.js';
 import { api, type ApiMeta } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
-import { age, dim, formatValue, green, red, table } from '../output.js';
+import { age, dim, formatQualified, formatValue, green, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
-
-export interface DeviceView {
-  device_id: string;
-  device_type: string;
-  name: string;
-  state: Record<string, unknown>;
-  online: boolean;
-  last_update: number | null;
-  seq: number;
-  points: Record<string, { unit?: string; access: string; type: string; min?: number; max?: number; enum?: string[]; enum_codes?: number[] }>;
-}
 
 export function registerDeviceCommands(program: Command, globals: () => GlobalOptions): void {
   program
@@ -33,9 +24,7 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
             d.device_type,
             d.online ? green('online') : red('offline'),
             changedAgo(d.last_update, now),
-            Object.entries(d.state)
-              .map(([k, v]) => `${k}=${formatValue(v, d.points[k]?.unit)}`)
-              .join('  '),
+            pointValues(d),
           ]),
         ),
       );
@@ -53,10 +42,11 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
       print(`${d.device_id}  ${d.name !== d.device_id ? `${d.name}  ` : ''}${dim(d.device_type)}  ${d.online ? green('online') : red('offline')}  changed ${changedAgo(d.last_update, gatewayNow(meta))}  seq ${d.seq}`);
       print(
         table(
-          ['POINT', 'VALUE', 'ACCESS', 'RANGE'],
+          ['POINT', 'VALUE', 'QUALITY', 'ACCESS', 'RANGE'],
           Object.entries(d.points).map(([name, p]) => [
             name,
-            formatValue(d.state[name], p.unit),
+            formatQualified(d.state[name], pointQuality(d, name), p.unit),
+            pointQuality(d, name) ?? 'never read',
             p.access,
             p.enum ? enumRange(p.enum, p.enum_codes) : p.min !== undefined || p.max !== undefined ? `${p.min ?? ''}..${p.max ?? ''}` : '',
           ]),
@@ -89,7 +79,7 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
 }
 
 /** "0=manual|1=automatic": the codes a write may give too, or the labels alone. */
-function enumRange(labels: string[], codes: number[] | undefined): string {
+function enumRange(labels: readonly string[], codes: readonly number[] | undefined): string {
   return labels.map((l, i) => (codes?.[i] === undefined ? l : `${codes[i]}=${l}`)).join('|');
 }
 
@@ -102,6 +92,17 @@ export function gatewayNow(meta: ApiMeta, localMs = Date.now()): number {
   const server = meta.serverDateMs;
   if (server === undefined || Math.abs(server + 500 - localMs) < 2000) return localMs / 1000;
   return (server + 500) / 1000; // the header is truncated to the second: take the middle of it
+}
+
+/**
+ * Every point that has a value or a quality, in the device's point order, each marked when its
+ * value is not the device's value now (`temperature=31.5 °C [stale]`).
+ */
+function pointValues(d: DeviceView): string {
+  return Object.keys(d.points)
+    .filter((k) => Object.hasOwn(d.state, k) || pointQuality(d, k) !== undefined)
+    .map((k) => `${k}=${formatQualified(d.state[k], pointQuality(d, k), d.points[k]?.unit)}`)
+    .join('  ');
 }
 
 /** "1.2 s ago" since the last change of any point (not the last poll: unchanged values do not count). */
