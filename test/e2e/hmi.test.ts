@@ -225,6 +225,9 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await expect.poll(() => page.locator('header.top').getAttribute('data-link')).toBe('reconnecting');
     // While away, the values are marked stale rather than shown as live.
     await expect.poll(() => page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBe('true');
+    // ...each point too, with the word beside it, not only the card.
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"]').getAttribute('data-quality')).toBe('stale');
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"] .q').textContent()).toBe('stale');
     // ...and no write is offered that could only fail.
     expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isDisabled()).toBe(true);
     await page.screenshot({ path: outputPath('hmi-reconnecting.png') });
@@ -235,6 +238,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     expect(fresh).not.toBe(950);
     await expect.poll(() => pointValue(page, 'motor_02', 'speed')).toBe(String(fresh));
     expect(await page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBeNull();
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"]').getAttribute('data-quality')).toBe('good');
     expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isEnabled()).toBe(true);
     // And it is live again.
     const v = await pointValue(page, 'motor_01', 'temperature');
