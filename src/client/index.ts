@@ -38,6 +38,6 @@ export type {
 export { RestClient, type FetchLike, type RestClientOptions } from './rest.js';
 export { GatewayClientError } from './errors.js';
 export { DeviceStore, type ApplyOutcome } from './device-store.js';
-export { pointQuality, untrustedPoints } from './quality.js';
+export { pointQuality } from './quality.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export type * from './types.js';

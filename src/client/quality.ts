@@ -16,12 +16,3 @@ export function pointQuality(device: Pick<DeviceView, 'state' | 'quality'>, name
   return v === undefined || v === null ? undefined : 'good';
 }
 
-/** Points whose value is not the device's value now (stale, bad or uncertain), in point order. */
-export function untrustedPoints(device: Pick<DeviceView, 'state' | 'quality' | 'points'>): { name: string; quality: Quality }[] {
-  const out: { name: string; quality: Quality }[] = [];
-  for (const name of Object.keys(device.points)) {
-    const q = pointQuality(device, name);
-    if (q !== undefined && q !== 'good') out.push({ name, quality: q });
-  }
-  return out;
-}

@@ -4,6 +4,16 @@
  */
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { DeviceDiff, DeviceSnapshot } from '../core/registry.js';
+import type { Quality } from '../core/points.js';
+import type { Quality as ClientQuality } from '../client/types.js';
+
+/**
+ * The typed client declares the wire shapes again (it bundles for the browser without the
+ * server): the compiler refuses a quality one side knows and the other does not.
+ */
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const QUALITIES_AGREE: SameUnion<Quality, ClientQuality> = true;
+void QUALITIES_AGREE;
 
 export type RequestId = string | number;
 
