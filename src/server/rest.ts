@@ -5,6 +5,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
 import { parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { parseDeviceListQuery, showsQuality } from './device-filter.js';
 import { deviceView } from './protocol.js';
 
 function deviceIdParam(req: HttpRequest): string {
@@ -24,7 +25,17 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
-    const devices = registry.list().map(deviceView);
+    let wanted;
+    try {
+      wanted = parseDeviceListQuery(req.getQuery() ?? '');
+    } catch (err) {
+      sendError(reply, err, internal);
+      return;
+    }
+    const devices = registry
+      .list()
+      .filter((s) => wanted === undefined || showsQuality(s, wanted))
+      .map(deviceView);
     sendJson(reply, 200, { devices, count: devices.length });
   });
 

@@ -77,6 +77,16 @@ describe.skipIf(!peers('socat', 'python3'))('stale and bad values in the CLI', (
     const row = devices.stdout.split('\n').find((l) => l.startsWith(ID))!;
     expect(row).toMatch(/online .*speed=1200 rpm \[bad\] {2}temperature=31\.5 °C {2}load=- \[bad\]$/);
 
+    const only = runCli(['--url', gw.url, 'devices', '--quality', 'bad']);
+    expect(await only.exited).toBe(0);
+    expect(only.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0])).toEqual([ID]);
+    const none = runCli(['--url', gw.url, 'devices', '--quality', 'stale']);
+    expect(await none.exited).toBe(0);
+    expect(none.stdout.trim().split('\n').slice(1)).toEqual([]);
+    const wrong = runCli(['--url', gw.url, 'devices', '--quality', 'broken']);
+    expect(await wrong.exited).toBe(65);
+    expect(wrong.stderr).toMatch(/quality "broken" is not one of good, stale, bad, uncertain/);
+
     const get = runCli(['--url', gw.url, 'get', ID]);
     expect(await get.exited).toBe(0);
     expect(get.stdout).toMatch(/^POINT\s+VALUE\s+QUALITY\s+ACCESS\s+RANGE$/m);

@@ -25,7 +25,10 @@ describe.skipIf(!peers('socat', 'python3'))('quality seen by WebSocket clients: 
 
   beforeAll(async () => {
     rig = await startQualityRig();
-    gw = await startGateway({ log: { level: 'warn' }, devices: [qualityDevice(rig.path)] });
+    gw = await startGateway({
+      log: { level: 'warn' },
+      devices: [qualityDevice(rig.path), { id: 'sensor_01', driver: 'simulator', model: 'sensor', poll_interval_ms: 200 }],
+    });
     ws = await TestClient.connect(gw.wsUrl);
     await waitFor('every point read once', () => Object.keys(snap().quality).length === 3, 5000);
   });
@@ -46,14 +49,31 @@ describe.skipIf(!peers('socat', 'python3'))('quality seen by WebSocket clients: 
       const status = await late.request({ action: 'get_status', device_id: ID });
       expect(status['data'].quality).toEqual({ speed: 'good', temperature: 'good', load: 'bad' });
       const all = await late.request({ action: 'get_all_status' });
-      expect(all['devices'][0].quality).toEqual({ speed: 'good', temperature: 'good', load: 'bad' });
+      expect(all['devices'].find((d: Msg) => d['device_id'] === ID).quality).toEqual({ speed: 'good', temperature: 'good', load: 'bad' });
     } finally {
       late.close();
     }
     const one = await getJson(`${gw.url}/api/v1/devices/${ID}`);
     expect(one.json).toMatchObject({ state: { speed: 1200, temperature: 31.5 }, quality: { speed: 'good', temperature: 'good', load: 'bad' } });
     const list = await getJson(`${gw.url}/api/v1/devices`);
-    expect(list.json.devices[0].quality).toEqual({ speed: 'good', temperature: 'good', load: 'bad' });
+    expect(list.json.devices.find((d: Msg) => d['device_id'] === ID).quality).toEqual({ speed: 'good', temperature: 'good', load: 'bad' });
+  });
+
+  it('REST lists only the devices showing a value of the qualities asked for, and refuses a quality it does not know', async () => {
+    const bad = await getJson(`${gw.url}/api/v1/devices?quality=stale,bad`);
+    expect(bad.status).toBe(200);
+    expect(bad.json.devices.map((d: Msg) => d['device_id'])).toEqual([ID]);
+    expect(bad.json.count).toBe(1);
+    const good = await getJson(`${gw.url}/api/v1/devices?quality=good`);
+    expect(good.json.devices.map((d: Msg) => d['device_id']).sort()).toEqual([ID, 'sensor_01']);
+    expect((await getJson(`${gw.url}/api/v1/devices?quality=stale`)).json).toMatchObject({ devices: [], count: 0 });
+    const wrong = await getJson(`${gw.url}/api/v1/devices?quality=stale,broken`);
+    expect(wrong.status).toBe(400);
+    expect(wrong.json).toMatchObject({ error_code: 'invalid_request' });
+    expect(wrong.json.message).toMatch(/quality "broken" is not one of good, stale, bad, uncertain/);
+    const unknown = await getJson(`${gw.url}/api/v1/devices?qualty=bad`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.message).toMatch(/unknown query parameter "qualty"/);
   });
 
   it('a reading that does not convert turns the point bad, keeping the last good value and its time; a number again turns it good', async () => {

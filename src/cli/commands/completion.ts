@@ -38,6 +38,7 @@ const OPTION_VALUES: Record<string, string[]> = {
   '--stop-bits': ['1', '2'],
   '--baud': ['9600', '19200', '38400', '57600', '115200'],
   '--eol': ['crlf', 'lf', 'cr', 'none'],
+  '--quality': ['stale,bad', 'stale', 'bad', 'uncertain', 'good'],
 };
 
 /**

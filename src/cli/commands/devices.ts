@@ -10,10 +10,12 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
   program
     .command('devices')
     .description('list devices with their online state and age of data')
-    .action(async () => {
+    .option('--quality <list>', 'only devices showing a value of these qualities, e.g. stale,bad')
+    .action(async (opts: { quality?: string }) => {
       const g = globals();
       const meta: ApiMeta = {};
-      const { devices } = await api<{ devices: DeviceView[] }>(g, 'GET', 'api/v1/devices', undefined, meta);
+      const path = opts.quality === undefined ? 'api/v1/devices' : `api/v1/devices?quality=${encodeURIComponent(opts.quality)}`;
+      const { devices } = await api<{ devices: DeviceView[] }>(g, 'GET', path, undefined, meta);
       if (g.json) return print(JSON.stringify(devices, null, 2));
       const now = gatewayNow(meta);
       print(
