@@ -8,7 +8,7 @@
 import type { ConnectionEvent, GatewayClient, GatewayClientError, ResyncEvent, UpdateEvent } from '../../client/index.js';
 import { age, dim, green, red, table } from '../output.js';
 import { LiveTable } from './watch-table.js';
-import { onlineCell, shownPoints, valuesCell, valuesText, type PointFilter } from './watch-values.js';
+import { deviceState, onlineCell, pointQuality, shownPoints, updateState, valuesCell, valuesText, type PointFilter } from './watch-values.js';
 
 export interface Output {
   update(u: UpdateEvent): void;
@@ -26,9 +26,9 @@ export interface OutputContext {
   filter: PointFilter;
 }
 
-/** Whether an update changed anything the filter lets through (always true without a filter). */
+/** Whether an update changed anything (a value or a quality) the filter lets through. */
 export function passes(u: UpdateEvent, filter: PointFilter): boolean {
-  return shownPoints(u.new_state, u.device.points, filter).length > 0;
+  return shownPoints(updateState(u), u.device.points, filter).length > 0;
 }
 
 function clock(t: number): string {
@@ -53,7 +53,7 @@ function describeConnection(c: ConnectionEvent, url: string, everConnected: bool
 function describeResync(r: ResyncEvent, filter: PointFilter): string {
   const how = r.snapshot ? 'snapshot' : 'replayed';
   return r.reason === 'initial'
-    ? `${r.device_id}  ${r.device.online ? 'online' : 'offline'}  ${valuesText(r.device.state, r.device.points, filter)}  #${r.seq}`
+    ? `${r.device_id}  ${r.device.online ? 'online' : 'offline'}  ${valuesText(deviceState(r.device), r.device.points, filter, (n) => pointQuality(r.device, n, true))}  #${r.seq}`
     : `resync ${r.device_id} (${r.reason}, ${how}) at #${r.seq}`;
 }
 
@@ -62,7 +62,8 @@ export function lineOutput({ url, filter }: OutputContext): Output {
   const note = (s: string) => process.stderr.write(`${s}\n`);
   let everConnected = false;
   return {
-    update: (u) => process.stdout.write(`${clock(u.timestamp)}  ${u.device_id}  ${valuesText(u.new_state, u.device.points, filter)}  ${u.action} #${u.seq}\n`),
+    update: (u) =>
+      process.stdout.write(`${clock(u.timestamp)}  ${u.device_id}  ${valuesText(updateState(u), u.device.points, filter, (n) => pointQuality(u.device, n, true))}  ${u.action} #${u.seq}\n`),
     resync: (r) => note(describeResync(r, filter)),
     connection: (c) => {
       const text = describeConnection(c, url, everConnected);
@@ -89,9 +90,19 @@ export function jsonOutput({ filter }: OutputContext): Output {
         timestamp: u.timestamp,
         previous_state: only(u.previous_state, u.device.points),
         new_state: only(u.new_state, u.device.points),
+        ...(u.quality === undefined ? {} : { quality: only(u.quality, u.device.points) }),
       }),
     resync: (r) =>
-      line({ type: 'resync', device_id: r.device_id, reason: r.reason, snapshot: r.snapshot, seq: r.seq, online: r.device.online, state: only(r.device.state, r.device.points) }),
+      line({
+        type: 'resync',
+        device_id: r.device_id,
+        reason: r.reason,
+        snapshot: r.snapshot,
+        seq: r.seq,
+        online: r.device.online,
+        state: only(r.device.state, r.device.points),
+        quality: only(r.device.quality ?? {}, r.device.points),
+      }),
     connection: (c) =>
       line({
         type: 'connection',
