@@ -89,10 +89,10 @@ describe.skipIf(!peers('socat', 'python3'))('stale and bad values in the CLI', (
 
     const get = runCli(['--url', gw.url, 'get', ID]);
     expect(await get.exited).toBe(0);
-    expect(get.stdout).toMatch(/^POINT\s+VALUE\s+QUALITY\s+ACCESS\s+RANGE$/m);
-    expect(get.stdout).toMatch(/^speed\s+1200 rpm \[bad\]\s+bad\s+r\b/m);
-    expect(get.stdout).toMatch(/^temperature\s+31\.5 °C\s+good\s+r\b/m);
-    expect(get.stdout).toMatch(/^load\s+- \[bad\]\s+bad\s+r\b/m);
+    expect(get.stdout).toMatch(/^POINT\s+VALUE\s+ACCESS\s+RANGE$/m);
+    expect(get.stdout).toMatch(/^speed\s+1200 rpm \[bad\]\s+r$/m);
+    expect(get.stdout).toMatch(/^temperature\s+31\.5 °C\s+r$/m);
+    expect(get.stdout).toMatch(/^load\s+- \[bad\]\s+r$/m);
 
     const json = runCli(['--url', gw.url, '--json', 'get', ID]);
     expect(await json.exited).toBe(0);

@@ -44,11 +44,10 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
       print(`${d.device_id}  ${d.name !== d.device_id ? `${d.name}  ` : ''}${dim(d.device_type)}  ${d.online ? green('online') : red('offline')}  changed ${changedAgo(d.last_update, gatewayNow(meta))}  seq ${d.seq}`);
       print(
         table(
-          ['POINT', 'VALUE', 'QUALITY', 'ACCESS', 'RANGE'],
+          ['POINT', 'VALUE', 'ACCESS', 'RANGE'],
           Object.entries(d.points).map(([name, p]) => [
             name,
             formatQualified(d.state[name], pointQuality(d, name), p.unit),
-            pointQuality(d, name) ?? 'never read',
             p.access,
             p.enum ? enumRange(p.enum, p.enum_codes) : p.min !== undefined || p.max !== undefined ? `${p.min ?? ''}..${p.max ?? ''}` : '',
           ]),
