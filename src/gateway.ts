@@ -55,13 +55,13 @@ export class Gateway {
       for (const c of this.consumerList) c.onDiff(diff);
     });
     this.health = new HealthMonitor({ config: () => this.options.config.health, drivers: () => this.drivers });
+    this.audit = new AuditLog({ file: auditFile(config.state_dir), log: log.child({ module: 'audit' }) });
     this.control = new ControlService({
       registry: this.registry,
       driverFor: (id) => this.owner.get(id),
       timeoutMs: config.server.control_timeout_ms,
+      audit: this.audit,
     });
-    this.audit = new AuditLog({ file: auditFile(config.state_dir), log: log.child({ module: 'audit' }) });
-    this.control.observe((e) => this.audit.record(e));
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
     this.server = new Server({
       security: this.security,

@@ -32,8 +32,20 @@ export interface ControlEvent {
   outcome: { ok: true; result: ControlResult } | { ok: false; error: GatewayError };
 }
 
+/**
+ * Where every control write is recorded before its client hears that it happened (the audit
+ * trail). `problem` says why it cannot take records right now; writes are then refused.
+ */
+export interface AuditSink {
+  readonly problem: string | undefined;
+  /** Resolves once the event is durable; rejects (audit_unavailable) when it cannot be. */
+  record(e: ControlEvent): Promise<void>;
+}
+
 export interface ControlServiceOptions {
   registry: Registry;
+  /** Without one, writes are confirmed without a record (unit tests, tools). */
+  audit?: AuditSink;
   driverFor: (deviceId: string) => Driver | undefined;
   /** How long a driver may take to confirm a write before the client gets device_timeout (ms). */
   timeoutMs: number;
@@ -69,20 +81,38 @@ export class ControlService {
   }
 
   async write(deviceId: string, body: unknown, who: Requester = {}): Promise<ControlResult> {
-    const { registry } = this.options;
+    const { registry, audit } = this.options;
     const values = this.validate(deviceId, body);
+    // A write nobody could account for is worse than a refused one (the plant's policy default).
+    if (audit?.problem !== undefined) {
+      throw new GatewayError('audit_unavailable', `${deviceId}: write refused, the audit trail cannot be written (${audit.problem}); control writes resume once it can`);
+    }
     const before = registry.snapshot(deviceId)!;
     const previous: Record<string, PointValue> = {};
     for (const name of Object.keys(values)) previous[name] = before.state[name] ?? null;
+    let result: ControlResult;
     try {
-      const result = await this.perform(deviceId, values, before.online);
-      this.emit({ who, deviceId, previous, requested: values, outcome: { ok: true, result } });
-      return result;
+      result = await this.perform(deviceId, values, before.online);
     } catch (err) {
       const error = asGatewayError(err);
-      this.emit({ who, deviceId, previous, requested: values, outcome: { ok: false, error } });
+      const failed: ControlEvent = { who, deviceId, previous, requested: values, outcome: { ok: false, error } };
+      this.emit(failed);
+      // The client gets the device's error either way: a write that failed changed nothing to confirm.
+      await audit?.record(failed).catch(() => undefined);
       throw error;
     }
+    const event: ControlEvent = { who, deviceId, previous, requested: values, outcome: { ok: true, result } };
+    this.emit(event);
+    // Confirmed to the client only once the record is on disk (group commit in the audit log).
+    if (audit !== undefined) {
+      try {
+        await audit.record(event);
+      } catch (err) {
+        const why = asGatewayError(err).message;
+        throw new GatewayError('audit_unavailable', `${deviceId} took the write, but its audit record could not be stored: ${why}`, { cause: err });
+      }
+    }
+    return result;
   }
 
   private async perform(deviceId: string, values: Record<string, PointValue>, online: boolean): Promise<ControlResult> {

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   too_many_subscriptions: { status: 429, exit: 75, about: 'a WebSocket connection reached limits.max_subscriptions' },
   too_many_connections: { status: 503, exit: 75, about: 'server.max_connections reached' },
   not_ready: { status: 503, exit: 69, about: 'the gateway is starting or stopping' },
+  audit_unavailable: { status: 503, exit: 69, about: 'the audit trail cannot be written (full disk, read-only file system); control writes are refused until it can' },
   device_offline: { status: 503, exit: 69, about: 'the device does not answer; the write was not attempted' },
   device_timeout: { status: 504, exit: 75, about: 'the device did not confirm the write in time' },
   device_error: { status: 502, exit: 76, about: 'the device refused the write (e.g. a Modbus exception)' },
