@@ -71,8 +71,9 @@ export class Gateway {
       control: this.control,
       history: this.history,
       log: log.child({ module: 'server' }),
-      readiness: () => (this.state === 'ready' ? { ready: true, linksDown: this.linksDown() } : { ready: false, reason: this.state }),
-      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.() },
+      readiness: () =>
+        this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },
+      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit },
     });
   }
 

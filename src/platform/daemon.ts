@@ -67,6 +67,7 @@ export class Daemon {
       this.watchdog.start();
     }
     this.statusTimer = setInterval(() => this.notifier.status(this.statusLine()), this.options.statusIntervalMs ?? 5000);
+    this.gateway.audit.onChange(() => this.notifier.status(this.statusLine()));
     return port;
   }
 
@@ -96,6 +97,8 @@ export class Daemon {
     const health = this.gateway.health.state;
     let line = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
     if (!health.healthy) line = `unhealthy: ${health.problems.join('; ')}; ${line}`;
+    const audit = this.gateway.audit.problem;
+    if (audit !== undefined) line = `control writes refused, audit trail: ${audit}; ${line}`;
     if (this.lastReloadProblem !== undefined) line += `; last reload refused: ${this.lastReloadProblem}`;
     return line;
   }

@@ -9,7 +9,7 @@ import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
 import type { ServerConfig } from '../config/schema.js';
 import { uws } from './uws.js';
-import { newStats, type ServerContext, type ServerStats } from './context.js';
+import { newStats, type Readiness, type ServerContext, type ServerStats } from './context.js';
 import { registerRest } from './rest.js';
 import { registerWebSocket, type Connection } from './ws.js';
 import { deviceUpdateMessage } from './protocol.js';
@@ -32,7 +32,7 @@ export interface ServerOptions {
   log: Logger;
   /** Per-point history for trends; without it the history route is not served. */
   history?: History;
-  readiness?: () => { ready: boolean; reason?: string; linksDown?: string[] };
+  readiness?: () => Readiness;
   /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
   security?: Security;
   /** The whole config as an admin may read it (GET /api/v1/config), secrets removed. */

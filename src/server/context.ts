@@ -15,10 +15,19 @@ export interface ServerContext {
    * Whether drivers have started (control writes need that), and which field links (buses,
    * serial ports) are down right now: /readyz reports not ready while any is.
    */
-  readiness: () => { ready: boolean; reason?: string; linksDown?: string[] };
+  readiness: () => Readiness;
   stats: ServerStats;
   /** Authentication, roles, origin checks and rate limits (src/server/auth-guard.ts). */
   security: Security;
+}
+
+/** What /readyz, `mgw status` and control writes need to know about the gateway's state. */
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+  linksDown?: string[];
+  /** Why the audit trail cannot be written (control writes are refused meanwhile), if so. */
+  auditProblem?: string | undefined;
 }
 
 export interface ServerStats {

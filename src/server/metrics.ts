@@ -18,6 +18,18 @@ export interface Insight {
   startedAt: number;
   /** Re-reads and applies the config; undefined result when no config source is known. */
   reload: () => Promise<unknown> | undefined;
+  /** The audit trail's state (src/platform/audit.ts). */
+  audit?: AuditState;
+}
+
+export interface AuditState {
+  readonly file: string;
+  readonly problem: string | undefined;
+  readonly written: number;
+  readonly pending: number;
+  readonly failures: number;
+  readonly lost: number;
+  readonly syncs: number;
 }
 
 export function registerMetrics(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
@@ -36,7 +48,8 @@ export function registerMetrics(app: TemplatedApp, ctx: ServerContext, insight: 
 }
 
 export interface StatusReport {
-  status: 'ok' | 'unhealthy' | 'starting' | 'stopping';
+  /** degraded: running, but control writes are refused (the audit trail cannot be written). */
+  status: 'ok' | 'degraded' | 'unhealthy' | 'starting' | 'stopping';
   problems: string[];
   uptime_s: number;
   started_at: string;
@@ -46,6 +59,7 @@ export interface StatusReport {
   clients: number;
   devices: { total: number; online: number; offline: string[] };
   drivers: { id: string; devices: number; last_progress_age_s: number | null; counters: Record<string, number> }[];
+  audit?: { file: string; writable: boolean; problem: string | null; records_written: number; records_pending: number };
 }
 
 export function statusReport(ctx: ServerContext, insight: Insight): StatusReport {
@@ -53,10 +67,21 @@ export function statusReport(ctx: ServerContext, insight: Insight): StatusReport
   const devices = ctx.registry.list();
   const ready = ctx.readiness();
   const health = insight.health.state;
-  const status = !ready.ready ? (ready.reason === 'stopping' || ready.reason === 'stopped' ? 'stopping' : 'starting') : health.healthy ? 'ok' : 'unhealthy';
+  const audit = insight.audit;
+  const problems = [...health.problems];
+  if (audit?.problem !== undefined) problems.push(`audit trail: ${audit.problem}; control writes are refused`);
+  const status = !ready.ready
+    ? ready.reason === 'stopping' || ready.reason === 'stopped'
+      ? 'stopping'
+      : 'starting'
+    : !health.healthy
+      ? 'unhealthy'
+      : audit?.problem !== undefined
+        ? 'degraded'
+        : 'ok';
   return {
     status,
-    problems: health.problems,
+    problems,
     uptime_s: Math.round((now - insight.startedAt) / 1000),
     started_at: new Date(insight.startedAt).toISOString(),
     pid: process.pid,
@@ -69,6 +94,9 @@ export function statusReport(ctx: ServerContext, insight: Insight): StatusReport
       const last = h?.lastProgress ?? null;
       return { id: d.id, devices: d.devices().length, last_progress_age_s: last === null ? null : Math.max(0, (now - last) / 1000), counters: h?.counters ?? {} };
     }),
+    ...(audit === undefined
+      ? {}
+      : { audit: { file: audit.file, writable: audit.problem === undefined, problem: audit.problem ?? null, records_written: audit.written, records_pending: audit.pending } }),
   };
 }
 
@@ -102,6 +130,16 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('mgw_ws_messages_out_total', 'counter', 'WebSocket messages sent directly (not counting topic fan-out).', [[{}, s.messagesOut]]);
   out.metric('mgw_publishes_total', 'counter', 'Registry diffs published to device topics.', [[{}, s.publishes]]);
   out.metric('mgw_http_requests_total', 'counter', 'REST requests handled.', [[{}, s.httpRequests]]);
+
+  const audit = insight.audit;
+  if (audit !== undefined) {
+    out.metric('mgw_audit_writable', 'gauge', '1 while the audit trail can be written; 0 while control writes are refused for it (full disk, read-only file system).', [[{}, audit.problem === undefined ? 1 : 0]]);
+    out.metric('mgw_audit_records_written_total', 'counter', 'Audit records written and fsync\'d.', [[{}, audit.written]]);
+    out.metric('mgw_audit_fsyncs_total', 'counter', 'fdatasync calls of the audit trail (concurrent records share one).', [[{}, audit.syncs]]);
+    out.metric('mgw_audit_records_pending', 'gauge', 'Audit records in memory waiting for the disk.', [[{}, audit.pending]]);
+    out.metric('mgw_audit_write_failures_total', 'counter', 'Failed writes to the audit trail.', [[{}, audit.failures]]);
+    out.metric('mgw_audit_records_lost_total', 'counter', 'Audit records dropped from memory after the disk refused them too long (they are in the log).', [[{}, audit.lost]]);
+  }
 
   const devices = ctx.registry.list();
   out.metric('mgw_registry_devices', 'gauge', 'Devices in the registry.', [[{}, devices.length]]);

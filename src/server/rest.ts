@@ -83,6 +83,9 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     const r = ctx.readiness();
     const down = r.linksDown ?? [];
     if (!r.ready) sendJson(reply, 503, { error_code: 'not_ready', message: r.reason ?? 'starting' });
+    else if (r.auditProblem !== undefined) {
+      sendJson(reply, 503, { error_code: 'audit_unavailable', message: `control writes are refused: ${r.auditProblem}` });
+    }
     else if (down.length > 0) {
       sendJson(reply, 503, { error_code: 'not_ready', message: `field link down: ${down.join(', ')}`, links_down: down });
     } else sendJson(reply, 200, { status: 'ready', devices: registry.size });
