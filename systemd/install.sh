@@ -100,6 +100,10 @@ install -d -m 0755 "$ROOT/usr/local/bin"
 printf '#!/bin/sh\nexec /usr/bin/node %s/dist/src/cli/main.js "$@"\n' "$PREFIX" > "$ROOT/usr/local/bin/mgw"
 chmod 0755 "$ROOT/usr/local/bin/mgw"
 
+# 7. Audit trail rotation (logrotate): the gateway only appends, so without this an SD card fills.
+install -d -m 0755 "$ROOT/etc/logrotate.d"
+install -m 0644 "$SRC/systemd/machine-gateway.logrotate" "$ROOT/etc/logrotate.d/machine-gateway"
+
 if [ -n "$ROOT" ]; then
   systemctl --root="$ROOT" enable machine-gateway.service
 else

@@ -23,6 +23,7 @@ packages=(
   systemd           # systemd-analyze for the unit file checks
   systemd-container # systemd-nspawn: boots a real systemd for the unit tests
   debootstrap       # builds the minimal Debian tree that nspawn boots
+  logrotate         # runs the shipped audit rotation snippet against a real gateway
 )
 
 missing=()

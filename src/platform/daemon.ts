@@ -45,6 +45,8 @@ export class Daemon {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private lastReloadProblem: string | undefined;
   private readonly onHup = () => {
+    // Also after a refused reload: logrotate's postrotate sends this for the moved audit file.
+    this.gateway.audit.reopen();
     void this.reload();
   };
 
