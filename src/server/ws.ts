@@ -6,7 +6,8 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
-import { parseJson, sendJson, startReply } from './http.js';
+import { parseJson, sendError, startReply } from './http.js';
+import { ConnectionShares } from './limits-connections.js';
 import { WS_ACTION_PERMISSION, type ConnectionGuard } from './auth-guard.js';
 import { closeSlowConsumer } from './limits-backpressure.js';
 import {
@@ -38,6 +39,7 @@ const HARD_CAP_MARGIN = 64 * 1024;
 
 export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets: Set<WebSocket<Connection>>): void {
   const { config, registry, log, stats } = ctx;
+  const shares = new ConnectionShares();
 
   app.ws<Connection>(WS_PATH, {
     // uWS drops an oversized message without a close frame (the client sees 1006). We let
@@ -54,13 +56,12 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
       // Token, role and Origin are checked before anything else: a refusal is a 401/403/429 reply, never an upgrade.
       const admitted = ctx.security.upgrade(req, r);
       if (admitted === undefined) return;
-      if (sockets.size >= config.max_connections) {
+      try {
+        shares.check(admitted.guard.principal, r.remote, config.max_connections, ctx.security.limits);
+      } catch (err) {
         stats.connectionsRefused++;
-        log.warn({ remote: r.remote, limit: config.max_connections }, 'connection refused: limit reached');
-        sendJson(r, 503, {
-          error_code: 'too_many_connections',
-          message: `the gateway already serves ${config.max_connections} WebSocket connections (server.max_connections); try again later`,
-        });
+        log.warn({ remote: r.remote, token: admitted.guard.principal.name, reason: (err as Error).message }, 'connection refused: limit reached');
+        sendError(r, err);
         return;
       }
       const query = new URLSearchParams(req.getQuery() ?? '');
@@ -84,6 +85,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
 
     open: (ws) => {
       sockets.add(ws);
+      shares.opened(ws.getUserData().guard.principal, ws.getUserData().remote);
       stats.connections = sockets.size;
       stats.connectionsTotal++;
       const conn = ws.getUserData();
@@ -135,6 +137,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
 
     close: (ws, code) => {
       sockets.delete(ws);
+      shares.closed(ws.getUserData().guard.principal, ws.getUserData().remote);
       stats.connections = sockets.size;
       log.debug({ client: ws.getUserData().clientId, code, connections: sockets.size }, 'client disconnected');
     },
