@@ -8,7 +8,7 @@ import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
 import { parseJson, sendError, startReply } from './http.js';
 import { ConnectionShares } from './limits-connections.js';
-import { WS_ACTION_PERMISSION, type ConnectionGuard } from './auth-guard.js';
+import { WS_ACTION_PERMISSION, devicesParam, type ConnectionGuard } from './auth-guard.js';
 import { closeSlowConsumer } from './limits-backpressure.js';
 import {
   deviceErrorMessage,
@@ -33,6 +33,9 @@ export interface Connection {
 }
 
 export const WS_PATH = '/ws/devices';
+
+/** Unknown ids of `?devices=` answered one by one; the rest in one summary. */
+const MAX_UNKNOWN_REPORTED = 10;
 
 /** Bytes above server.max_message_bytes that uWS still accepts so we can close with 1009 ourselves. */
 const HARD_CAP_MARGIN = 64 * 1024;
@@ -66,14 +69,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
       }
       const query = new URLSearchParams(req.getQuery() ?? '');
       const clientId = (query.get('client_id') ?? '').slice(0, 128) || randomUUID();
-      const devicesParam = query.get('devices');
-      const initial =
-        devicesParam === null
-          ? undefined
-          : devicesParam
-              .split(',')
-              .map((s) => s.trim())
-              .filter((s) => s !== '');
+      const initial = devicesParam(query);
       res.upgrade<Connection>(
         { clientId, remote: r.remote, initial, guard: admitted.guard },
         req.getHeader('sec-websocket-key'),
@@ -109,7 +105,11 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
           devices,
         }),
       );
-      for (const id of unknown) send(ws, errorMessage('device_not_found', `Device ${id} not found`));
+      // One error per unknown id as the protocol has it, but a bounded number of them.
+      for (const id of unknown.slice(0, MAX_UNKNOWN_REPORTED)) send(ws, errorMessage('device_not_found', `Device ${id.slice(0, 100)} not found`));
+      if (unknown.length > MAX_UNKNOWN_REPORTED) {
+        send(ws, errorMessage('device_not_found', `${unknown.length - MAX_UNKNOWN_REPORTED} more devices named in ?devices= were not found either`));
+      }
       log.debug({ client: conn.clientId, remote: conn.remote, connections: sockets.size }, 'client connected');
     },
 

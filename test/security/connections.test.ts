@@ -89,3 +89,42 @@ describe('WebSocket connection shares', () => {
     expect(() => shares.check(anon, '10.0.0.5', 100, limits)).not.toThrow();
   });
 });
+
+describe('the ?devices= list', () => {
+  /** The welcome's size in bytes and the messages that came with it (errors), for a ?devices= value. */
+  async function welcome(gw: SecuredGateway, devices: string): Promise<{ bytes: number; devices: number; errors: string[] }> {
+    const sizes: number[] = [];
+    const c = TestClient.raw(`${gw.wsUrl}?devices=${devices}`);
+    c.ws.on('message', (d: Buffer) => sizes.push(d.byteLength));
+    clients.push(c);
+    await c.next((m) => m['type'] === 'connection_established');
+    const ping = await c.request({ action: 'ping' }); // everything sent on open came before the pong
+    expect(ping['type']).toBe('pong');
+    const w = c.messages.find((m) => m['type'] === 'connection_established')!;
+    return { bytes: sizes[0]!, devices: (w['devices'] as unknown[]).length, errors: c.messages.filter((m) => m['type'] === 'error').map((m) => m['message'] as string) };
+  }
+
+  it('counts each device once: a thousand copies of one id make the welcome of one device', async () => {
+    const gw = await startSecured();
+    running.push(gw);
+    const one = await welcome(gw, 'motor_01');
+    const many = await welcome(gw, Array(1000).fill('motor_01').join(','));
+    expect(many.devices).toBe(1);
+    // The same device, the same size, give or take the client id and timestamp digits.
+    expect(Math.abs(many.bytes - one.bytes)).toBeLessThan(64);
+    const unknown = await welcome(gw, Array.from({ length: 500 }, (_, i) => `ghost_${i}`).join(','));
+    expect(unknown.devices).toBe(0);
+    expect(unknown.errors).toHaveLength(11);
+    expect(unknown.errors.at(-1)).toBe('490 more devices named in ?devices= were not found either');
+  });
+
+  it('refuses more distinct devices than limits.max_subscriptions, but not copies of one', async () => {
+    const gw = await startSecured({ limits: { max_subscriptions: 3 } });
+    running.push(gw);
+    expect((await welcome(gw, 'motor_01,motor_01,motor_01,motor_01,motor_02')).devices).toBe(2);
+    const c = TestClient.raw(`${gw.wsUrl}?devices=a,b,c,d`);
+    clients.push(c);
+    const status = await new Promise<number>((resolve) => c.ws.once('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(429);
+  });
+});
