@@ -247,21 +247,23 @@ export class Security {
       }
       return ANONYMOUS;
     }
-    if (!this.failures.available(remote)) {
-      throw new GatewayError(
-        'rate_limited',
-        `too many failed token attempts from ${remote} (auth.failed_attempts_per_min); try again in ${this.failures.retryAfterS(remote)} s`,
-      );
-    }
     if (presented.token === undefined || presented.token === '') {
       // Not a guess, so it does not count against the address (a local tool that forgot its
       // token must not lock out the other clients on the same machine).
       const where = presented.misplaced ? `a token in ${presented.misplaced} is not accepted here; ` : '';
       throw new GatewayError('unauthorized', `${where}this gateway needs a token: send "Authorization: Bearer <token>" (mgw: --token or MGW_TOKEN)`);
     }
+    // A valid token always passes, even from an address that is guessing (a shared panel PC, a
+    // NAT): the lockout is for the guesses. A token is 256 random bits, so telling a guesser
+    // "locked out" apart from "wrong" gives nothing away.
     const principal = this.tokens.find(presented.token);
     if (principal === undefined) {
-      this.failures.take(remote);
+      if (!this.failures.take(remote)) {
+        const retry = Math.max(1, this.failures.retryAfterS(remote));
+        throw new GatewayError('rate_limited', `too many failed token attempts from ${remote} (auth.failed_attempts_per_min); try again in ${retry} s`, {
+          details: { retry_after_s: retry },
+        });
+      }
       throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token create`)');
     }
     if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, permission === 'control' ? 'control writes' : 'this');
