@@ -3,7 +3,7 @@
  * GET /api/v1/status (JSON) behind `mgw status`. Both read counters that already exist; a
  * scrape costs one pass over drivers and devices, nothing is kept between scrapes.
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Driver } from '../core/driver.js';
 import type { HealthMonitor } from '../platform/watchdog.js';
@@ -111,6 +111,8 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('process_start_time_seconds', 'gauge', 'Start time of the process since the epoch.', [[{}, Math.round(Date.now() / 1000 - process.uptime())]]);
   const fds = openFds();
   if (fds !== null) out.metric('process_open_fds', 'gauge', 'Open file descriptors.', [[{}, fds]]);
+  const maxFds = maxOpenFiles();
+  if (maxFds !== null) out.metric('process_max_fds', 'gauge', 'Limit on open file descriptors (every client socket is one; LimitNOFILE= in the unit).', [[{}, maxFds]]);
 
   const h = insight.health.loopDelay;
   const sec = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
@@ -193,6 +195,16 @@ function formatValue(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
+}
+
+/** The soft limit on open files, from /proc/self/limits (Node has no getrlimit). */
+function maxOpenFiles(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function openFds(): number | null {
