@@ -219,7 +219,7 @@ export class GatewayClient {
     let s: WebSocketLike;
     try {
       const url = this.socketUrl(resume);
-      s = this.options.token && this.options.tokenIn === 'protocol' ? new this.WebSocketImpl(url, [`bearer.${this.options.token}`]) : new this.WebSocketImpl(url);
+      s = this.options.token && this.options.tokenIn === 'protocol' ? new this.WebSocketImpl(url, ['mgw.v1', `bearer.${this.options.token}`]) : new this.WebSocketImpl(url);
     } catch (err) {
       this.events.emit('error', new GatewayClientError('network_error', `cannot open the WebSocket: ${(err as Error).message}`, { cause: err }));
       this.scheduleReconnect(1006, 'cannot open');

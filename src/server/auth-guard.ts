@@ -13,7 +13,7 @@ import { ANONYMOUS, TokenStore, roleAllows, roleNeeded, type Permission, type Pr
 import { OriginPolicy } from './auth-origin.js';
 import { DEFAULT_LIMITS, type LimitsConfig } from './limits-config.js';
 import { KeyedLimiter, MessageGate } from './limits.js';
-import { sendJson, type Reply } from './http.js';
+import { errorHeaders, sendJson, type Reply } from './http.js';
 import { errorMessage, type ClientMessage } from './protocol.js';
 import * as v from 'valibot';
 
@@ -47,10 +47,21 @@ export const WS_ACTION_PERMISSION: Record<ClientMessage['action'], Permission> =
 /** The token scheme inside Sec-WebSocket-Protocol, for browsers that cannot set headers. */
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
 
+/** The subprotocol name a client offers beside `bearer.<token>`; the one the gateway echoes. */
+export const WS_PROTOCOL = 'mgw.v1';
+
 interface Presented {
   token: string | undefined;
   /** Where a token was found that this door does not accept (for a helpful 401). */
   misplaced?: string;
+}
+
+/**
+ * A configuration the gateway refuses to run (an open gateway on a LAN address): like an
+ * invalid one, a restart cannot fix it, so `mgw serve` exits 78 and systemd does not retry.
+ */
+export class UnsafeConfigError extends Error {
+  override readonly name = 'UnsafeConfigError';
 }
 
 export class Security {
@@ -118,7 +129,7 @@ export class Security {
    */
   checkExposure(host: string): void {
     if (this.enabled || this.auth.trusted_network || isLoopback(host)) return;
-    throw new Error(
+    throw new UnsafeConfigError(
       `refusing to listen on ${host} without tokens: anyone on that network could start motors. ` +
         'Create a token with `mgw token create NAME --role operator` and add the printed line under auth.tokens, ' +
         'or listen on 127.0.0.1 (server.host), or set auth.trusted_network: true if this network is trusted',
@@ -166,11 +177,17 @@ export class Security {
       const fromProtocol = protocols.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
       const token = bearer(req.getHeader('authorization')) ?? fromProtocol?.slice(BEARER_PROTOCOL_PREFIX.length) ?? query.get('token') ?? undefined;
       const principal = this.authorize({ token }, host, reply.remote, 'read');
+      // A browser fails the handshake unless one offered subprotocol is echoed, and the only one
+      // offered would be the token: echoed, it would sit in every proxy's response log.
+      const protocol = protocols.find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX));
+      if (fromProtocol !== undefined && protocol === undefined) {
+        throw new GatewayError(
+          'invalid_request',
+          `offer a protocol name beside the token, e.g. new WebSocket(url, ["${WS_PROTOCOL}", "bearer.<token>"]): the gateway answers with that name, never with the token`,
+        );
+      }
       const initial = devicesParam(query)?.length ?? 0;
       if (initial > this.limits.max_subscriptions) this.checkSubscription(initial);
-      // A browser fails the handshake unless one offered subprotocol is echoed; prefer one
-      // that does not carry the token, so the token is not repeated in the response.
-      const protocol = protocols.find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? protocols[0] ?? '';
       const { limits } = this;
       const gate = new MessageGate({
         ratePerS: limits.ws_messages_per_s,
@@ -178,7 +195,7 @@ export class Security {
         refusalsBeforeClose: limits.ws_refusals_before_close,
         ...(this.options.now ? { now: this.options.now } : {}),
       });
-      return { guard: { principal, gate, closing: false }, protocol };
+      return { guard: { principal, gate, closing: false }, protocol: protocol ?? '' };
     } catch (err) {
       this.refuse(reply, err);
       return undefined;
@@ -288,10 +305,7 @@ export class Security {
     // repeated failures from one address are already cut off by the 429, which is only debug.
     else if (e.code === 'rate_limited' || !this.refusalLogs.take(reply.remote)) this.options.log.debug({ remote: reply.remote, code: e.code }, 'refused');
     else this.options.log.warn({ remote: reply.remote, code: e.code, reason: e.message }, 'refused');
-    const headers: Record<string, string> = {};
-    if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
-    if (e.code === 'rate_limited') headers['Retry-After'] = String(Math.max(1, this.failures.retryAfterS(reply.remote)));
-    sendJson(reply, e.status, e.toJSON(), headers);
+    sendJson(reply, e.status, e.toJSON(), errorHeaders(e));
   }
 }
 

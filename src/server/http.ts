@@ -3,7 +3,7 @@
  * await, copy every onData chunk (its buffer is neutered after the callback), and cork writes
  * made after an await.
  */
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { GatewayError, asGatewayError } from '../core/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -68,8 +68,63 @@ export function sendText(reply: Reply, status: number, contentType: string, body
 export function sendError(reply: Reply, err: unknown, onInternal?: (err: unknown) => void): void {
   const e = asGatewayError(err);
   if (e.code === 'internal_error') onInternal?.(err);
-  // After a 413 the rest of the body is still on the wire: close instead of reading it.
-  sendJson(reply, e.status, e.toJSON(), {}, e.code === 'payload_too_large');
+  // After a 413 the rest of the body is still on the wire, and after a 400 for its framing
+  // nobody knows where it ends: close instead of reading it.
+  sendJson(reply, e.status, e.toJSON(), errorHeaders(e), e.code === 'payload_too_large' || FRAMING.has(e));
+}
+
+/** Headers an error needs: when to come back (RFC 9110 10.2.3) for 429 and for a full gateway. */
+export function errorHeaders(e: GatewayError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (e.status === 429 || e.code === 'too_many_connections') {
+    const s = e.details?.['retry_after_s'];
+    headers['Retry-After'] = String(typeof s === 'number' && s >= 1 ? Math.ceil(s) : 1);
+  }
+  if (e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="machine-gateway"';
+  return headers;
+}
+
+/** Errors about where a body ends: the connection cannot be reused after them. */
+const FRAMING = new WeakSet<GatewayError>();
+
+function framingError(message: string): GatewayError {
+  const e = new GatewayError('invalid_request', message);
+  FRAMING.add(e);
+  return e;
+}
+
+/**
+ * The headers of a request with a JSON body, checked before it is read: exactly one
+ * Content-Length (two of them, or one beside Transfer-Encoding, is how requests are smuggled
+ * past a proxy that reads the other one), and Content-Type application/json (a form post from
+ * another site cannot then pass as a control write). Returns the Content-Length, or the error.
+ */
+export function jsonBodyHeaders(req: HttpRequest): { contentLength: string } | GatewayError {
+  const lengths: string[] = [];
+  let chunked = false;
+  let type: string | undefined;
+  req.forEach((key, value) => {
+    if (key === 'content-length') lengths.push(value);
+    else if (key === 'transfer-encoding') chunked = true;
+    else if (key === 'content-type') type = value;
+  });
+  if (lengths.length > 1) {
+    return framingError(`${lengths.length} Content-Length headers; send exactly one`);
+  }
+  if (lengths.length === 1 && chunked) {
+    return framingError('both Content-Length and Transfer-Encoding; send one of them');
+  }
+  if (lengths.length === 1 && !/^\d{1,15}$/.test(lengths[0]!)) {
+    return framingError(`Content-Length ${JSON.stringify(lengths[0]!.slice(0, 40))} is not a number of bytes`);
+  }
+  const media = type?.split(';')[0]!.trim().toLowerCase();
+  if (media !== 'application/json') {
+    return new GatewayError(
+      'unsupported_media_type',
+      `${type === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(type.slice(0, 100))}`}; the body must be JSON sent as "Content-Type: application/json"`,
+    );
+  }
+  return { contentLength: lengths[0] ?? '' };
 }
 
 /** Reads the whole request body, refusing more than `limit` bytes. */

@@ -4,7 +4,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
-import { parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply } from './http.js';
 import { parseDeviceListQuery, showsQuality } from './device-filter.js';
 import { deviceView } from './protocol.js';
 
@@ -56,11 +56,15 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     const who = ctx.security.rest(req, reply, 'control');
     if (who === undefined) return;
     const id = deviceIdParam(req);
-    const contentLength = req.getHeader('content-length');
+    const framing = jsonBodyHeaders(req);
+    if (framing instanceof GatewayError) {
+      sendError(reply, framing);
+      return;
+    }
     void (async () => {
       try {
         ctx.security.takeWrite(who, reply.remote);
-        const body = await readBody(res, ctx.config.max_body_bytes, contentLength);
+        const body = await readBody(res, ctx.config.max_body_bytes, framing.contentLength);
         if (!registry.has(id)) throw new GatewayError('device_not_found', `Device ${id} not found`);
         const ready = ctx.readiness();
         if (!ready.ready) throw new GatewayError('not_ready', `the gateway is not ready: ${ready.reason ?? 'starting'}`);

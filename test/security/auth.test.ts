@@ -137,12 +137,17 @@ describe('WebSocket with tokens configured', () => {
     const byHeader = await TestClient.connect(gw.wsUrl, { headers: bearer(tokens.viewer) });
     const byQuery = await TestClient.connect(`${gw.wsUrl}?token=${tokens.viewer}`);
     const byProtocol = await TestClient.connect(gw.wsUrl, {}, ['mgw.v1', `${BEARER_PROTOCOL_PREFIX}${tokens.viewer}`]);
-    const onlyProtocol = await TestClient.connect(gw.wsUrl, {}, [`${BEARER_PROTOCOL_PREFIX}${tokens.viewer}`]);
-    clients.push(byHeader, byQuery, byProtocol, onlyProtocol);
-    // The echoed subprotocol is the one without the token when the client offered one.
+    clients.push(byHeader, byQuery, byProtocol);
+    // The echoed subprotocol is the one without the token.
     expect(byProtocol.ws.protocol).toBe('mgw.v1');
-    expect(onlyProtocol.ws.protocol).toBe(`${BEARER_PROTOCOL_PREFIX}${tokens.viewer}`);
-    for (const c of [byHeader, byQuery, byProtocol, onlyProtocol]) expect(c.messages[0]).toMatchObject({ type: 'connection_established' });
+    for (const c of [byHeader, byQuery, byProtocol]) expect(c.messages[0]).toMatchObject({ type: 'connection_established' });
+  });
+
+  it('never echoes the token: a client offering only bearer.<token> is told to offer a protocol name beside it', async () => {
+    const only = await refused(gw.wsUrl, {}, [`${BEARER_PROTOCOL_PREFIX}${tokens.viewer}`]);
+    expect(only).toMatchObject({ status: 400, body: { error_code: 'invalid_request' } });
+    expect(only.body.message).toMatch(/\["mgw\.v1", "bearer\.<token>"\]/);
+    expect(JSON.stringify(only.body)).not.toContain(tokens.viewer);
   });
 
   for (const role of ['viewer', 'operator', 'admin'] as const) {
@@ -210,7 +215,7 @@ describe('without tokens', () => {
     await expect(startSecured({ server: { host: '0.0.0.0' } })).rejects.toThrow(/without tokens.*mgw token create.*trusted_network/);
   });
 
-  it('`mgw serve --host 0.0.0.0` without tokens exits 69 and says how to fix it', async () => {
+  it('`mgw serve --host 0.0.0.0` without tokens exits 78 (a config error: systemd does not restart it) and says how to fix it', async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
@@ -224,7 +229,7 @@ describe('without tokens', () => {
           done({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stderr }),
         ),
       );
-      expect(r.code).toBe(69);
+      expect(r.code).toBe(78);
       expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without tokens/);
       expect(r.stderr).toMatch(/mgw token create/);
       expect(r.stderr).not.toMatch(/\n\s+at /);

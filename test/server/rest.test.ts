@@ -95,7 +95,7 @@ describe('REST control', () => {
         ctrl.close();
       },
     });
-    const res = await fetch(`${gw.url}/api/v1/devices/motor_01`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${gw.url}/api/v1/devices/motor_01`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(413);
   });
 });

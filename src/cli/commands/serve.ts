@@ -5,6 +5,7 @@ import { createLogger } from '../../platform/logger.js';
 import { Daemon } from '../../platform/daemon.js';
 import { installHangTrigger } from '../../platform/watchdog.js';
 import { uws } from '../../server/uws.js';
+import { UnsafeConfigError } from '../../server/auth-guard.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
 
@@ -53,7 +54,8 @@ export function registerServe(program: Command): void {
       } catch (err) {
         log.fatal({ err }, 'gateway failed to start');
         await daemon.stop().catch(() => undefined);
-        throw new CliError(`cannot start: ${(err as Error).message}`, EXIT.unavailable);
+        // An unsafe config is a config error (78: systemd does not restart); the rest may pass (69).
+        throw new CliError(`cannot start: ${(err as Error).message}`, err instanceof UnsafeConfigError ? EXIT.config : EXIT.unavailable);
       }
     });
 }

@@ -33,7 +33,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
       print('add this entry under auth.tokens in the gateway config, then reload (`mgw reload`) or restart:\n');
       print(`  - { name: ${name}, role: ${role}, hash: "${hash}" }\n`);
       print(`use it with: mgw --token ${secret.slice(0, 8)}... (or MGW_TOKEN), HTTP "Authorization: Bearer <token>",`);
-      print('or in a browser WebSocket: new WebSocket(url, ["bearer.<token>"]) or ws://host/ws/devices?token=<token>');
+      print('or in a browser WebSocket: new WebSocket(url, ["mgw.v1", "bearer.<token>"]) or ws://host/ws/devices?token=<token>');
     });
   token
     .command('hash')
