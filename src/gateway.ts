@@ -15,7 +15,7 @@ import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
 import { Security } from './server/auth-guard.js';
 import { redactConfig } from './server/auth-routes.js';
-import { AuditLog, auditFile } from './platform/audit.js';
+import { AuditLog, auditFile, reloadRequester, toReloadRecord } from './platform/audit.js';
 import { createDrivers } from '../drivers/index.js';
 import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
@@ -168,6 +168,8 @@ export class Gateway {
     for (const id of result.devicesRemoved) for (const c of this.consumerList) c.forget?.(id);
     this.drivers = result.drivers;
     this.options.config = effective;
+    // Recorded with who asked (REST: the admin token; SIGHUP: "signal") and what changed in the tokens.
+    await this.audit.append(toReloadRecord(current.auth.tokens, effective.auth.tokens, reloadRequester.getStore())).catch(() => undefined);
     return { ...result, restartRequired };
   }
 

@@ -17,6 +17,9 @@ const EXIT_BY_CODE: Record<string, number> = {
   device_timeout: EXIT.tempfail,
   device_offline: EXIT.unavailable,
   not_ready: EXIT.unavailable,
+  audit_unavailable: EXIT.unavailable,
+  unsupported_media_type: EXIT.dataerr,
+  too_many_connections: EXIT.tempfail,
   device_error: EXIT.protocol,
 };
 

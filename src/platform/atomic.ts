@@ -15,6 +15,8 @@ import { basename, dirname, join } from 'node:path';
 export interface AtomicWriteOptions {
   /** File mode of a new file (default 0o600: state is for the gateway's user only). */
   mode?: number;
+  /** Owner of the new file (root rewriting a file the gateway's group must read). */
+  owner?: { uid: number; gid: number };
 }
 
 let counter = 0;
@@ -51,6 +53,9 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   const tmp = tempName(file);
   const handle = await open(tmp, 'wx', options.mode ?? 0o600);
   try {
+    if (options.owner !== undefined) await handle.chown(options.owner.uid, options.owner.gid);
+    // The umask may have taken bits of the mode away; the file gets exactly the mode asked for.
+    if (options.mode !== undefined) await handle.chmod(options.mode);
     await handle.writeFile(data);
     await handle.sync();
   } catch (err) {

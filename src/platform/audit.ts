@@ -17,7 +17,9 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
-import type { ControlEvent } from '../core/control.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ControlEvent, Requester } from '../core/control.js';
+import type { TokenEntry } from '../server/auth-config.js';
 import type { PointValue } from '../core/points.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
@@ -25,6 +27,8 @@ export const AUDIT_FILE = 'audit.jsonl';
 export interface AuditRecord {
   /** ISO 8601, UTC. */
   time: string;
+  /** Absent in records written before reloads were recorded. */
+  action?: 'control';
   /** Token name, or "anonymous" on a gateway without tokens. */
   token: string;
   remote: string | null;
@@ -39,6 +43,46 @@ export interface AuditRecord {
   error_code?: string;
   message?: string;
 }
+
+/** A configuration reload, with who asked and which tokens it added, removed or changed. */
+export interface ReloadRecord {
+  time: string;
+  action: 'reload';
+  /** The admin token's name (REST reload), or "signal" (SIGHUP: systemctl reload, logrotate). */
+  token: string;
+  remote: string | null;
+  outcome: 'ok';
+  tokens_added: string[];
+  tokens_removed: string[];
+  /** Same name, new hash, role or expiry. */
+  tokens_changed: string[];
+}
+
+/**
+ * Who asked for the reload under way. The admin route runs the reload inside it; the reload
+ * itself is queued and run by the daemon (SIGHUP runs it too), which need not know who asked.
+ */
+export const reloadRequester = new AsyncLocalStorage<Requester>();
+
+/** The reload record for a change of token entries. */
+export function toReloadRecord(before: readonly TokenEntry[], after: readonly TokenEntry[], who: Requester | undefined, now = new Date()): ReloadRecord {
+  const old = new Map(before.map((t) => [t.name, t]));
+  const next = new Map(after.map((t) => [t.name, t]));
+  const same = (a: TokenEntry, b: TokenEntry) => a.hash === b.hash && a.role === b.role && a.expires === b.expires;
+  return {
+    time: now.toISOString(),
+    action: 'reload',
+    token: who?.token ?? 'signal',
+    remote: who?.remote ?? null,
+    outcome: 'ok',
+    tokens_added: [...next.keys()].filter((n) => !old.has(n)),
+    tokens_removed: [...old.keys()].filter((n) => !next.has(n)),
+    tokens_changed: [...next.values()].filter((t) => old.has(t.name) && !same(old.get(t.name)!, t)).map((t) => t.name),
+  };
+}
+
+/** One line of the trail. */
+export type AuditLine = AuditRecord | ReloadRecord;
 
 /**
  * Where state lives: the configured directory, else systemd's STATE_DIRECTORY (the first one if
@@ -57,6 +101,7 @@ export function auditFile(configuredStateDir?: string): string {
 export function toAuditRecord(e: ControlEvent, now = new Date()): AuditRecord {
   const base = {
     time: now.toISOString(),
+    action: 'control' as const,
     token: e.who.token ?? 'anonymous',
     remote: e.who.remote ?? null,
     device: e.deviceId,
@@ -154,7 +199,7 @@ export class AuditLog {
     return this.append(toAuditRecord(e));
   }
 
-  append(rec: AuditRecord): Promise<void> {
+  append(rec: AuditLine): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ line: `${JSON.stringify(rec)}\n`, done: (err) => (err === undefined ? resolve() : reject(err)) });
       if (this.flushing === undefined) this.flushing = this.drain();

@@ -8,14 +8,16 @@ import { GatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
 import { sendError, sendJson, startReply } from './http.js';
 import type { Insight } from './metrics.js';
+import { reloadRequester } from '../platform/audit.js';
 
 export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
   app.post('/api/v1/admin/reload', (res, req) => {
     ctx.stats.httpRequests++;
     const reply = startReply(res);
     // Reloading changes what the gateway runs: role admin when tokens are configured.
-    if (ctx.security.rest(req, reply, 'admin') === undefined) return;
-    const pending = insight.reload();
+    const who = ctx.security.rest(req, reply, 'admin');
+    if (who === undefined) return;
+    const pending = reloadRequester.run({ token: who.name, remote: reply.remote }, () => insight.reload());
     if (pending === undefined) {
       sendError(reply, new GatewayError('not_ready', 'reload is not available: this gateway was not started from a configuration file'));
       return;

@@ -25,7 +25,15 @@ export const TokenEntrySchema = v.strictObject(
     hash: v.pipe(
       v.string('must be a string'),
       v.regex(TOKEN_HASH, 'must be "sha256:" followed by 64 lowercase hex digits, as printed by `mgw token create`'),
-      v.description('sha256 of the token, never the token itself (`mgw token create NAME --role ROLE` prints both).'),
+      v.description('sha256 of the token, never the token itself (`mgw token add NAME --role ROLE` prints the token and writes this).'),
+    ),
+    expires: v.optional(
+      v.pipe(
+        v.string('must be a date such as 2027-03-31 or a time such as 2027-03-31T18:00:00Z'),
+        v.regex(/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/, 'must be a date such as 2027-03-31 or a time such as 2027-03-31T18:00:00Z'),
+        v.check((s) => !Number.isNaN(Date.parse(s)), 'is not a real date'),
+        v.description('When the token stops working (a date means its start, UTC). Without it the token works until revoked.'),
+      ),
     ),
   },
   'unknown setting',

@@ -24,6 +24,17 @@ export interface SecurityOptions {
   now?: () => number;
 }
 
+/** One line of `mgw token list` (GET /api/v1/tokens). */
+export interface TokenReport {
+  name: string;
+  role: Principal['role'];
+  expires: string | null;
+  expired: boolean;
+  /** Since the gateway started; null when not used since. */
+  last_used: string | null;
+  last_remote: string | null;
+}
+
 /** What a WebSocket connection carries from its upgrade: who it is and its message gate. */
 export interface ConnectionGuard {
   principal: Principal;
@@ -71,6 +82,8 @@ export class Security {
   private auth!: AuthConfig;
   private failures!: KeyedLimiter;
   private writes!: KeyedLimiter;
+  /** When and from where each token was last accepted (in memory: a write per request would wear the SD card). */
+  private readonly lastUse = new Map<string, { at: number; remote: string }>();
   /** Warn-level refusal lines per address: 20 at once, then one per 3 s (the log lives on an SD card). */
   private readonly refusalLogs = new KeyedLimiter({ ratePerS: 1 / 3, burst: 20, maxKeys: 1000 });
 
@@ -111,6 +124,22 @@ export class Security {
       ws.end(1008, 'token revoked or changed; reconnect with a valid token');
     }
     return { closed };
+  }
+
+  /** The configured tokens for admins: name, role, expiry and last use; never a hash. */
+  tokenReport(): TokenReport[] {
+    const now = this.options.now?.() ?? Date.now();
+    return this.tokens.list().map(({ principal, expiresAt }) => {
+      const used = this.lastUse.get(principal.name);
+      return {
+        name: principal.name,
+        role: principal.role,
+        expires: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+        expired: expiresAt !== undefined && now >= expiresAt,
+        last_used: used === undefined ? null : new Date(used.at).toISOString(),
+        last_remote: used?.remote ?? null,
+      };
+    });
   }
 
   /** Open security: no tokens, default limits (for servers built without a config, e.g. unit tests). */
@@ -283,7 +312,13 @@ export class Security {
       }
       throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token create`)');
     }
+    const expiresAt = this.tokens.expiresAt(principal);
+    const now = this.options.now?.() ?? Date.now();
+    if (expiresAt !== undefined && now >= expiresAt) {
+      throw new GatewayError('unauthorized', `token "${principal.name}" expired at ${new Date(expiresAt).toISOString()}; ask the administrator for a new one (\`mgw token add\`)`);
+    }
     if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, permission === 'control' ? 'control writes' : 'this');
+    this.lastUse.set(principal.name, { at: now, remote });
     return principal;
   }
 

@@ -1,6 +1,7 @@
 /**
  * Routes about the caller and the configuration: `GET /api/v1/whoami` (any role) tells a client
- * which token and role it is using; `GET /api/v1/config` (admin) shows the running config with
+ * which token and role it is using; `GET /api/v1/tokens` (admin) lists the tokens with expiry
+ * and last use (`mgw token list`); `GET /api/v1/config` (admin) shows the running config with
  * token hashes and the TLS passphrase removed.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -14,6 +15,13 @@ export function registerAuthRoutes(app: TemplatedApp, ctx: ServerContext, config
     const who = ctx.security.rest(req, reply, 'read');
     if (who === undefined) return;
     sendJson(reply, 200, { token: who.name, role: who.role, anonymous: who.anonymous, auth_required: ctx.security.enabled, remote: reply.remote });
+  });
+
+  app.get('/api/v1/tokens', (res, req) => {
+    ctx.stats.httpRequests++;
+    const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'admin') === undefined) return;
+    sendJson(reply, 200, { tokens: ctx.security.tokenReport() });
   });
 
   app.get('/api/v1/config', (res, req) => {

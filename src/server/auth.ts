@@ -42,18 +42,34 @@ export function hashToken(token: string): string {
   return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
 }
 
+/** A date alone means its start, in UTC; a time without a zone is UTC too (a gateway's clock may run in any zone). */
+export function expiryMs(text: string): number {
+  const iso = text.replace(' ', 'T');
+  return Date.parse(/T/.test(iso) && !/(?:Z|[+-]\d{2}:?\d{2})$/.test(iso) ? `${iso}Z` : iso);
+}
+
 /** Which token hash a principal came from, so a reload can tell a kept token from a replaced one. */
 const HASH_OF = new WeakMap<Principal, string>();
 
 export class TokenStore {
-  private readonly entries: { digest: Buffer; principal: Principal }[];
+  private readonly entries: { digest: Buffer; principal: Principal; expiresAt: number | undefined }[];
 
   constructor(tokens: readonly TokenEntry[]) {
     this.entries = tokens.map((t) => {
       const principal: Principal = Object.freeze({ name: t.name, role: t.role, anonymous: false });
       HASH_OF.set(principal, t.hash);
-      return { digest: Buffer.from(t.hash.slice('sha256:'.length), 'hex'), principal };
+      return { digest: Buffer.from(t.hash.slice('sha256:'.length), 'hex'), principal, expiresAt: t.expires === undefined ? undefined : expiryMs(t.expires) };
     });
+  }
+
+  /** When the principal's token stops working (ms since the epoch), or undefined. */
+  expiresAt(p: Principal): number | undefined {
+    return this.entries.find((e) => e.principal === p)?.expiresAt;
+  }
+
+  /** The configured tokens, without their hashes. */
+  list(): { principal: Principal; expiresAt: number | undefined }[] {
+    return this.entries.map(({ principal, expiresAt }) => ({ principal, expiresAt }));
   }
 
   /**

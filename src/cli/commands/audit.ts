@@ -6,7 +6,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
-import { auditFile, type AuditRecord } from '../../platform/audit.js';
+import { auditFile, type AuditLine, type AuditRecord, type ReloadRecord } from '../../platform/audit.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
 import { formatValue, green, red, table } from '../output.js';
@@ -26,7 +26,7 @@ interface AuditOptions {
 export function registerAuditCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('audit')
-    .description('show the audit trail of control writes: who, from where, which device, before, requested, outcome')
+    .description('show the audit trail of control writes and reloads: who, from where, which device, before, requested, outcome')
     .option('--file <file>', 'audit file (default: <state_dir>/audit.jsonl of the config, $STATE_DIRECTORY, or ./state)')
     .option('-c, --config <file>', 'configuration file whose state_dir to read', undefined)
     .option('--device <id>', 'only this device')
@@ -39,22 +39,22 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
       if (!existsSync(file)) throw new CliError(`no audit trail at ${file} (no control write yet, or another state_dir: see --file / --config)`, EXIT.unavailable);
       if (opts.outcome !== undefined && opts.outcome !== 'ok' && opts.outcome !== 'error') throw new CliError(`--outcome must be ok or error, got ${JSON.stringify(opts.outcome)}`, EXIT.usage);
       const since = opts.since === undefined ? undefined : parseSince(opts.since);
-      const rows: AuditRecord[] = [];
+      const rows: AuditLine[] = [];
       let bad = 0;
       let lineNo = 0;
       const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
       for await (const line of lines) {
         lineNo++;
         if (line.trim() === '') continue;
-        let rec: AuditRecord;
+        let rec: AuditLine;
         try {
-          rec = JSON.parse(line) as AuditRecord;
+          rec = JSON.parse(line) as AuditLine;
         } catch {
           bad++;
           process.stderr.write(`mgw: ${file}:${lineNo}: not a JSON line; skipped\n`);
           continue;
         }
-        if (opts.device !== undefined && rec.device !== opts.device) continue;
+        if (opts.device !== undefined && (rec.action === 'reload' || rec.device !== opts.device)) continue;
         if (opts.by !== undefined && rec.token !== opts.by) continue;
         if (opts.outcome !== undefined && rec.outcome !== opts.outcome) continue;
         if (since !== undefined && !(Date.parse(rec.time) >= since)) continue;
@@ -69,21 +69,30 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
         print(
           table(
             ['TIME', 'TOKEN', 'REMOTE', 'DEVICE', 'CHANGE', 'OUTCOME'],
-            rows.map((r) => [
-              r.time,
-              r.token,
-              r.remote ?? '-',
-              r.device,
-              Object.keys(r.requested)
-                .map((k) => `${k}: ${formatValue(r.previous[k])} -> ${formatValue(r.requested[k])}`)
-                .join(', '),
-              r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`),
-            ]),
+            rows.map((r) => (r.action === 'reload' ? reloadRow(r) : writeRow(r))),
           ),
         );
       }
       if (bad > 0) throw new CliError(`${bad} line${bad === 1 ? '' : 's'} of ${file} could not be read`, EXIT.dataerr);
     });
+}
+
+function writeRow(r: AuditRecord): string[] {
+  return [
+    r.time,
+    r.token,
+    r.remote ?? '-',
+    r.device,
+    Object.keys(r.requested)
+      .map((k) => `${k}: ${formatValue(r.previous[k])} -> ${formatValue(r.requested[k])}`)
+      .join(', '),
+    r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`),
+  ];
+}
+
+function reloadRow(r: ReloadRecord): string[] {
+  const tokens = [...r.tokens_added.map((n) => `+${n}`), ...r.tokens_removed.map((n) => `-${n}`), ...r.tokens_changed.map((n) => `~${n}`)];
+  return [r.time, r.token, r.remote ?? '-', '-', tokens.length === 0 ? 'reload' : `reload, tokens: ${tokens.join(' ')}`, green('ok')];
 }
 
 function stateDirFrom(configFile: string | undefined): string | undefined {
