@@ -71,7 +71,7 @@ export class Server {
     const lib = uws();
     const security = this.options.security ?? Security.open(log);
     security.checkExposure(config.host);
-    const app = createApp(lib, config.tls);
+    const app = createApp(lib, config.tls, log);
     const ctx: ServerContext = {
       config,
       registry,

@@ -1,41 +1,92 @@
 /**
  * Optional HTTPS/WSS: the same routes on a uWS SSLApp. The files are checked before uWS sees
  * them, because uWS answers a missing or unreadable file with a bare listen failure.
+ *
+ * Policy, as a plant's IT department asks for it: TLS 1.2 at least (uWS refuses older versions
+ * itself), forward-secret suites only (ECDHE with AES-GCM or ChaCha20) unless `ciphers` says
+ * otherwise, and a warning, or a refusal with `refuse_readable_key`, for a key file that other
+ * users may read.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import type { Logger } from 'pino';
 import * as v from 'valibot';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { text } from '../config/fields.js';
 import type { uws } from './uws.js';
+
+/** Forward-secret TLS 1.2 suites only: ECDHE key exchange with an AEAD cipher. */
+export const FORWARD_SECRET = 'ECDHE+AESGCM:ECDHE+CHACHA20';
 
 export const TlsSchema = v.strictObject(
   {
     cert_file: text('PEM certificate (chain) for HTTPS and WSS, e.g. /etc/machine-gateway/tls/cert.pem.'),
     key_file: text('PEM private key of the certificate; readable by the gateway user only.'),
     passphrase: v.optional(text('Passphrase of an encrypted key file.')),
+    min_version: v.optional(
+      v.pipe(v.picklist(['1.2', '1.3'], 'must be "1.2" or "1.3"'), v.description('Oldest TLS version accepted. Default "1.2"; "1.3" refuses TLS 1.2 clients.')),
+      '1.2',
+    ),
+    ciphers: v.optional(
+      v.pipe(
+        v.string('must be an OpenSSL cipher list'),
+        v.regex(/^[A-Za-z0-9+\-:!@=_.]{1,2000}$/, 'must be an OpenSSL cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20'),
+        v.description('TLS 1.2 suites (OpenSSL cipher list). Default: forward-secret only, ECDHE+AESGCM:ECDHE+CHACHA20. TLS 1.3 suites are all forward-secret.'),
+      ),
+      FORWARD_SECRET,
+    ),
+    refuse_readable_key: v.optional(
+      v.pipe(v.boolean('must be true or false'), v.description('true: refuse to start (and to reload the certificate) while other users may read key_file; false (default): a warning.')),
+      false,
+    ),
   },
   'unknown setting',
 );
 
 export type TlsConfig = v.InferOutput<typeof TlsSchema>;
 
-/** Plain App without TLS config; SSLApp with it, after checking that both files are readable PEM. */
-export function createApp(lib: ReturnType<typeof uws>, tls: TlsConfig | undefined): TemplatedApp {
+/**
+ * Plain App without TLS config; SSLApp with it, after checking that both files are readable PEM
+ * that fit together and that the key is not readable by others.
+ */
+export function createApp(lib: ReturnType<typeof uws>, tls: TlsConfig | undefined, log?: Logger): TemplatedApp {
   if (tls === undefined) return lib.App();
   checkPem(tls.cert_file, 'server.tls.cert_file', /-----BEGIN CERTIFICATE-----/);
   checkPem(tls.key_file, 'server.tls.key_file', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  checkKeyMode(tls, log);
+  const passphrase = tls.passphrase === undefined ? {} : { passphrase: tls.passphrase };
   // uWS reports a key that does not fit the certificate only as "App construction failed".
   try {
-    createSecureContext({ cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file), ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }) });
+    createSecureContext({ cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file), ...passphrase });
   } catch (err) {
     throw new Error(`server.tls: the certificate and key do not match, or the key's passphrase is wrong (${(err as Error).message})`);
   }
-  return lib.SSLApp({
-    cert_file_name: tls.cert_file,
-    key_file_name: tls.key_file,
-    ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
-  });
+  try {
+    return lib.SSLApp({ cert_file_name: tls.cert_file, key_file_name: tls.key_file, ...passphrase, ssl_ciphers: cipherList(tls) });
+  } catch (err) {
+    throw new Error(`server.tls.ciphers: OpenSSL accepts none of ${JSON.stringify(tls.ciphers)} (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The TLS 1.2 cipher list uWS is given. uWS has no setting for the minimum version beyond its own
+ * 1.2, so 1.3 is had by allowing TLS 1.2 only a suite this key cannot sign (ECDSA for an RSA
+ * key, RSA for any other): no TLS 1.2 handshake can succeed, and TLS 1.3 keeps its own suites.
+ */
+export function cipherList(tls: TlsConfig): string {
+  if (tls.min_version === '1.2') return tls.ciphers;
+  const key = createPrivateKey({ key: readFileSync(tls.key_file), ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }) });
+  return key.asymmetricKeyType === 'rsa' ? 'ECDHE-ECDSA-AES256-GCM-SHA384' : 'ECDHE-RSA-AES256-GCM-SHA384';
+}
+
+/** A private key that other users can read is as good as published on a shared machine. */
+function checkKeyMode(tls: TlsConfig, log: Logger | undefined): void {
+  const mode = statSync(tls.key_file).mode & 0o777;
+  if ((mode & 0o004) === 0) return;
+  const what = `server.tls.key_file: ${tls.key_file} is readable by every user (mode ${mode.toString(8).padStart(4, '0')}); chmod o-r it (e.g. chmod 0640, group machine-gateway)`;
+  if (tls.refuse_readable_key) throw new Error(`${what}; refused because server.tls.refuse_readable_key is true`);
+  log?.warn({ file: tls.key_file, mode: mode.toString(8) }, what);
 }
 
 function checkPem(file: string, setting: string, marker: RegExp): void {
