@@ -43,7 +43,7 @@ export function askToken(host: HTMLElement, reason: string): Promise<string> {
       h('label', { for: 'token' }, 'Token'),
       input,
       h('button', { type: 'submit', class: 'btn set' }, 'Sign in'),
-      h('p', { class: 'hint' }, 'Ask the gateway administrator for a token (mgw token create). It is kept for this browser tab only.'),
+      h('p', { class: 'hint' }, 'Ask the gateway administrator for a token (mgw token add). It is kept for this browser tab only.'),
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();

@@ -160,7 +160,7 @@ export class Security {
     if (this.enabled || this.auth.trusted_network || isLoopback(host)) return;
     throw new UnsafeConfigError(
       `refusing to listen on ${host} without tokens: anyone on that network could start motors. ` +
-        'Create a token with `mgw token create NAME --role operator` and add the printed line under auth.tokens, ' +
+        'Add a token with `mgw token add NAME --role operator` (it writes the config file), ' +
         'or listen on 127.0.0.1 (server.host), or set auth.trusted_network: true if this network is trusted',
     );
   }
@@ -310,7 +310,7 @@ export class Security {
           details: { retry_after_s: retry },
         });
       }
-      throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token create`)');
+      throw new GatewayError('unauthorized', 'the token is not valid (unknown or revoked); ask the administrator for a token (`mgw token add`)');
     }
     const expiresAt = this.tokens.expiresAt(principal);
     const now = this.options.now?.() ?? Date.now();

@@ -212,7 +212,7 @@ describe('without tokens', () => {
   });
 
   it('refuses to listen on a LAN address, saying how to fix it', async () => {
-    await expect(startSecured({ server: { host: '0.0.0.0' } })).rejects.toThrow(/without tokens.*mgw token create.*trusted_network/);
+    await expect(startSecured({ server: { host: '0.0.0.0' } })).rejects.toThrow(/without tokens.*mgw token add.*trusted_network/);
   });
 
   it('`mgw serve --host 0.0.0.0` without tokens exits 78 (a config error: systemd does not restart it) and says how to fix it', async () => {
@@ -231,7 +231,7 @@ describe('without tokens', () => {
       );
       expect(r.code).toBe(78);
       expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without tokens/);
-      expect(r.stderr).toMatch(/mgw token create/);
+      expect(r.stderr).toMatch(/mgw token add/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
