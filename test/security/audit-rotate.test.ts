@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postJson } from '../helpers/gateway.js';
 import { peers } from '../helpers/peers.js';
-import { AUDIT_FILE } from '../../src/platform/audit.js';
+import { AUDIT_FILE, type AuditLine } from '../../src/platform/audit.js';
 import { motorsYaml, serve, type Daemon } from './daemon.js';
 
 const SNIPPET = resolve(import.meta.dirname, '../../systemd/machine-gateway.logrotate');
@@ -31,7 +31,8 @@ const speeds = (file: string) =>
     .trim()
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => (JSON.parse(l) as { requested: { speed: number } }).requested.speed);
+    .map((l) => JSON.parse(l) as AuditLine)
+    .flatMap((l) => (l.action === 'reload' ? [] : [l.requested['speed']]));
 
 async function start(): Promise<{ dir: string; gw: Daemon; file: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mgw-rotate-'));
@@ -52,6 +53,8 @@ describe('audit trail rotation', () => {
     expect((await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 102 })).status).toBe(200);
     expect(speeds(`${file}.1`)).toEqual([101]);
     expect(speeds(file)).toEqual([102]);
+    // The reload that SIGHUP started is recorded in the new file, as by "signal".
+    expect(readFileSync(file, 'utf8')).toMatch(/"action":"reload","token":"signal"/);
   });
 
   it.skipIf(!peers('logrotate'))('the shipped logrotate snippet rotates the file and the gateway follows', async () => {
