@@ -22,7 +22,8 @@ packages=(
   openssl           # self-signed certificates for the TLS tests
   systemd           # systemd-analyze for the unit file checks
   systemd-container # systemd-nspawn: boots a real systemd for the unit tests
-  debootstrap       # builds the minimal Debian tree that nspawn boots
+  debootstrap       # builds the minimal Debian trees that nspawn boots or runs (bookworm, trixie)
+  qemu-user-static binfmt-support  # runs the arm64 tree on this x64 machine (runtime.test.ts)
 )
 
 missing=()
