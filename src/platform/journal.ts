@@ -54,6 +54,9 @@ export function journalEntry(line: string, identifier: string): string[] {
     if (key === 'err' && value instanceof Object && 'stack' in value) fields.push(`ERR_STACK=${String(value.stack)}`);
     fields.push(`${fieldName(key)}=${text(value)}`);
   }
+  // The gateway's own clock, for ordering against systemd's timestamps (the entry's is when
+  // journald received it).
+  if (typeof event['time'] === 'string') fields.push(`TIME=${event['time']}`);
   const msg = typeof event['msg'] === 'string' ? event['msg'] : '';
   const message = [msg, ...pairs].filter(Boolean).join(' ');
   return [`MESSAGE=${message}`, `PRIORITY=${PRIORITY[Number(event['level'])] ?? 6}`, `SYSLOG_IDENTIFIER=${identifier}`, ...fields];

@@ -12,6 +12,7 @@ describe('journal entries from log lines', () => {
       'DRIVER=modbus',
       'DEVICE=motor_01',
       'REASON=no answer in 300 ms',
+      'TIME=2026-12-06T21:00:00.000Z',
     ]);
   });
 
