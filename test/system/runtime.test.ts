@@ -17,7 +17,10 @@ import { inCI, peers } from '../helpers/peers.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CACHE = process.env['MGW_NSPAWN_CACHE'] ?? '/var/cache/machine-gateway-test';
+/** Node 24 LTS runs everywhere below; Node 22 LTS beside it on x64. */
 const NODE = '24.22.3';
+const NODE_22 = '22.23.5';
+const NPM = '10';
 const UWS_TESTS = ['test/server/uws-loader.test.ts', 'test/server/websocket.test.ts', 'test/server/rest.test.ts'];
 
 function canRun(...extra: string[]): boolean {
@@ -34,26 +37,35 @@ function sh(cmd: string, args: string[], timeoutMs = 900_000): { status: number 
   return { status: r.status, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-/** Builds (or finds) the cached tree and puts Node from npm into it; returns the tree. */
+/** Builds (or finds) the cached tree; returns its path. */
 function tree(suite: string, arch?: string): string {
   const t = sh('bash', [join(REPO, 'test/system/nspawn-tree.sh'), CACHE, suite, ...(arch ? [arch] : [])]);
   expect(t.status, t.out).toBe(0);
   // stdout is the path alone; debootstrap's chatter went to stderr.
-  const root = t.stdout.trim();
-  const node = sh('bash', [join(REPO, 'test/system/tree-node.sh'), root, arch ?? 'amd64', NODE]);
-  expect(node.status, node.out).toBe(0);
-  return root;
+  return t.stdout.trim();
 }
 
-/** A command in the tree: its own /proc, /dev and /tmp, the host's network. */
+/** Puts Node `version` from npm into the tree (once); returns its path inside the tree. */
+function nodeIn(root: string, arch: string, version: string): string {
+  const r = sh('bash', [join(REPO, 'test/system/tree-node.sh'), root, arch, version, NPM]);
+  expect(r.status, r.out).toBe(0);
+  return r.stdout.trim();
+}
+
+/**
+ * A command in the tree: its own /proc, /dev and /tmp, the host's network. Extra CA certificates
+ * the host's Node trusts (NODE_EXTRA_CA_CERTS, e.g. a TLS-inspecting proxy's) go along for npm.
+ */
 function nspawnArgs(root: string, binds: string[], ...cmd: string[]): string[] {
-  return ['-D', root, '--quiet', '--register=no', '--keep-unit', '--resolv-conf=copy-host', ...binds.map((b) => `--bind=${b}`), ...cmd];
+  const ca = process.env['NODE_EXTRA_CA_CERTS'];
+  const caArgs = ca && existsSync(ca) ? [`--bind-ro=${ca}:/run/host-extra-ca.crt`, '-E', 'NODE_EXTRA_CA_CERTS=/run/host-extra-ca.crt'] : [];
+  return ['-D', root, '--quiet', '--register=no', '--keep-unit', '--resolv-conf=copy-host', ...caArgs, ...binds.map((b) => `--bind=${b}`), ...cmd];
 }
 
 describe.skipIf(!canRun())('Debian 13 trixie, x64', () => {
-  it(`runs the uWS integration tests on Node ${NODE} from npm and on Debian's nodejs`, () => {
+  it(`runs the uWS integration tests on Node ${NODE} and ${NODE_22} from npm and on Debian's nodejs`, () => {
     const root = tree('trixie');
-    for (const node of ['/usr/local/bin/node', '/usr/bin/node']) {
+    for (const node of [nodeIn(root, 'amd64', NODE), nodeIn(root, 'amd64', NODE_22), '/usr/bin/node']) {
       const r = sh('systemd-nspawn', [
         ...nspawnArgs(root, [`${REPO}:/src`], '--chdir=/src', '-E', 'CI=true', '-E', 'NO_COLOR=1', node),
         'node_modules/vitest/vitest.mjs',
@@ -73,6 +85,7 @@ describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under q
   it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE}`, async () => {
     expect(existsSync(join(REPO, 'dist/src/cli/main.js')), 'run `npm run build` first').toBe(true);
     const root = tree('trixie', 'arm64');
+    const node = nodeIn(root, 'arm64', NODE);
     // The installed layout (systemd/install.sh): dist, lock file, config and the HMI sources.
     const app = join(root, 'opt/machine-gateway');
     rmSync(app, { recursive: true, force: true });
@@ -80,12 +93,12 @@ describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under q
     for (const f of ['package.json', 'package-lock.json', 'dist', 'config']) cpSync(join(REPO, f), join(app, f), { recursive: true });
     cpSync(join(REPO, 'src/hmi'), join(app, 'src/hmi'), { recursive: true });
     // npm's download cache stays in the tree, so later runs install without the network.
-    const ci = sh('systemd-nspawn', [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '/usr/local/bin/node'), '/usr/local/bin/npm', 'ci', '--omit=dev', '--no-audit', '--no-fund']);
+    const ci = sh('systemd-nspawn', [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', node), `/opt/npm-${NPM}/bin/npm-cli.js`, 'ci', '--omit=dev', '--no-audit', '--no-fund']);
     expect(ci.status, ci.out).toBe(0);
 
     const gw = spawn(
       'systemd-nspawn',
-      [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '-E', 'QEMU_CPU=cortex-a72', '/usr/local/bin/node'), 'dist/src/cli/main.js', 'serve', '--config', 'config/gateway.yaml', '--port', '0'],
+      [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '-E', 'QEMU_CPU=cortex-a72', node), 'dist/src/cli/main.js', 'serve', '--config', 'config/gateway.yaml', '--port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {

