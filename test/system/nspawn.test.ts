@@ -248,15 +248,18 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
   });
 
   it('reads a ttySC-named serial port (an SC16IS752 HAT) under DevicePolicy=closed once install.sh allowed the ports the config names; journalctl DEVICE= finds its entries', async () => {
-    // A PTY stands in for the HAT: /dev/ttySC0 is a node with the PTY's device number, which no
-    // char-* group of the unit covers, so only the config-named rule (ports.conf) lets it open.
-    // `script` holds the PTY; what the test writes to its stdin arrives on /dev/ttySC0.
+    // No SC16IS752 driver here: a PTY stands in for the HAT, reached as /dev/ttySC0 (a link, as
+    // udev makes them). Its device (pts) is in none of the unit's char-* groups, so only the
+    // config-named rule (ports.conf) allows it. `script` holds the PTY; what the test writes to
+    // its stdin arrives on /dev/ttySC0. (A node made with mknod would not do: a pts device number
+    // outside its own devpts instance opens with EIO.)
     const holder = spawn('nsenter', ['-t', String(initPid), '-m', '-u', '-i', '-n', '-p', '--', 'script', '-qfc', 'sleep 600', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const dropIn = join(root, 'etc/systemd/system/machine-gateway.service.d/ports.conf');
     try {
       const pts = await until('the PTY', () => inCt('sh', '-c', 'ls /dev/pts | grep -v ptmx | sort -n | tail -1').stdout.trim() || undefined);
-      expect(inCt('mknod', '-m', '0660', '/dev/ttySC0', 'c', '136', pts).status).toBe(0);
-      expect(inCt('chgrp', 'dialout', '/dev/ttySC0').status).toBe(0);
+      expect(inCt('ln', '-sf', `/dev/pts/${pts}`, '/dev/ttySC0').status).toBe(0);
+      // The group a serial port has (the service user is in dialout, not tty).
+      expect(inCt('sh', '-c', `chgrp dialout /dev/pts/${pts} && chmod 0660 /dev/pts/${pts}`).status).toBe(0);
       writeFileSync(
         join(root, 'etc/machine-gateway/gateway.yaml'),
         CONFIG(2).replace('devices:\n', 'devices:\n  - { id: scale_01, driver: line, port: { path: /dev/ttySC0, baud: 9600 }, points: { weight: { type: float, pattern: "^W(.*)$" } } }\n'),
@@ -291,10 +294,8 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
       for (const rule of ['char-ttySC rw', 'char-ttyMAX rw', '/dev/ttySC0 rw']) expect(allow).toContain(rule);
       await until('the port to open', () => mine().some((m) => m.startsWith('port open') && m.includes('/dev/ttySC0'))).catch(said);
       holder.stdin!.write('W12.5\n');
-      await until('the weight from the port', () => {
-        const r = inCt('/usr/local/bin/mgw', '--url', 'http://127.0.0.1:8000', '--json', 'get', 'scale_01');
-        return r.status === 0 && JSON.parse(r.stdout)?.state?.weight === 12.5;
-      });
+      const scaleNow = () => inCt('/usr/bin/node', '-e', "fetch('http://127.0.0.1:8000/api/v1/devices/scale_01').then(async (r) => console.log(await r.text()))").stdout;
+      await until('the weight from the port', () => (JSON.parse(scaleNow() || '{}') as { state?: { weight?: number } }).state?.weight === 12.5).catch((e: Error) => said(new Error(`${e.message} (scale_01: ${scaleNow()})`)));
       expect(mine().some((m) => /not permitted/i.test(m))).toBe(false);
 
       // A line the device sends wrong: a warning about scale_01, found by its journal field.
