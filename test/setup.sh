@@ -35,3 +35,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 echo "test peers installed: ${packages[*]}"
+
+# The Debian trees the system tests boot or run (test/system/nspawn-tree.sh: bookworm for the
+# systemd test, trixie and trixie-arm64 for the runtime checks) take minutes each to build on a
+# fresh machine, mostly downloading. Start them now in the background so they overlap `npm ci`
+# and the rest of the suite; a test that needs a tree waits for its lock, and builds it itself
+# if this failed. Root only (debootstrap); MGW_PREFETCH_TREES=0 turns it off.
+if [ "$(id -u)" = 0 ] && [ "${MGW_PREFETCH_TREES:-1}" = 1 ]; then
+  cache="${MGW_NSPAWN_CACHE:-/var/cache/machine-gateway-test}"
+  mkdir -p "$cache"
+  for tree in bookworm trixie "trixie arm64"; do
+    # shellcheck disable=SC2086 # "trixie arm64" is two arguments
+    setsid bash "$(dirname "$0")/system/nspawn-tree.sh" "$cache" $tree > "$cache/prefetch-${tree/ /-}.log" 2>&1 < /dev/null &
+  done
+  echo "building the Debian test trees in the background (logs: $cache/prefetch-*.log)"
+fi
