@@ -22,7 +22,8 @@ packages=(
   openssl           # self-signed certificates for the TLS tests
   systemd           # systemd-analyze for the unit file checks
   systemd-container # systemd-nspawn: boots a real systemd for the unit tests
-  debootstrap       # builds the minimal Debian tree that nspawn boots
+  debootstrap       # builds the minimal Debian trees that nspawn boots or runs (bookworm, trixie)
+  qemu-user-static binfmt-support  # runs the arm64 tree on this x64 machine (runtime.test.ts)
   logrotate         # runs the shipped audit rotation snippet against a real gateway
 )
 
@@ -35,3 +36,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 echo "test peers installed: ${packages[*]}"
+
+# The Debian trees the system tests boot or run (test/system/nspawn-tree.sh: bookworm for the
+# systemd test, trixie and trixie-arm64 for the runtime checks) take minutes each to build on a
+# fresh machine, mostly downloading. Start them now in the background so they overlap `npm ci`
+# and the rest of the suite; a test that needs a tree waits for its lock, and builds it itself
+# if this failed. Root only (debootstrap); MGW_PREFETCH_TREES=0 turns it off.
+if [ "$(id -u)" = 0 ] && [ "${MGW_PREFETCH_TREES:-1}" = 1 ]; then
+  cache="${MGW_NSPAWN_CACHE:-/var/cache/machine-gateway-test}"
+  mkdir -p "$cache"
+  for tree in bookworm trixie "trixie arm64"; do
+    # shellcheck disable=SC2086 # "trixie arm64" is two arguments
+    setsid bash "$(dirname "$0")/system/nspawn-tree.sh" "$cache" $tree > "$cache/prefetch-${tree/ /-}.log" 2>&1 < /dev/null &
+  done
+  echo "building the Debian test trees in the background (logs: $cache/prefetch-*.log)"
+fi

@@ -4,11 +4,14 @@
  * the watchdog while healthy, reloads on SIGHUP, and says STOPPING=1 on the way out.
  * Outside systemd (no NOTIFY_SOCKET) the notifications are no-ops; reload still works.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { Gateway } from '../gateway.js';
+import { writeFileAtomicSync } from './atomic.js';
 import { SystemdNotifier } from './notify.js';
+import { RELOAD_OUTCOME_FILE, type ReloadRecord } from './reload-outcome.js';
 import { Watchdog } from './watchdog.js';
 
 export interface DaemonOptions {
@@ -21,6 +24,12 @@ export interface DaemonOptions {
   notifier?: SystemdNotifier;
   /** How often STATUS= is refreshed (ms); it is sent only when the text changed. */
   statusIntervalMs?: number;
+  /**
+   * Where each reload's outcome is written for the unit's ExecReload= (reload-wait.js), which
+   * turns a refused reload into a failed `systemctl reload`. Defaults to systemd's
+   * RuntimeDirectory= ($RUNTIME_DIRECTORY); nothing is written without one.
+   */
+  runtimeDir?: string;
 }
 
 export type ReloadOutcome =
@@ -44,6 +53,7 @@ export class Daemon {
   private statusTimer: NodeJS.Timeout | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private lastReloadProblem: string | undefined;
+  private reloadSeq = 0;
   private readonly onHup = () => {
     // Also after a refused reload: logrotate's postrotate sends this for the moved audit file.
     this.gateway.audit.reopen();
@@ -83,7 +93,7 @@ export class Daemon {
 
   /** Reloads are queued: a second SIGHUP during a reload runs after it, on the newest file. */
   reload(): Promise<ReloadOutcome> {
-    const run = this.reloadChain.then(() => this.reloadNow());
+    const run = this.reloadChain.then(() => this.reloadNow()).then((outcome) => this.record(outcome));
     this.reloadChain = run.catch(() => undefined);
     return run;
   }
@@ -120,12 +130,17 @@ export class Daemon {
       this.options.overrides?.(next);
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [String((err as Error).message ?? err)];
-      this.lastReloadProblem = `${file}: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
-      log.error({ file, problems }, 'reload refused: the new configuration has errors; still running on the previous one');
-      this.notifier.ready(this.statusLine());
-      return { ok: false, file, problems };
+      return this.refuse(problems, 'the new configuration has errors');
     }
-    const r = await this.gateway.reload(next);
+    let r: Awaited<ReturnType<Gateway['reload']>>;
+    try {
+      r = await this.gateway.reload(next);
+    } catch (err) {
+      // A valid file the running gateway will not take (e.g. dropping every token on a LAN
+      // address): the same refusal as a broken file, so systemd gets READY=1 again and the
+      // REST caller gets the reason.
+      return this.refuse([String((err as Error).message ?? err)], 'the running gateway refused the new configuration');
+    }
     this.lastReloadProblem = undefined;
     log.info(
       { file, drivers_restarted: r.restarted, drivers_started: r.started, drivers_stopped: r.stopped, devices_added: r.devicesAdded, devices_removed: r.devicesRemoved },
@@ -145,5 +160,27 @@ export class Daemon {
       devices_removed: r.devicesRemoved,
       errors: r.errors,
     };
+  }
+
+  /** Ends a refused reload: logged, shown in STATUS, and systemd told the service is ready again. */
+  private refuse(problems: string[], why: string): ReloadOutcome {
+    const { log, file } = this.options;
+    this.lastReloadProblem = `${file}: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
+    log.error({ file, problems }, `reload refused: ${why}; still running on the previous one`);
+    this.notifier.ready(this.statusLine());
+    return { ok: false, file, problems };
+  }
+
+  /** Numbers the outcome and leaves it where ExecReload= waits for it. */
+  private record(outcome: ReloadOutcome): ReloadOutcome {
+    const dir = (this.options.runtimeDir ?? process.env['RUNTIME_DIRECTORY'] ?? '').split(':')[0];
+    if (!dir) return outcome;
+    const entry: ReloadRecord = { seq: ++this.reloadSeq, pid: process.pid, ok: outcome.ok, problems: outcome.ok ? outcome.errors : outcome.problems };
+    try {
+      writeFileAtomicSync(join(dir, RELOAD_OUTCOME_FILE), `${JSON.stringify(entry)}\n`, { mode: 0o644 });
+    } catch (err) {
+      this.options.log.error({ dir, err }, 'could not record the reload outcome; systemctl reload will time out');
+    }
+    return outcome;
   }
 }

@@ -1,14 +1,17 @@
 /**
- * Logging: pino, one JSON event per line, written synchronously to stdout so nothing is lost
- * when the process dies. Under journald (JOURNAL_STREAM set) each line starts with the
- * syslog priority `<N>` so `journalctl -p warning` filters correctly.
+ * Logging: pino, one event per line, written synchronously so nothing is lost when the process
+ * dies. Under systemd (stdout is the journal stream) each event becomes a journal entry with
+ * MESSAGE, PRIORITY and its fields (journal.ts); elsewhere it is one JSON object per line on
+ * stdout. Without libsystemd the journal still gets the JSON line, led by its syslog priority
+ * `<N>` so `journalctl -p warning` filters correctly.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { connectedToJournal, journalDestination, PRIORITY } from './journal.js';
 
 export type { Logger };
 
-/** pino level number -> syslog priority (sd-daemon.h). */
-const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+/** The identifier journal entries carry (the unit's SyslogIdentifier=): journalctl -t machine-gateway. */
+const IDENTIFIER = 'machine-gateway';
 
 export function journaldPriority(line: string): number {
   const m = /"level":(\d+)/.exec(line);
@@ -19,13 +22,14 @@ export interface LoggerOptions {
   level: string;
   /** Where lines go; defaults to stdout (fd 1), synchronously. */
   destination?: DestinationStream;
-  /** Prefix lines with `<N>`; defaults to whether JOURNAL_STREAM is set. */
+  /** Prefix JSON lines with `<N>`; defaults to whether JOURNAL_STREAM is set (and no native journal). */
   journald?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const base = options.destination ?? pino.destination({ dest: 1, sync: true });
-  const journald = options.journald ?? Boolean(process.env['JOURNAL_STREAM']);
+  const native = options.destination === undefined && options.journald === undefined && connectedToJournal() ? journalDestination(IDENTIFIER) : null;
+  const base = options.destination ?? native ?? pino.destination({ dest: 1, sync: true });
+  const journald = native === null && (options.journald ?? Boolean(process.env['JOURNAL_STREAM']));
   const stream: DestinationStream = journald ? { write: (line: string) => base.write(`<${journaldPriority(line)}>${line}`) } : base;
   return pino(
     {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
 import type { ServerConfig } from '../config/schema.js';
-import { uws } from './uws.js';
+import { uws, uwsBuild } from './uws.js';
 import { newStats, type Readiness, type ServerContext, type ServerStats } from './context.js';
 import { registerRest } from './rest.js';
 import { registerWebSocket, type Connection } from './ws.js';
@@ -110,7 +110,8 @@ export class Server {
     });
     this.app = app;
     this.boundPort = lib.us_socket_local_port(this.listenSocket as never);
-    log.info({ host: config.host, port: this.boundPort }, 'listening');
+    // Which uWS build fits this Node and glibc (see uws.ts): the first thing to ask about a crash.
+    log.info({ uws: uwsBuild().build.label, node: process.versions.node, host: config.host, port: this.boundPort }, 'listening');
     return this.boundPort;
   }
 

@@ -24,7 +24,7 @@ function yaml(devices: { id: string; model?: string; poll?: number }[], extra = 
   return `server:\n  port: 0\n${extra}devices:\n${devices.map((d) => `  - { id: ${d.id}, driver: simulator, model: ${d.model ?? 'motor'}, poll_interval_ms: ${d.poll ?? 50} }\n`).join('')}`;
 }
 
-async function startDaemon(text: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: '/run/fake' }) {
+async function startDaemon(text: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: '/run/fake' }, runtimeDir?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'mgw-reload-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, text);
@@ -39,7 +39,7 @@ async function startDaemon(text: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKE
   const sent: string[] = [];
   // A notifier whose sd_notify records the messages (systemd itself is covered by notify.test.ts).
   const notifier = new SystemdNotifier({ env, send: (_u, s) => (sent.push(s), 1) });
-  const daemon = new Daemon({ config: loadConfigFile(file), file, log, notifier, statusIntervalMs: 100 });
+  const daemon = new Daemon({ config: loadConfigFile(file), file, log, notifier, statusIntervalMs: 100, runtimeDir });
   const port = await daemon.start();
   cleanups.push(async () => {
     await daemon.stop();
@@ -183,6 +183,63 @@ describe('reload over REST with tokens', () => {
     expect((await post('admin-token-0123456789')).status).toBe(200);
     expect((await fetch(`${g.url}/api/v1/status`)).status).toBe(401);
     expect((await fetch(`${g.url}/metrics`, { headers: { Authorization: 'Bearer viewer-token-0123456789' } })).status).toBe(200);
+  });
+});
+
+describe('a reload the running gateway refuses (valid file, refused by the auth rules)', () => {
+  const hash = (t: string) => `sha256:${createHash('sha256').update(t, 'utf8').digest('hex')}`;
+  const ADMIN = 'admin-token-0123456789';
+  const lan = (tokens: boolean) =>
+    `server:\n  host: 0.0.0.0\n  port: 0\n${tokens ? `auth:\n  tokens:\n    - { name: boss, role: admin, hash: "${hash(ADMIN)}" }\n` : ''}devices:\n  - { id: m1, driver: simulator, model: motor, poll_interval_ms: 50 }\n`;
+  const refusedLine = (logs: Record<string, any>[]) => logs.find((l) => String(l['msg']).startsWith('reload refused'));
+
+  it('tells systemd READY=1 again, keeps the tokens, and answers REST with invalid_config and the reason', async () => {
+    const g = await startDaemon(lan(true));
+    writeFileSync(g.file, lan(false));
+    const res = await fetch(`${g.url}/api/v1/admin/reload`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN}` } });
+    const body = (await res.json()) as { error_code: string; message: string; problems: string[] };
+    expect(res.status, JSON.stringify(body)).toBe(422);
+    expect(body.error_code).toBe('invalid_config');
+    expect(body.problems).toEqual([expect.stringContaining('refusing to drop every token while listening on 0.0.0.0')]);
+    expect(g.sent.at(-2)).toMatch(/^RELOADING=1\n/);
+    expect(g.sent.at(-1)).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*refusing to drop every token/);
+    expect(refusedLine(g.logs)?.['level']).toBe(50);
+    // Still guarded by the old tokens.
+    expect((await fetch(`${g.url}/api/v1/status`)).status).toBe(401);
+  });
+
+  it('logs the refusal of a SIGHUP reload', async () => {
+    const g = await startDaemon(lan(true));
+    writeFileSync(g.file, lan(false));
+    process.kill(process.pid, 'SIGHUP');
+    const line = await until(() => refusedLine(g.logs), 'the refusal in the log');
+    expect(line['problems']).toEqual([expect.stringContaining('refusing to drop every token')]);
+    expect(g.sent.at(-1)).toMatch(/^READY=1\n/);
+  });
+});
+
+describe("the unit's ExecReload (reload-wait.js)", () => {
+  const WAIT = join(import.meta.dirname, '../../dist/src/platform/reload-wait.js');
+  const wait = (runtimeDir: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      execFile(process.execPath, [WAIT, String(process.pid)], { env: { ...process.env, RUNTIME_DIRECTORY: runtimeDir } }, (error, out, err) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out, err }),
+      );
+    });
+
+  it('exits 0 for an applied reload and 78 with the reasons for a refused one', async () => {
+    const run = mkdtempSync(join(tmpdir(), 'mgw-run-'));
+    cleanups.push(() => rmSync(run, { recursive: true, force: true }));
+    const g = await startDaemon(yaml([{ id: 'm1' }]), { NOTIFY_SOCKET: '/run/fake' }, run);
+    writeFileSync(g.file, yaml([{ id: 'm1' }, { id: 'm2' }]));
+    const ok = await wait(run);
+    expect(ok.code, ok.err).toBe(0);
+    expect(g.daemon.gateway.registry.ids()).toEqual(['m1', 'm2']);
+    writeFileSync(g.file, 'devices: []\n');
+    const bad = await wait(run);
+    expect(bad.code).toBe(78);
+    expect(bad.err).toContain('reload refused');
+    expect(bad.err).toContain('devices: must list at least one device');
   });
 });
 

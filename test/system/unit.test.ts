@@ -30,7 +30,7 @@ describe.skipIf(!peers('systemd-analyze'))('systemd/machine-gateway.service', ()
 
   it('keeps the settings the service depends on', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=main', 'WatchdogSec=30s', 'Restart=on-failure', "ExecReload=/bin/sh -c 'kill -HUP $MAINPID'", 'SupplementaryGroups=dialout', 'DevicePolicy=closed', 'DeviceAllow=char-ttyUSB rw']) {
+    for (const line of ['Type=notify', 'NotifyAccess=main', 'WatchdogSec=30s', 'Restart=on-failure', 'ExecReload=/usr/bin/node /opt/machine-gateway/current/dist/src/platform/reload-wait.js $MAINPID', 'RuntimeDirectory=machine-gateway', 'SupplementaryGroups=dialout', 'DevicePolicy=closed', 'DeviceAllow=char-ttyUSB rw', 'DeviceAllow=char-ttySC rw', 'DeviceAllow=char-ttyMAX rw', 'MemoryHigh=256M', 'MemoryMax=384M']) {
       expect(unit.split('\n')).toContain(line);
     }
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
