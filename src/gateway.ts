@@ -15,7 +15,9 @@ import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
 import { Security } from './server/auth-guard.js';
 import { redactConfig } from './server/auth-routes.js';
-import { AuditLog, auditFile, reloadRequester, toReloadRecord } from './platform/audit.js';
+import { AuditLog, auditFile, reloadRequester, stateDir, toReloadRecord } from './platform/audit.js';
+import { Historian } from './historian/historian.js';
+import { join } from 'node:path';
 import { createDrivers } from '../drivers/index.js';
 import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
@@ -30,6 +32,8 @@ export class Gateway {
   readonly registry: Registry;
   readonly control: ControlService;
   readonly history: History;
+  /** The history kept on disk (`history.store`), or undefined when it is disabled. */
+  readonly historian: Historian | undefined;
   readonly server: Server;
   /** Every control write, appended to <state_dir>/audit.jsonl. */
   readonly audit: AuditLog;
@@ -51,6 +55,10 @@ export class Gateway {
     this.registry = new Registry({ replaySize: config.registry.replay_size });
     this.history = new History({ windowS: config.history.window_s, resolutionMs: config.history.resolution_ms });
     this.addConsumer(this.history);
+    if (config.history.store.enabled) {
+      this.historian = new Historian({ dir: join(stateDir(config.state_dir), 'history'), config: config.history.store, registry: this.registry, log: log.child({ module: 'historian' }) });
+      this.addConsumer(this.historian);
+    }
     this.registry.onDiff((diff) => {
       for (const c of this.consumerList) c.onDiff(diff);
     });

@@ -12,6 +12,7 @@ import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
 import { LimitsSchema } from '../server/limits-config.js';
 import { TlsSchema } from '../server/auth-tls.js';
+import { HistoryStoreSchema } from '../historian/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -51,6 +52,7 @@ export const HistorySchema = v.pipe(
         int(100, 3_600_000, 'Finest spacing of kept samples (ms); faster changes keep the latest value per slot. Memory: 16 bytes x window/resolution per point.'),
         1000,
       ),
+      store: v.optional(HistoryStoreSchema, {}),
     },
     'unknown setting',
   ),

@@ -4,6 +4,9 @@
  */
 import WebSocket from 'ws';
 import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
 import type { GatewayConfig, GatewayConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -35,6 +38,8 @@ export const SIM_DEVICES: GatewayConfigInput['devices'] = [
 /** Starts a gateway in this process with the given config (port 0 unless set). */
 export async function startGateway(input: Partial<GatewayConfigInput> = {}): Promise<RunningGateway> {
   const config = validateConfig({
+    // Each gateway its own state (audit trail, history store), unless the test shares one.
+    state_dir: mkdtempSync(join(tmpdir(), 'mgw-state-')),
     ...input,
     server: { port: 0, ...(input.server ?? {}) },
     log: { level: 'debug', ...(input.log ?? {}) },

@@ -1,0 +1,200 @@
+/**
+ * The on-disk shape of one write batch, the unit the store appends and a power cut may tear.
+ *
+ *   u32 magic "MGWB" | u32 body length | u32 crc32(body) | body
+ *   body: u8 kind (1 raw, 2 aggregate) | f64 closed_to_ms | u16 devices | device blocks
+ *   device block: u8 id length | id | u32 block length | u16 points | point blocks
+ *   point block:  u8 name length | name | u32 records | records
+ *   raw record:        f64 t_ms | f64 value | u8 quality                     (17 bytes)
+ *   aggregate record:  f64 bucket_ms | f64 min | f64 max | f64 sum | f64 last | u32 count | u8 quality  (45 bytes)
+ *
+ * Every batch names its devices and points itself, so a segment file needs no dictionary and a
+ * batch that is lost takes nothing else with it. The CRC decides on open whether the last batch
+ * was written whole; a torn one is cut off. `closed_to_ms` on aggregate batches is how far the
+ * tier's buckets were complete when it was written: on restart, the open buckets are rebuilt
+ * from the finer tier from there on (see store.ts).
+ */
+import { crc32 } from 'node:zlib';
+import type { Quality } from '../core/points.js';
+
+export const MAGIC = 0x4257474d; // "MGWB" little-endian
+export const HEADER_BYTES = 12;
+export const RAW_RECORD_BYTES = 17;
+export const AGG_RECORD_BYTES = 45;
+
+export type BatchKind = 'raw' | 'agg';
+
+export const QUALITY_CODES: readonly Quality[] = ['good', 'stale', 'bad', 'uncertain'];
+export const qualityCode = (q: Quality): number => QUALITY_CODES.indexOf(q);
+/** Worse quality wins when samples are merged: bad > stale > uncertain > good. */
+const RANK = [0, 2, 3, 1];
+export const worseQuality = (a: number, b: number): number => (RANK[b]! > RANK[a]! ? b : a);
+
+export interface RawSample {
+  t: number;
+  v: number;
+  q: number;
+}
+
+export interface Aggregate {
+  /** Bucket start, ms since the epoch. */
+  t: number;
+  min: number;
+  max: number;
+  sum: number;
+  last: number;
+  /** Good samples in the bucket: min, max, sum and last cover only those. */
+  count: number;
+  /** Worst quality seen in the bucket. */
+  q: number;
+}
+
+/** Records of one batch, by device then point, in the order they were added. */
+export type BatchRecords<R> = Map<string, Map<string, R[]>>;
+
+export function encodeBatch(kind: BatchKind, closedToMs: number, records: BatchRecords<RawSample> | BatchRecords<Aggregate>): Buffer {
+  const recBytes = kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES;
+  let size = 1 + 8 + 2;
+  for (const [device, points] of records) {
+    size += 1 + Buffer.byteLength(device) + 4 + 2;
+    for (const [point, list] of points) size += 1 + Buffer.byteLength(point) + 4 + list.length * recBytes;
+  }
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + size);
+  let o = HEADER_BYTES;
+  buf.writeUInt8(kind === 'raw' ? 1 : 2, o++);
+  buf.writeDoubleLE(closedToMs, o);
+  o += 8;
+  buf.writeUInt16LE(records.size, o);
+  o += 2;
+  for (const [device, points] of records) {
+    o = writeName(buf, o, device);
+    const lenAt = o;
+    o += 4;
+    buf.writeUInt16LE(points.size, o);
+    o += 2;
+    for (const [point, list] of points) {
+      o = writeName(buf, o, point);
+      buf.writeUInt32LE(list.length, o);
+      o += 4;
+      for (const r of list as (RawSample | Aggregate)[]) {
+        buf.writeDoubleLE(r.t, o);
+        if (kind === 'raw') {
+          buf.writeDoubleLE((r as RawSample).v, o + 8);
+          buf.writeUInt8(r.q, o + 16);
+        } else {
+          const a = r as Aggregate;
+          buf.writeDoubleLE(a.min, o + 8);
+          buf.writeDoubleLE(a.max, o + 16);
+          buf.writeDoubleLE(a.sum, o + 24);
+          buf.writeDoubleLE(a.last, o + 32);
+          buf.writeUInt32LE(a.count, o + 40);
+          buf.writeUInt8(a.q, o + 44);
+        }
+        o += recBytes;
+      }
+    }
+    buf.writeUInt32LE(o - lenAt - 4, lenAt);
+  }
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(size, 4);
+  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES)), 8);
+  return buf;
+}
+
+function writeName(buf: Buffer, o: number, name: string): number {
+  const n = buf.write(name, o + 1, 'utf8');
+  if (n > 255) throw new RangeError(`name longer than 255 bytes: ${name.slice(0, 40)}`);
+  buf.writeUInt8(n, o);
+  return o + 1 + n;
+}
+
+/** Thrown for bytes that are not a batch: the caller knows which file and offset. */
+export class CorruptBatch extends Error {}
+
+/** Checks the header at `o` and returns the batch's total length, or 0 when no whole, valid batch starts there. */
+export function validBatchAt(buf: Buffer, o: number): number {
+  if (o + HEADER_BYTES > buf.length) return 0;
+  if (buf.readUInt32LE(o) !== MAGIC) return 0;
+  const len = buf.readUInt32LE(o + 4);
+  if (o + HEADER_BYTES + len > buf.length) return 0;
+  if (crc32(buf.subarray(o + HEADER_BYTES, o + HEADER_BYTES + len)) !== buf.readUInt32LE(o + 8)) return 0;
+  return HEADER_BYTES + len;
+}
+
+export interface DecodedBatch {
+  kind: BatchKind;
+  closedToMs: number;
+}
+
+/**
+ * Walks one batch body (after the header) and calls `onPoint` for each point block of the
+ * devices `wanted` accepts, with a reader for its records; other devices are skipped by length.
+ */
+export function readBatch(
+  body: Buffer,
+  wanted: (device: string) => boolean,
+  onPoint: (device: string, point: string, count: number, at: (i: number) => RawSample | Aggregate) => void,
+): DecodedBatch {
+  let o = 0;
+  const need = (n: number) => {
+    if (o + n > body.length) throw new CorruptBatch(`batch ends inside a record at byte ${o}`);
+  };
+  need(11);
+  const kindByte = body.readUInt8(o);
+  if (kindByte !== 1 && kindByte !== 2) throw new CorruptBatch(`unknown batch kind ${kindByte}`);
+  const kind: BatchKind = kindByte === 1 ? 'raw' : 'agg';
+  const closedToMs = body.readDoubleLE(o + 1);
+  const devices = body.readUInt16LE(o + 9);
+  o += 11;
+  const recBytes = kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES;
+  for (let d = 0; d < devices; d++) {
+    need(1);
+    const dl = body.readUInt8(o);
+    need(1 + dl + 6);
+    const device = body.toString('utf8', o + 1, o + 1 + dl);
+    o += 1 + dl;
+    const blockLen = body.readUInt32LE(o);
+    o += 4;
+    const end = o + blockLen;
+    if (end > body.length) throw new CorruptBatch(`device block of ${device} overruns the batch`);
+    if (!wanted(device)) {
+      o = end;
+      continue;
+    }
+    const points = body.readUInt16LE(o);
+    o += 2;
+    for (let p = 0; p < points; p++) {
+      need(1);
+      const pl = body.readUInt8(o);
+      need(1 + pl + 4);
+      const point = body.toString('utf8', o + 1, o + 1 + pl);
+      o += 1 + pl;
+      const count = body.readUInt32LE(o);
+      o += 4;
+      need(count * recBytes);
+      const base = o;
+      const at =
+        kind === 'raw'
+          ? (i: number): RawSample => {
+              const r = base + i * recBytes;
+              return { t: body.readDoubleLE(r), v: body.readDoubleLE(r + 8), q: body.readUInt8(r + 16) };
+            }
+          : (i: number): Aggregate => {
+              const r = base + i * recBytes;
+              return {
+                t: body.readDoubleLE(r),
+                min: body.readDoubleLE(r + 8),
+                max: body.readDoubleLE(r + 16),
+                sum: body.readDoubleLE(r + 24),
+                last: body.readDoubleLE(r + 32),
+                count: body.readUInt32LE(r + 40),
+                q: body.readUInt8(r + 44),
+              };
+            };
+      onPoint(device, point, count, at);
+      o += count * recBytes;
+    }
+    if (o !== end) throw new CorruptBatch(`device block of ${device} has ${end - o} stray bytes`);
+  }
+  return { kind, closedToMs };
+}

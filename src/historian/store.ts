@@ -1,0 +1,378 @@
+/**
+ * The history store: raw samples, per-minute and per-hour buckets, each tier a directory of
+ * append-only segment files under `<state_dir>/history/`.
+ *
+ * Samples wait in memory and are written as one batch per tier every flush (a few seconds, or
+ * sooner when many wait): sequential appends, one datasync each, nothing rewritten. A power cut
+ * loses at most the batch being written. Minute and hour buckets are written when they end; the
+ * ones still open at a crash are rebuilt on start from the finer tier, from the `closed_to` of
+ * the tier's last batch (everything before it is on disk already).
+ *
+ * Retention deletes whole segments; the size cap then deletes the oldest segments, raw first
+ * (the minute and hour tiers still summarise what it held), then minute, then hour.
+ */
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { encodeBatch, type Aggregate, type BatchRecords, type RawSample } from './format.js';
+import { BucketSet, HOUR_MS, MINUTE_MS, bucketStart } from './buckets.js';
+import { TierFiles, type SegmentInfo } from './segments.js';
+
+export const TIERS = ['raw', '1m', '1h'] as const;
+export type Tier = (typeof TIERS)[number];
+export const TIER_BUCKET_MS: Record<Tier, number> = { raw: 0, '1m': MINUTE_MS, '1h': HOUR_MS };
+/** How long a segment stays open: a retention step deletes at most this much at once. */
+const SEGMENT_SPAN_MS: Record<Tier, number> = { raw: HOUR_MS, '1m': 24 * HOUR_MS, '1h': 30 * 24 * HOUR_MS };
+
+export interface StoreOptions {
+  dir: string;
+  retentionMs: Record<Tier, number>;
+  /** Total bytes of all tiers; wins over every retention. */
+  maxBytes: number;
+  /** datasync after every batch (a power cut then loses at most the batch being written). */
+  fsync: boolean;
+  now: () => number;
+  log: Logger;
+}
+
+export interface StoreCounters {
+  samples_written: number;
+  aggregates_written: number;
+  bytes_written: number;
+  batches_written: number;
+  batch_failures: number;
+  samples_dropped: number;
+  segments_dropped_retention: number;
+  segments_dropped_size_cap: number;
+  bytes_dropped_size_cap: number;
+  last_batch_ms: number;
+  max_batch_ms: number;
+  batch_ms_sum: number;
+  truncated_bytes_at_start: number;
+}
+
+export interface PointRecords {
+  raw: RawSample[];
+  agg: Aggregate[];
+}
+
+const newBatch = <R>(): BatchRecords<R> => new Map();
+
+function push<R>(batch: BatchRecords<R>, device: string, point: string, r: R): void {
+  let d = batch.get(device);
+  if (d === undefined) batch.set(device, (d = new Map()));
+  let list = d.get(point);
+  if (list === undefined) d.set(point, (list = []));
+  list.push(r);
+}
+
+export class HistoryStore {
+  readonly counters: StoreCounters = {
+    samples_written: 0,
+    aggregates_written: 0,
+    bytes_written: 0,
+    batches_written: 0,
+    batch_failures: 0,
+    samples_dropped: 0,
+    segments_dropped_retention: 0,
+    segments_dropped_size_cap: 0,
+    bytes_dropped_size_cap: 0,
+    last_batch_ms: 0,
+    max_batch_ms: 0,
+    batch_ms_sum: 0,
+    truncated_bytes_at_start: 0,
+  };
+  private readonly files: Record<Tier, TierFiles>;
+  private readonly minutes = new BucketSet(MINUTE_MS);
+  private readonly hours = new BucketSet(HOUR_MS);
+  private pending = newBatch<RawSample>();
+  private pendingCount = 0;
+  /** The raw batch being written: still answered from memory until it is on disk. */
+  private inflight: BatchRecords<RawSample> | undefined;
+  private flushing: Promise<void> | undefined;
+  private minuteClosedTo = -Infinity;
+  private hourClosedTo = -Infinity;
+  /** Bytes written per flush with its time, for the bytes-per-minute figure. */
+  private readonly recentWrites: { t: number; bytes: number }[] = [];
+  lastError: string | undefined;
+
+  constructor(private readonly options: StoreOptions) {
+    const segMax = Math.max(64 * 1024, Math.min(64 * 1024 * 1024, Math.floor(options.maxBytes / 16)));
+    const tier = (t: Tier) => new TierFiles({ dir: join(options.dir, t), spanMs: SEGMENT_SPAN_MS[t], maxBytes: segMax, fsync: options.fsync });
+    this.files = { raw: tier('raw'), '1m': tier('1m'), '1h': tier('1h') };
+  }
+
+  /** Opens the tiers (repairing a torn last batch) and rebuilds the open buckets. Synchronous. */
+  open(): void {
+    this.lock();
+    const now = this.options.now();
+    const raw = this.files.raw.recover(now);
+    const minute = this.files['1m'].recover(now);
+    const hour = this.files['1h'].recover(now);
+    this.counters.truncated_bytes_at_start = raw.truncatedBytes + minute.truncatedBytes + hour.truncatedBytes;
+    this.minuteClosedTo = minute.closedToMs ?? -Infinity;
+    this.hourClosedTo = hour.closedToMs ?? -Infinity;
+    this.files.raw.read(null, this.minuteClosedTo, Infinity, (device, point, count, at) => {
+      for (let i = 0; i < count; i++) {
+        const s = at(i) as RawSample;
+        if (s.t >= this.minuteClosedTo) this.minutes.addSample(device, point, s);
+      }
+    });
+    this.files['1m'].read(null, this.hourClosedTo, Infinity, (device, point, count, at) => {
+      for (let i = 0; i < count; i++) {
+        const a = at(i) as Aggregate;
+        if (a.t >= this.hourClosedTo) this.hours.addAggregate(device, point, a);
+      }
+    });
+    if (this.counters.truncated_bytes_at_start > 0) {
+      this.options.log.warn({ bytes: this.counters.truncated_bytes_at_start }, 'history: cut a torn last batch (power cut or kill during a write)');
+    }
+  }
+
+  get pendingSamples(): number {
+    return this.pendingCount;
+  }
+
+  add(device: string, point: string, t: number, v: number, q: number): void {
+    const s: RawSample = { t, v, q };
+    push(this.pending, device, point, s);
+    this.pendingCount++;
+    this.minutes.addSample(device, point, s);
+  }
+
+  /** Writes what waits; concurrent calls share one flush after the one in flight. */
+  async flush(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+    this.flushing = this.writeOnce().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  private async writeOnce(): Promise<void> {
+    const now = this.options.now();
+    const started = performance.now();
+    let bytes = 0;
+    const batch = this.pending;
+    const count = this.pendingCount;
+    this.pending = newBatch();
+    this.pendingCount = 0;
+    try {
+      if (count > 0) {
+        this.inflight = batch;
+        const [tMin, tMax] = span(batch);
+        const buf = encodeBatch('raw', 0, batch);
+        await this.files.raw.append(buf, tMin, tMax, now);
+        bytes += buf.length;
+        this.counters.samples_written += count;
+      }
+      bytes += await this.closeBuckets(now);
+      if (bytes > 0) {
+        const ms = performance.now() - started;
+        this.counters.batches_written++;
+        this.counters.bytes_written += bytes;
+        this.counters.last_batch_ms = ms;
+        this.counters.batch_ms_sum += ms;
+        if (ms > this.counters.max_batch_ms) this.counters.max_batch_ms = ms;
+        this.recentWrites.push({ t: now, bytes });
+      }
+      this.lastError = undefined;
+    } catch (err) {
+      this.counters.batch_failures++;
+      this.counters.samples_dropped += count;
+      this.lastError = (err as Error).message;
+      this.options.log.error({ err, samples: count }, 'history: a batch could not be written; its samples are lost');
+    } finally {
+      this.inflight = undefined;
+    }
+    this.applyRetention(now);
+    this.applySizeCap();
+  }
+
+  /** Writes the minute and hour buckets that ended; returns the bytes written. */
+  private async closeBuckets(now: number): Promise<number> {
+    let bytes = 0;
+    const minuteTo = bucketStart(now, MINUTE_MS);
+    if (minuteTo > this.minuteClosedTo) {
+      const closed = this.minutes.closeBefore(minuteTo);
+      bytes += await this.writeAggregates('1m', closed, minuteTo, now);
+      this.minuteClosedTo = minuteTo;
+      for (const [device, points] of closed) for (const [point, list] of points) for (const a of list) this.hours.addAggregate(device, point, a);
+    }
+    const hourTo = bucketStart(now, HOUR_MS);
+    if (hourTo > this.hourClosedTo) {
+      const closed = this.hours.closeBefore(hourTo);
+      bytes += await this.writeAggregates('1h', closed, hourTo, now);
+      this.hourClosedTo = hourTo;
+    }
+    return bytes;
+  }
+
+  private async writeAggregates(tier: '1m' | '1h', closed: BatchRecords<Aggregate>, closedTo: number, now: number): Promise<number> {
+    const [tMin, tMax] = closed.size > 0 ? span(closed) : [closedTo, closedTo];
+    const buf = encodeBatch('agg', closedTo, closed);
+    await this.files[tier].append(buf, tMin, tMax, now);
+    for (const points of closed.values()) for (const list of points.values()) this.counters.aggregates_written += list.length;
+    return buf.length;
+  }
+
+  private applyRetention(now: number): void {
+    for (const tier of TIERS) {
+      for (const seg of this.files[tier].dropBefore(now - this.options.retentionMs[tier])) {
+        this.counters.segments_dropped_retention++;
+        this.options.log.info({ tier, segment: seg.file, bytes: seg.bytes, newest: new Date(seg.tMax).toISOString() }, 'history: segment past retention deleted');
+      }
+    }
+  }
+
+  /** Oldest first, finest tier first: the coarser tiers still summarise what a raw segment held. */
+  private applySizeCap(): void {
+    while (this.bytes > this.options.maxBytes) {
+      let seg: SegmentInfo | undefined;
+      let tier: Tier | undefined;
+      for (const t of TIERS) {
+        seg = this.files[t].dropOldest();
+        if (seg !== undefined) {
+          tier = t;
+          break;
+        }
+      }
+      if (seg === undefined) {
+        // Only open segments are left and together they exceed the cap: close the raw one so it can go.
+        if (this.files.raw.segments().length === 0) return;
+        void this.files.raw.rotate();
+        continue;
+      }
+      this.counters.segments_dropped_size_cap++;
+      this.counters.bytes_dropped_size_cap += seg.bytes;
+      this.options.log.warn(
+        { tier, segment: seg.file, bytes: seg.bytes, oldest: new Date(seg.tMin).toISOString(), max_bytes: this.options.maxBytes },
+        'history: size cap reached, oldest segment deleted',
+      );
+    }
+  }
+
+  get bytes(): number {
+    return this.files.raw.bytes + this.files['1m'].bytes + this.files['1h'].bytes;
+  }
+
+  tierBytes(tier: Tier): number {
+    return this.files[tier].bytes;
+  }
+
+  /** The oldest record time of a tier (ms), or null when it holds nothing on disk. */
+  oldest(tier: Tier): number | null {
+    return this.files[tier].oldestMs;
+  }
+
+  /** Bytes written in the last minute of the store's clock: the flash budget. */
+  bytesLastMinute(): number {
+    const since = this.options.now() - MINUTE_MS;
+    while (this.recentWrites.length > 0 && this.recentWrites[0]!.t < since) this.recentWrites.shift();
+    return this.recentWrites.reduce((n, w) => n + w.bytes, 0);
+  }
+
+  /**
+   * Every record of the points of one device in [fromMs, toMs] of a tier, oldest first: on
+   * disk, in flight, waiting, and (for 1m and 1h) the buckets still open.
+   */
+  read(tier: Tier, device: string, points: readonly string[], fromMs: number, toMs: number): Map<string, PointRecords> {
+    const out = new Map<string, PointRecords>(points.map((p) => [p, { raw: [], agg: [] }]));
+    const lo = tier === 'raw' ? fromMs : bucketStart(fromMs, TIER_BUCKET_MS[tier]);
+    const take = (point: string, r: RawSample | Aggregate, isRaw: boolean) => {
+      if (r.t < lo || r.t > toMs) return;
+      const rec = out.get(point);
+      if (rec === undefined) return;
+      if (isRaw) rec.raw.push(r as RawSample);
+      else rec.agg.push(r as Aggregate);
+    };
+    const isRaw = tier === 'raw';
+    this.files[tier].read(device, lo, toMs, (_d, point, count, at) => {
+      if (!out.has(point)) return;
+      for (let i = 0; i < count; i++) take(point, at(i), isRaw);
+    });
+    if (isRaw) {
+      for (const batch of [this.inflight, this.pending]) {
+        const d = batch?.get(device);
+        if (d === undefined) continue;
+        for (const p of points) for (const s of d.get(p) ?? []) take(p, s, true);
+      }
+    } else {
+      for (const p of points) {
+        if (tier === '1h') {
+          // The hour still open: its closed minutes plus the minute still open.
+          for (const a of this.hours.peek(device, p)) take(p, a, false);
+          for (const a of this.minutes.peek(device, p)) take(p, { ...a, t: bucketStart(a.t, HOUR_MS) }, false);
+        } else {
+          for (const a of this.minutes.peek(device, p)) take(p, a, false);
+        }
+      }
+    }
+    for (const rec of out.values()) {
+      rec.raw.sort((a, b) => a.t - b.t);
+      rec.agg.sort((a, b) => a.t - b.t);
+    }
+    return out;
+  }
+
+  forget(device: string): void {
+    this.minutes.forget(device);
+    this.hours.forget(device);
+    this.pending.delete(device);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    for (const t of TIERS) await this.files[t].close();
+    try {
+      unlinkSync(join(this.options.dir, 'LOCK'));
+    } catch {
+      // already gone: nothing to release
+    }
+  }
+
+  /**
+   * One writer per directory: two gateways sharing a state_dir would interleave their batches.
+   * A LOCK file left by a process that no longer runs (a crash, kill -9) is taken over.
+   */
+  private lock(): void {
+    mkdirSync(this.options.dir, { recursive: true });
+    const file = join(this.options.dir, 'LOCK');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new Error(`history directory ${this.options.dir} is in use by process ${pid} (another gateway with the same state_dir)`);
+      }
+      unlinkSync(file);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function span(batch: BatchRecords<{ t: number }>): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const points of batch.values()) {
+    for (const list of points.values()) {
+      for (const r of list) {
+        if (r.t < lo) lo = r.t;
+        if (r.t > hi) hi = r.t;
+      }
+    }
+  }
+  return [lo, hi];
+}
