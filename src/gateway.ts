@@ -78,6 +78,7 @@ export class Gateway {
       registry: this.registry,
       control: this.control,
       history: this.history,
+      historian: this.historian,
       log: log.child({ module: 'server' }),
       readiness: () =>
         this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },

@@ -37,6 +37,7 @@ const COMMAND_GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
     load: async () => (await import('./commands/technician.js')).registerTechnicianCommands,
   },
   { names: ['token'], load: async () => (await import('./commands/token.js')).registerTokenCommands },
+  { names: ['history'], load: async () => (await import('./commands/history.js')).registerHistory },
   { names: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { names: ['simulate'], load: async () => (await import('./commands/simulate.js')).registerSimulateCommands },
 ];

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, exit: 65, about: 'no such path' },
   device_not_found: { status: 404, exit: 65, about: 'no device with that id' },
   method_not_allowed: { status: 405, exit: 65, about: 'the path exists but not for this method' },
+  history_limit: { status: 422, exit: 65, about: 'a history request spans more time or returns more rows than history.store allows; narrow it or use max_points' },
   payload_too_large: { status: 413, exit: 65, about: 'the body is larger than server.max_body_bytes' },
   unsupported_media_type: { status: 415, exit: 65, about: 'the body is not application/json' },
   validation_error: { status: 422, exit: 65, about: 'unknown point, read-only point, wrong type or out of range' },

@@ -49,6 +49,10 @@ export class Historian implements DiffConsumer {
   private readonly excludedPoints = new Set<string>();
   private readonly now: () => number;
 
+  get config(): HistoryStoreConfig {
+    return this.options.config;
+  }
+
   constructor(private readonly options: HistorianOptions) {
     const c = options.config;
     this.now = options.now ?? Date.now;

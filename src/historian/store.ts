@@ -209,7 +209,8 @@ export class HistoryStore {
   }
 
   private async writeAggregates(tier: '1m' | '1h', closed: BatchRecords<Aggregate>, closedTo: number, now: number): Promise<number> {
-    const [tMin, tMax] = closed.size > 0 ? span(closed) : [closedTo, closedTo];
+    // An empty batch only carries closed_to: it widens no time range.
+    const [tMin, tMax] = span(closed);
     const buf = encodeBatch('agg', closedTo, closed);
     await this.files[tier].append(buf, tMin, tMax, now);
     for (const points of closed.values()) for (const list of points.values()) this.counters.aggregates_written += list.length;

@@ -18,6 +18,7 @@ import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
 import type { History } from '../core/history.js';
 import { registerHistory } from './history-route.js';
+import type { Historian } from '../historian/historian.js';
 import { StaticSite } from './static.js';
 import { Security } from './auth-guard.js';
 import { createApp } from './auth-tls.js';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   log: Logger;
   /** Per-point history for trends; without it the history route is not served. */
   history?: History;
+  /** The history store behind from/to/resolution requests; absent when history.store is off. */
+  historian?: Historian | undefined;
   readiness?: () => Readiness;
   /** Tokens, roles, origin checks and limits; without it the server is open (loopback only). */
   security?: Security;
@@ -87,7 +90,7 @@ export class Server {
     registerWebSocket(app, ctx, this.sockets);
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
-    if (this.options.history) registerHistory(app, ctx, this.options.history);
+    if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
     new StaticSite({ log }).register(app);
     app.any('/*', (res, req) => {
       const url = req.getUrl();

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Plant, storeConfig, tempDir, type Kept } from './fixtures.js';
 import { encodeBatch, type Aggregate, type RawSample } from '../../src/historian/format.js';
 import { bucketStart, emptyBucket, mergeBucket } from '../../src/historian/buckets.js';
+import { runStoreQuery } from '../../src/historian/query.js';
+import { MOTOR_POINTS } from '../../drivers/simulator/models.js';
 
 const START = Date.UTC(2026, 0, 5, 22, 17, 3);
 const MIN = 60_000;
@@ -91,6 +93,24 @@ describe('history store on a simulated clock', () => {
 
     expect(checkTier(plant, '1m', MIN, START, bucketStart(now, MIN))).toBeGreaterThan(170 * 4);
     expect(checkTier(plant, '1h', HOUR, START, bucketStart(now, HOUR))).toBeGreaterThanOrEqual(3 * 4);
+
+    // A 3-hour chart with max_points=100: 2-minute buckets from the minute tier, each right.
+    const answer = runStoreQuery(store, 'motor_01', MOTOR_POINTS, { fromMs: START, toMs: now, points: ['current'], resolution: undefined, maxPoints: 100 }, { maxRows: 1e6, maxRawSpanMs: 1e12 });
+    expect(answer.bucket_s).toBe(120);
+    const want = expectedBuckets(plant.kept.get('motor_01')!.get('current')!, 120_000, bucketStart(now, 120_000));
+    const c = answer.points['current']!;
+    expect(c.t.length).toBeGreaterThanOrEqual(90);
+    let compared = 0;
+    c.t.forEach((t, i) => {
+      const w = want.get(t * 1000);
+      if (w === undefined || t * 1000 < START + 120_000) return;
+      expect(c.n![i]).toBe(w.count);
+      expect(c.min![i]).toBe(w.min);
+      expect(c.max![i]).toBe(w.max);
+      expect(c.v[i]).toBeCloseTo(w.mean, 9);
+      compared++;
+    });
+    expect(compared).toBeGreaterThanOrEqual(85);
 
     // Restart on the same files, then go on across an hour boundary.
     await plant.historian.stop();

@@ -76,7 +76,7 @@ describe('GET /api/v1/devices/{id}/history', () => {
       [`${base}/motor_01/history?point=`, 400, 'invalid_request', /point must name one point/],
       [`${base}/motor_01/history?since=yesterday`, 400, 'invalid_request', /since must be seconds since the epoch .* got "yesterday"/],
       [`${base}/motor_01/history?since=`, 400, 'invalid_request', /since must be/],
-      [`${base}/motor_01/history?points=speed`, 400, 'invalid_request', /unknown query parameter "points"/],
+      [`${base}/motor_01/history?pointz=speed`, 400, 'invalid_request', /unknown query parameter "pointz"/],
     ];
     for (const [url, status, code, message] of cases) {
       const r = await getJson(url);
