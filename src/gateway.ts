@@ -82,7 +82,7 @@ export class Gateway {
       log: log.child({ module: 'server' }),
       readiness: () =>
         this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },
-      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit },
+      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
   }
 

@@ -7,6 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Driver } from '../core/driver.js';
 import type { HealthMonitor } from '../platform/watchdog.js';
+import type { Historian } from '../historian/historian.js';
+import { TIERS } from '../historian/store.js';
 import type { ServerContext } from './context.js';
 import { sendJson, sendText, startReply } from './http.js';
 
@@ -20,6 +22,8 @@ export interface Insight {
   reload: () => Promise<unknown> | undefined;
   /** The audit trail's state (src/platform/audit.ts). */
   audit?: AuditState;
+  /** The history store, when history.store is on. */
+  historian?: Historian | undefined;
 }
 
 export interface AuditState {
@@ -165,8 +169,41 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   }
   out.metric('mgw_driver_devices', 'gauge', 'Devices owned by the driver (bus, port, simulator).', drivers.map((d) => [{ driver: d.id }, d.devices().length]));
   out.metric('mgw_driver_last_progress_age_seconds', 'gauge', 'Seconds since the driver last completed a transaction.', progress);
+  if (insight.historian !== undefined) historyMetrics(out, insight.historian);
   out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name and, where the driver keeps them per device, by device.", stats);
   return out.text();
+}
+
+/** The flash budget and the store's reach: what a technician watches on an SD card. */
+function historyMetrics(out: MetricWriter, historian: Historian): void {
+  const store = historian.store;
+  const c = store.counters;
+  out.metric('mgw_history_samples_written_total', 'counter', 'Raw samples written to the history store.', [[{}, c.samples_written]]);
+  out.metric('mgw_history_aggregates_written_total', 'counter', 'Minute and hour buckets written.', [[{}, c.aggregates_written]]);
+  out.metric('mgw_history_bytes_written_total', 'counter', 'Bytes appended to the store (all tiers).', [[{}, c.bytes_written]]);
+  out.metric('mgw_history_bytes_written_last_minute', 'gauge', 'Bytes appended in the last minute: the flash budget.', [[{}, store.bytesLastMinute()]]);
+  out.metric('mgw_history_store_bytes', 'gauge', 'Size of the store on disk by tier.', TIERS.map((t) => [{ tier: t }, store.tierBytes(t)]));
+  out.metric(
+    'mgw_history_oldest_sample_seconds',
+    'gauge',
+    'Time of the oldest record kept, by tier (seconds since the epoch).',
+    TIERS.flatMap((t): Sample[] => {
+      const o = store.oldest(t);
+      return o === null ? [] : [[{ tier: t }, o / 1000]];
+    }),
+  );
+  out.metric('mgw_history_pending_samples', 'gauge', 'Samples waiting for the next batch.', [[{}, store.pendingSamples]]);
+  // Write latency of one flush (all tiers, datasync included): last, worst, and sum / count for a mean.
+  out.metric('mgw_history_batch_last_seconds', 'gauge', 'Time the last flush took to write.', [[{}, c.last_batch_ms / 1000]]);
+  out.metric('mgw_history_batch_max_seconds', 'gauge', 'Longest flush since start.', [[{}, c.max_batch_ms / 1000]]);
+  out.metric('mgw_history_batch_seconds_total', 'counter', 'Time spent writing flushes.', [[{}, c.batch_ms_sum / 1000]]);
+  out.metric('mgw_history_batches_total', 'counter', 'Flushes that wrote something.', [[{}, c.batches_written]]);
+  out.metric('mgw_history_batch_failures_total', 'counter', 'Batches that could not be written (their samples are lost).', [[{}, c.batch_failures]]);
+  out.metric('mgw_history_segments_dropped_total', 'counter', 'Segments deleted, by reason.', [
+    [{ reason: 'retention' }, c.segments_dropped_retention],
+    [{ reason: 'size_cap' }, c.segments_dropped_size_cap],
+  ]);
+  out.metric('mgw_history_up', 'gauge', '1 while the store writes; 0 when it cannot (see the log).', [[{}, historian.health().ok ? 1 : 0]]);
 }
 
 type Labels = Record<string, string>;

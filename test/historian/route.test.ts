@@ -109,3 +109,20 @@ describe('GET /api/v1/devices/{id}/history from the store', () => {
     expect((await getJson(url, { Authorization: `Bearer ${viewer}` })).status).toBe(200);
   });
 });
+
+test('/metrics has the flash budget, the store size and reach per tier and the batch latency', async () => {
+  const gw = await start();
+  await written(gw);
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+  const c = gw.gateway.historian!.store.counters;
+  expect(value('mgw_history_samples_written_total')).toBeGreaterThanOrEqual(c.samples_written - 1000);
+  expect(value('mgw_history_samples_written_total')).toBeGreaterThan(0);
+  expect(value('mgw_history_bytes_written_last_minute')).toBeGreaterThan(0);
+  expect(value('mgw_history_store_bytes{tier="raw"}')).toBeGreaterThan(0);
+  expect(value('mgw_history_oldest_sample_seconds{tier="raw"}')).toBeLessThanOrEqual(Date.now() / 1000);
+  expect(value('mgw_history_oldest_sample_seconds{tier="raw"}')).toBeGreaterThan(Date.now() / 1000 - 60);
+  expect(value('mgw_history_batches_total')).toBeGreaterThanOrEqual(1);
+  expect(value('mgw_history_batch_max_seconds')).toBeGreaterThan(0);
+  expect(value('mgw_history_up')).toBe(1);
+});
