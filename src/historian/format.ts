@@ -121,6 +121,31 @@ export function validBatchAt(buf: Buffer, o: number): number {
   return HEADER_BYTES + len;
 }
 
+/** The i-th raw record of a point block that starts at `base` (see readBatch). */
+export function rawAt(body: Buffer, base: number, i: number): RawSample {
+  const r = base + i * RAW_RECORD_BYTES;
+  return { t: body.readDoubleLE(r), v: body.readDoubleLE(r + 8), q: body[r + 16]! };
+}
+
+/** The i-th aggregate record of a point block that starts at `base`. */
+export function aggAt(body: Buffer, base: number, i: number): Aggregate {
+  const r = base + i * AGG_RECORD_BYTES;
+  return {
+    t: body.readDoubleLE(r),
+    min: body.readDoubleLE(r + 8),
+    max: body.readDoubleLE(r + 16),
+    sum: body.readDoubleLE(r + 24),
+    last: body.readDoubleLE(r + 32),
+    count: body.readUInt32LE(r + 40),
+    q: body[r + 44]!,
+  };
+}
+
+/** Time of the i-th record of either kind: it is the first field of both. */
+export function timeAt(body: Buffer, base: number, i: number, kind: BatchKind): number {
+  return body.readDoubleLE(base + i * (kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES));
+}
+
 export interface DecodedBatch {
   kind: BatchKind;
   closedToMs: number;
@@ -133,7 +158,7 @@ export interface DecodedBatch {
 export function readBatch(
   body: Buffer,
   wanted: (device: string) => boolean,
-  onPoint: (device: string, point: string, count: number, at: (i: number) => RawSample | Aggregate) => void,
+  onPoint: (device: string, point: string, count: number, body: Buffer, base: number) => void,
 ): DecodedBatch {
   let o = 0;
   const need = (n: number) => {
@@ -173,25 +198,7 @@ export function readBatch(
       o += 4;
       need(count * recBytes);
       const base = o;
-      const at =
-        kind === 'raw'
-          ? (i: number): RawSample => {
-              const r = base + i * recBytes;
-              return { t: body.readDoubleLE(r), v: body.readDoubleLE(r + 8), q: body.readUInt8(r + 16) };
-            }
-          : (i: number): Aggregate => {
-              const r = base + i * recBytes;
-              return {
-                t: body.readDoubleLE(r),
-                min: body.readDoubleLE(r + 8),
-                max: body.readDoubleLE(r + 16),
-                sum: body.readDoubleLE(r + 24),
-                last: body.readDoubleLE(r + 32),
-                count: body.readUInt32LE(r + 40),
-                q: body.readUInt8(r + 44),
-              };
-            };
-      onPoint(device, point, count, at);
+      onPoint(device, point, count, body, base);
       o += count * recBytes;
     }
     if (o !== end) throw new CorruptBatch(`device block of ${device} has ${end - o} stray bytes`);

@@ -12,7 +12,7 @@
 import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HEADER_BYTES, readBatch, validBatchAt, type DecodedBatch, type RawSample, type Aggregate } from './format.js';
+import { HEADER_BYTES, readBatch, timeAt, validBatchAt, type DecodedBatch } from './format.js';
 
 export interface SegmentInfo {
   seq: number;
@@ -230,12 +230,13 @@ export class TierFiles {
 
 /** Reads a batch to widen the segment's time range. */
 function scanBatch(body: Buffer, seg: SegmentInfo): DecodedBatch {
+  const kind = body[0] === 1 ? 'raw' : 'agg';
   return readBatch(
     body,
     () => true,
-    (_d, _p, count, at) => {
+    (_d, _p, count, buf, base) => {
       for (let i = 0; i < count; i++) {
-        const t = (at(i) as RawSample | Aggregate).t;
+        const t = timeAt(buf, base, i, kind);
         if (t < seg.tMin) seg.tMin = t;
         if (t > seg.tMax) seg.tMax = t;
       }

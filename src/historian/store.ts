@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { encodeBatch, type Aggregate, type BatchRecords, type RawSample } from './format.js';
+import { aggAt, encodeBatch, rawAt, type Aggregate, type BatchRecords, type RawSample } from './format.js';
 import { BucketSet, HOUR_MS, MINUTE_MS, bucketStart } from './buckets.js';
 import { TierFiles, type SegmentInfo } from './segments.js';
 
@@ -112,15 +112,15 @@ export class HistoryStore {
     this.counters.truncated_bytes_at_start = raw.truncatedBytes + minute.truncatedBytes + hour.truncatedBytes;
     this.minuteClosedTo = minute.closedToMs ?? -Infinity;
     this.hourClosedTo = hour.closedToMs ?? -Infinity;
-    this.files.raw.read(null, this.minuteClosedTo, Infinity, (device, point, count, at) => {
+    this.files.raw.read(null, this.minuteClosedTo, Infinity, (device, point, count, body, base) => {
       for (let i = 0; i < count; i++) {
-        const s = at(i) as RawSample;
+        const s = rawAt(body, base, i);
         if (s.t >= this.minuteClosedTo) this.minutes.addSample(device, point, s);
       }
     });
-    this.files['1m'].read(null, this.hourClosedTo, Infinity, (device, point, count, at) => {
+    this.files['1m'].read(null, this.hourClosedTo, Infinity, (device, point, count, body, base) => {
       for (let i = 0; i < count; i++) {
-        const a = at(i) as Aggregate;
+        const a = aggAt(body, base, i);
         if (a.t >= this.hourClosedTo) this.hours.addAggregate(device, point, a);
       }
     });
@@ -288,9 +288,20 @@ export class HistoryStore {
       else rec.agg.push(r as Aggregate);
     };
     const isRaw = tier === 'raw';
-    this.files[tier].read(device, lo, toMs, (_d, point, count, at) => {
-      if (!out.has(point)) return;
-      for (let i = 0; i < count; i++) take(point, at(i), isRaw);
+    this.files[tier].read(device, lo, toMs, (_d, point, count, body, base) => {
+      const rec = out.get(point);
+      if (rec === undefined) return;
+      if (isRaw) {
+        for (let i = 0; i < count; i++) {
+          const r = rawAt(body, base, i);
+          if (r.t >= lo && r.t <= toMs) rec.raw.push(r);
+        }
+      } else {
+        for (let i = 0; i < count; i++) {
+          const a = aggAt(body, base, i);
+          if (a.t >= lo && a.t <= toMs) rec.agg.push(a);
+        }
+      }
     });
     if (isRaw) {
       for (const batch of [this.inflight, this.pending]) {
@@ -309,9 +320,10 @@ export class HistoryStore {
         }
       }
     }
+    // Batches are appended in time order: sort only when a late sample broke it.
     for (const rec of out.values()) {
-      rec.raw.sort((a, b) => a.t - b.t);
-      rec.agg.sort((a, b) => a.t - b.t);
+      if (!ordered(rec.raw)) rec.raw.sort((a, b) => a.t - b.t);
+      if (!ordered(rec.agg)) rec.agg.sort((a, b) => a.t - b.t);
     }
     return out;
   }
@@ -353,6 +365,11 @@ export class HistoryStore {
       unlinkSync(file);
     }
   }
+}
+
+function ordered(list: { t: number }[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.t < list[i - 1]!.t) return false;
+  return true;
 }
 
 function alive(pid: number): boolean {
