@@ -115,7 +115,8 @@ function pickTier(store: HistoryStore, q: StoreQuery): { tier: Tier; bucketMs: n
     if (coarser === null || (oldest !== null && coarser >= oldest)) break;
     tier = order[i + 1]!;
   }
-  const step = TIER_MS[tier];
+  // Buckets of whole seconds (raw tier) or whole tier buckets: round numbers on a time axis.
+  const step = tier === 'raw' ? 1000 : TIER_MS[tier];
   return { tier, bucketMs: Math.max(step, Math.ceil(wanted / step) * step) };
 }
 

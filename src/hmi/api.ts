@@ -2,7 +2,7 @@
  * The REST calls the typed client does not wrap: who the caller is, and point history.
  * Failures become ApiError with the gateway's own message, ready to show.
  */
-import type { HistoryReply, WhoAmI } from './types.js';
+import type { HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -24,6 +24,12 @@ export class Api {
   /** The last `backS` seconds of every numeric point of a device. */
   history(deviceId: string, backS: number): Promise<HistoryReply> {
     return this.get<HistoryReply>(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?since=${-Math.abs(backS)}`);
+  }
+
+  /** A range from the history store, bucketed to about `maxPoints` per point. */
+  historyRange(deviceId: string, points: string[], from: number, to: number, maxPoints: number): Promise<StoreHistoryReply> {
+    const q = new URLSearchParams({ from: from.toFixed(3), to: to.toFixed(3), points: points.join(','), max_points: String(maxPoints) });
+    return this.get<StoreHistoryReply>(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?${q.toString()}`);
   }
 
   private async get<T>(path: string): Promise<T> {

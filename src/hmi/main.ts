@@ -6,6 +6,7 @@ import { GatewayClient, GatewayClientError } from '../client/index.js';
 import { Api, ApiError } from './api.js';
 import { askToken, loadToken, saveToken } from './auth.js';
 import { DeviceCard } from './card.js';
+import { DeviceDetail } from './detail.js';
 import { h, setText } from './dom.js';
 import { Header, type PageLink } from './header.js';
 import type { DeviceView, PointValue, WhoAmI } from './types.js';
@@ -21,6 +22,8 @@ class Page {
   private readonly board: HTMLElement;
   private readonly notice: HTMLElement;
   private readonly cards = new Map<string, DeviceCard>();
+  /** The open device detail view (`#/device/<id>`), if any. */
+  private detail: DeviceDetail | undefined;
   private client: GatewayClient | undefined;
   private api: Api;
   private canWrite = false;
@@ -51,6 +54,22 @@ class Page {
     this.board = h('main', { class: 'board', id: 'board' });
     root.replaceChildren(this.header.el, this.notice, this.board);
     window.setInterval(() => this.tick(), 1000);
+    window.addEventListener('hashchange', () => this.route());
+  }
+
+  /** `#/device/<id>` opens a device's detail view over the board; anything else closes it. */
+  private route(): void {
+    const m = /^#\/device\/(.+)$/.exec(location.hash);
+    const id = m ? decodeURIComponent(m[1]!) : undefined;
+    if (this.detail !== undefined && this.detail.deviceId === id) return;
+    this.detail?.el.remove();
+    this.detail = undefined;
+    const device = id === undefined ? undefined : this.client?.device(id);
+    this.board.hidden = device !== undefined;
+    if (device === undefined) return;
+    this.detail = new DeviceDetail({ device, api: this.api, now: () => this.now(), close: () => (location.hash = '') });
+    this.board.after(this.detail.el);
+    void this.detail.load();
   }
 
   async boot(): Promise<void> {
@@ -126,6 +145,7 @@ class Page {
         card.changed(u.device, Object.keys(u.new_state), u.timestamp);
         if (u.quality !== undefined) card.qualityChanged(u.device, Object.keys(u.quality));
       }
+      if (this.detail?.deviceId === u.device_id) this.detail.update(u.new_state, u.timestamp);
     });
     client.on('removed', (r) => {
       const card = this.cards.get(r.device_id);
@@ -163,12 +183,14 @@ class Page {
       write: (deviceId, point) => (value) => this.write(deviceId, point, value),
     });
     this.cards.set(device.device_id, card);
+    card.el.append(h('a', { class: 'detail-link', href: `#/device/${encodeURIComponent(device.device_id)}` }, 'History ›'));
     this.board.append(card.el);
     this.visibility.observe(card.el);
     this.header.setTypes([...this.cards.values()].map((c) => c.device.device_type));
     card.el.hidden = !this.matches(card);
     card.tick(this.now());
     void this.loadHistory(device.device_id);
+    if (location.hash.startsWith('#/device/') && this.detail === undefined) this.route();
   }
 
   /** Writes one point; resolves with the value the device confirmed (its read-back). */
@@ -212,6 +234,7 @@ class Page {
   private tick(): void {
     const now = this.now();
     for (const c of this.cards.values()) if (this.onScreen.has(c.el)) c.tick(now);
+    this.detail?.tick(now);
   }
 
   private matches(card: DeviceCard): boolean {

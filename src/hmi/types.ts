@@ -15,6 +15,18 @@ export interface HistoryReply {
   points: Record<string, { unit: string | null; t: number[]; v: number[] }>;
 }
 
+/** GET /api/v1/devices/{id}/history with from/to and max_points: an answer from the history store. */
+export interface StoreHistoryReply {
+  device_id: string;
+  now: number;
+  from: number;
+  to: number;
+  resolution: 'raw' | '1m' | '1h';
+  /** null: raw samples; else the width of each bucket (v is then the mean). */
+  bucket_s: number | null;
+  points: Record<string, { unit: string | null; t: number[]; v: (number | null)[]; min?: (number | null)[]; max?: (number | null)[]; n?: number[]; q?: string[] }>;
+}
+
 /** GET /api/v1/whoami: who the page is to the gateway. */
 export interface WhoAmI {
   token: string;
