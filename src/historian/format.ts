@@ -151,57 +151,67 @@ export interface DecodedBatch {
   closedToMs: number;
 }
 
-/**
- * Walks one batch body (after the header) and calls `onPoint` for each point block of the
- * devices `wanted` accepts, with a reader for its records; other devices are skipped by length.
- */
-export function readBatch(
-  body: Buffer,
-  wanted: (device: string) => boolean,
-  onPoint: (device: string, point: string, count: number, body: Buffer, base: number) => void,
-): DecodedBatch {
-  let o = 0;
-  const need = (n: number) => {
-    if (o + n > body.length) throw new CorruptBatch(`batch ends inside a record at byte ${o}`);
-  };
-  need(11);
-  const kindByte = body.readUInt8(o);
+export type OnPoint = (device: string, point: string, count: number, body: Buffer, base: number) => void;
+
+/** A device's block inside a batch body: its points start at `start` and end at `start + length`. */
+export interface DeviceBlock {
+  device: string;
+  start: number;
+  length: number;
+}
+
+/** The kind, closed_to and device blocks of one batch body (after the header), without reading records. */
+export function batchDirectory(body: Buffer): DecodedBatch & { blocks: DeviceBlock[] } {
+  if (body.length < 11) throw new CorruptBatch('batch shorter than its header');
+  const kindByte = body[0];
   if (kindByte !== 1 && kindByte !== 2) throw new CorruptBatch(`unknown batch kind ${kindByte}`);
   const kind: BatchKind = kindByte === 1 ? 'raw' : 'agg';
-  const closedToMs = body.readDoubleLE(o + 1);
-  const devices = body.readUInt16LE(o + 9);
-  o += 11;
-  const recBytes = kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES;
+  const closedToMs = body.readDoubleLE(1);
+  const devices = body.readUInt16LE(9);
+  const blocks: DeviceBlock[] = [];
+  let o = 11;
   for (let d = 0; d < devices; d++) {
-    need(1);
-    const dl = body.readUInt8(o);
-    need(1 + dl + 6);
+    if (o + 1 > body.length) throw new CorruptBatch(`batch ends inside device ${d}`);
+    const dl = body[o]!;
+    if (o + 1 + dl + 4 > body.length) throw new CorruptBatch(`batch ends inside device ${d}`);
     const device = body.toString('utf8', o + 1, o + 1 + dl);
     o += 1 + dl;
-    const blockLen = body.readUInt32LE(o);
+    const length = body.readUInt32LE(o);
     o += 4;
-    const end = o + blockLen;
-    if (end > body.length) throw new CorruptBatch(`device block of ${device} overruns the batch`);
-    if (!wanted(device)) {
-      o = end;
-      continue;
-    }
-    const points = body.readUInt16LE(o);
-    o += 2;
-    for (let p = 0; p < points; p++) {
-      need(1);
-      const pl = body.readUInt8(o);
-      need(1 + pl + 4);
-      const point = body.toString('utf8', o + 1, o + 1 + pl);
-      o += 1 + pl;
-      const count = body.readUInt32LE(o);
-      o += 4;
-      need(count * recBytes);
-      const base = o;
-      onPoint(device, point, count, body, base);
-      o += count * recBytes;
-    }
-    if (o !== end) throw new CorruptBatch(`device block of ${device} has ${end - o} stray bytes`);
+    if (o + length > body.length) throw new CorruptBatch(`device block of ${device} overruns the batch`);
+    blocks.push({ device, start: o, length });
+    o += length;
   }
-  return { kind, closedToMs };
+  return { kind, closedToMs, blocks };
+}
+
+/** Calls `onPoint` for each point block of one device block (`block` holds exactly that block). */
+export function readDeviceBlock(block: Buffer, kind: BatchKind, device: string, onPoint: OnPoint): void {
+  const recBytes = kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES;
+  if (block.length < 2) throw new CorruptBatch(`device block of ${device} is empty`);
+  const points = block.readUInt16LE(0);
+  let o = 2;
+  for (let p = 0; p < points; p++) {
+    if (o + 1 > block.length) throw new CorruptBatch(`device block of ${device} ends inside a point`);
+    const pl = block[o]!;
+    if (o + 1 + pl + 4 > block.length) throw new CorruptBatch(`device block of ${device} ends inside a point`);
+    const point = block.toString('utf8', o + 1, o + 1 + pl);
+    o += 1 + pl;
+    const count = block.readUInt32LE(o);
+    o += 4;
+    if (o + count * recBytes > block.length) throw new CorruptBatch(`${device}.${point}: records overrun the block`);
+    onPoint(device, point, count, block, o);
+    o += count * recBytes;
+  }
+  if (o !== block.length) throw new CorruptBatch(`device block of ${device} has ${block.length - o} stray bytes`);
+}
+
+/**
+ * Walks one batch body (after the header) and calls `onPoint` for each point block of the
+ * devices `wanted` accepts; other devices are skipped by length.
+ */
+export function readBatch(body: Buffer, wanted: (device: string) => boolean, onPoint: OnPoint): DecodedBatch & { blocks: DeviceBlock[] } {
+  const dir = batchDirectory(body);
+  for (const b of dir.blocks) if (wanted(b.device)) readDeviceBlock(body.subarray(b.start, b.start + b.length), dir.kind, b.device, onPoint);
+  return dir;
 }

@@ -98,7 +98,7 @@ export class HistoryStore {
 
   constructor(private readonly options: StoreOptions) {
     const segMax = Math.max(64 * 1024, Math.min(64 * 1024 * 1024, Math.floor(options.maxBytes / 16)));
-    const tier = (t: Tier) => new TierFiles({ dir: join(options.dir, t), spanMs: SEGMENT_SPAN_MS[t], maxBytes: segMax, fsync: options.fsync });
+    const tier = (t: Tier) => new TierFiles({ dir: join(options.dir, t), spanMs: SEGMENT_SPAN_MS[t], maxBytes: segMax, fsync: options.fsync, kind: t === 'raw' ? 'raw' : 'agg' });
     this.files = { raw: tier('raw'), '1m': tier('1m'), '1h': tier('1h') };
   }
 

@@ -21,7 +21,8 @@ import pino from 'pino';
 import { HistoryStore } from '../../src/historian/store.js';
 import { runStoreQuery } from '../../src/historian/query.js';
 
-const ENGINES = ['segments', 'sqlite-wasm', 'lmdb', 'duckdb'] as const;
+/** `none` stores nothing: the RSS and CPU of the workload itself, to subtract. */
+const ENGINES = ['none', 'segments', 'sqlite-wasm', 'lmdb', 'duckdb'] as const;
 type Engine = (typeof ENGINES)[number];
 
 const DEVICES = 100;
@@ -65,6 +66,8 @@ async function openAdapter(engine: Engine, dir: string, candidates: string): Pro
   const req = createRequire(join(candidates, 'node_modules', 'x.js'));
   const version = (name: string) => (JSON.parse(readFileSync(join(candidates, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   switch (engine) {
+    case 'none':
+      return { version: '-', commit: async () => {}, raw: async () => 0, buckets: async () => 0, close: async () => {} };
     case 'segments': {
       let now = T0;
       const store = new HistoryStore({

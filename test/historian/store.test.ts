@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Plant, storeConfig, tempDir, type Kept } from './fixtures.js';
 import { encodeBatch, type Aggregate, type RawSample } from '../../src/historian/format.js';
@@ -112,11 +112,17 @@ describe('history store on a simulated clock', () => {
     });
     expect(compared).toBeGreaterThanOrEqual(85);
 
-    // Restart on the same files, then go on across an hour boundary.
+    // Restart on the same files, one segment index lost (rebuilt by a scan), then go on across an hour boundary.
     await plant.historian.stop();
+    const idx = readdirSync(join(plant.dir, 'raw')).filter((n) => n.endsWith('.idx'));
+    expect(idx.length).toBeGreaterThanOrEqual(2);
+    unlinkSync(join(plant.dir, 'raw', idx.at(-1)!));
     plant.historian = plant.newHistorian();
     await plant.historian.start();
     expect(plant.historian.store.read('raw', 'motor_01', ['current'], now - 10 * MIN, now).get('current')!.raw).toEqual(current);
+    const all = plant.historian.store.read('raw', 'motor_01', ['current'], START, now).get('current')!.raw;
+    expect(all.map((s) => s.v)).toEqual(plant.kept.get('motor_01')!.get('current')!.filter((s) => s.t <= now).map((s) => s.v));
+    expect(readdirSync(join(plant.dir, 'raw')).filter((n) => n.endsWith('.idx'))).toEqual(idx);
     await plant.run(HOUR);
     const end = Date.now();
     expect(checkTier(plant, '1m', MIN, START, bucketStart(end, MIN))).toBeGreaterThan(230 * 4);
