@@ -92,8 +92,4 @@ export class BucketSet {
     const p = this.open.get(device)?.get(point);
     return p === undefined ? [] : [...p.values()].map((b) => ({ ...b }));
   }
-
-  forget(device: string): void {
-    this.open.delete(device);
-  }
 }

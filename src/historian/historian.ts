@@ -4,6 +4,9 @@
  * index of their label; strings are not kept. A quality change without a new value (a device
  * gone offline, a read that failed) is kept as a sample of the last value with its new quality,
  * so a trend can tell the span where the value was stale from the span where it was good.
+ *
+ * It has no `forget`: a device a reload removes keeps its history on disk, and what waits for
+ * it is still written.
  */
 import type { Logger } from 'pino';
 import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
@@ -99,13 +102,6 @@ export class Historian implements DiffConsumer {
     if (this.disabled === undefined) await this.store.close();
   }
 
-  /** Whether a device's point is kept at all (type and `exclude`). */
-  keeps(deviceId: string, point: string): boolean {
-    if (this.excludedDevices.has(deviceId) || this.excludedPoints.has(`${deviceId}.${point}`)) return false;
-    const meta = this.options.registry.descriptor(deviceId)?.points[point];
-    return meta !== undefined && isKept(meta);
-  }
-
   onDiff(diff: DeviceDiff): void {
     const id = diff.device_id;
     if (this.disabled !== undefined || this.excludedDevices.has(id)) return;
@@ -134,10 +130,6 @@ export class Historian implements DiffConsumer {
       }
     }
     if (this.store.pendingSamples >= this.options.config.flush_samples) void this.store.flush();
-  }
-
-  forget(deviceId: string): void {
-    this.store.forget(deviceId);
   }
 
   health(): ConsumerHealth {

@@ -90,6 +90,7 @@ export class HistoryStore {
   /** The raw batch being written: still answered from memory until it is on disk. */
   private inflight: BatchRecords<RawSample> | undefined;
   private flushing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private minuteClosedTo = -Infinity;
   private hourClosedTo = -Infinity;
   /** Bytes written per flush with its time, for the bytes-per-minute figure. */
@@ -140,13 +141,19 @@ export class HistoryStore {
     this.minutes.addSample(device, point, s);
   }
 
-  /** Writes what waits; concurrent calls share one flush after the one in flight. */
-  async flush(): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing;
-    this.flushing = this.writeOnce().finally(() => {
-      this.flushing = undefined;
+  /** Writes what waits; calls during a flush share the one flush queued after it. */
+  flush(): Promise<void> {
+    if (this.flushing === undefined) {
+      this.flushing = this.writeOnce().finally(() => {
+        this.flushing = undefined;
+      });
+      return this.flushing;
+    }
+    this.queued ??= this.flushing.then(() => {
+      this.queued = undefined;
+      return this.flush();
     });
-    await this.flushing;
+    return this.queued;
   }
 
   private async writeOnce(): Promise<void> {
@@ -185,8 +192,14 @@ export class HistoryStore {
     } finally {
       this.inflight = undefined;
     }
-    this.applyRetention(now);
-    this.applySizeCap();
+    try {
+      this.applyRetention(now);
+      this.applySizeCap();
+    } catch (err) {
+      // A segment that cannot be deleted now is tried again after the next batch.
+      this.lastError = (err as Error).message;
+      this.options.log.error({ err }, 'history: could not delete an old segment');
+    }
   }
 
   /** Writes the minute and hour buckets that ended; returns the bytes written. */
@@ -326,12 +339,6 @@ export class HistoryStore {
       if (!ordered(rec.agg)) rec.agg.sort((a, b) => a.t - b.t);
     }
     return out;
-  }
-
-  forget(device: string): void {
-    this.minutes.forget(device);
-    this.hours.forget(device);
-    this.pending.delete(device);
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,8 @@ function writeConfig(dir: string): string {
     stringify({
       server: { host: '127.0.0.1', port: 0, max_connections: FOOTPRINT_CLIENTS },
       log: { level: 'info' },
+      // Its own state (audit trail, history store), as a fresh install has.
+      state_dir: dir,
       devices: Array.from({ length: FOOTPRINT_DEVICES }, (_, i) => ({
         id: `rio_${String(i + 1).padStart(3, '0')}`,
         driver: 'simulator',
@@ -49,7 +51,7 @@ function writeConfig(dir: string): string {
 }
 
 /** Spawns `mgw serve` and resolves at its `gateway ready` line with the time taken and the port. */
-async function startCli(config: string | undefined, probe: boolean) {
+export async function startCli(config: string | undefined, probe: boolean) {
   const cli = config === undefined ? NODE_FLOOR : ['dist/src/cli/main.js', 'serve', '--config', config];
   const args = [...(probe ? ['--import', './test/bench/.build/probe.js'] : []), ...cli];
   const t0 = nowMs();

@@ -17,8 +17,9 @@ import { controlOnce, type ControlResult } from './control.js';
 import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, footprintOnce, type FootprintResult } from './footprint.js';
 import { Table, markdown, write } from './report.js';
 import { runModbusBench, type ModbusBenchResult } from './modbus.js';
+import { HISTORY_DEVICES, historyOnce, type HistoryResult } from './history.js';
 
-const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus'] as const;
+const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -35,8 +36,8 @@ function parseArgs(argv: string[]) {
 
 const opts = parseArgs(process.argv.slice(2));
 const P = opts.quick
-  ? { fixedMs: 1000, warmupMs: 200, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 500 }
-  : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 3, controlN: 1000, settleMs: 3000 };
+  ? { fixedMs: 1000, warmupMs: 200, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 500, historyWarmupMs: 6000, historyWindowMs: 10_000 }
+  : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 3, controlN: 1000, settleMs: 3000, historyWarmupMs: 10_000, historyWindowMs: 60_000 };
 /** The fixed rate of the latency phase: 200 diffs/s, each to every client. */
 const FIXED_RATE = 200;
 /** Offered deliveries/s in the overload phase: above what any peer sustains here. */
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await buildBench();
   const info = machine();
-  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[] } = { fanout: [], http: [], control: [], footprint: [] };
+  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [] };
   const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
 
   for (let rep = 0; rep < opts.reps; rep++) {
@@ -109,6 +110,13 @@ async function main(): Promise<void> {
       const r = await footprintOnce({ settleMs: P.settleMs });
       raw.footprint.push(r);
       log(`footprint: ready ${r.readyMs.toFixed(0)} ms, RSS ${r.idleRssMiB.toFixed(1)} / ${r.clientsRssMiB.toFixed(1)} MiB`);
+    }
+    if (opts.only.includes('history')) {
+      for (const store of rotate([true, false], rep)) {
+        const r = await historyOnce({ store, warmupMs: P.historyWarmupMs, windowMs: P.historyWindowMs });
+        raw.history.push(r);
+        log(`history store ${store ? 'on' : 'off'}: ${r.samplesPerS.toFixed(0)} samples/s, ${(r.cpuPerS * 100).toFixed(1)} % CPU, ${(r.writeBytesPerHour / 2 ** 20).toFixed(1)} MiB/h written, RSS ${r.rssMiB.toFixed(1)} MiB`);
+      }
     }
   }
 
@@ -189,6 +197,22 @@ async function main(): Promise<void> {
     table.add(section, 'gateway', `Node external memory (buffers), ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsExternalMiB));
     table.add(section, 'empty node process (floor)', 'start to ready', 'ms', raw.footprint.map((r) => r.nodeReadyMs));
     table.add(section, 'empty node process (floor)', 'RSS, no clients', 'MiB', raw.footprint.map((r) => r.nodeRssMiB));
+  }
+  if (raw.history.length > 0) {
+    const section = `History store, built CLI, ${HISTORY_DEVICES} simulated devices x 20 points changing every 1 s poll, 7 days prefilled`;
+    const on = raw.history.filter((r) => r.store);
+    const off = raw.history.filter((r) => !r.store);
+    const offCpu = off.map((r) => r.cpuPerS).sort((a, b) => a - b)[Math.floor(off.length / 2)] ?? 0;
+    table.add(section, 'gateway', 'samples written/s', '1/s', on.map((r) => r.samplesPerS));
+    table.add(section, 'gateway', 'gateway CPU per sample written (store on minus store off)', 'µs', on.map((r) => ((r.cpuPerS - offCpu) / r.samplesPerS) * 1e6));
+    table.add(section, 'gateway', 'CPU, share of one core', '%', on.map((r) => r.cpuPerS * 100));
+    table.add(section, 'gateway', 'bytes written to disk per hour (/proc/PID/io write_bytes)', 'MiB', on.map((r) => r.writeBytesPerHour / 2 ** 20));
+    table.add(section, 'gateway', 'RSS', 'MiB', on.map((r) => r.rssMiB));
+    table.add(section, 'gateway', '7-day chart query, 2 points, max_points=1000', 'ms', on.map((r) => r.query7dMs!));
+    table.add(section, 'gateway', '24 h of raw samples, 1 point (86,400 samples)', 'ms', on.map((r) => r.query24hRawMs!));
+    table.add(section, 'gateway, history.store off', 'CPU, share of one core', '%', off.map((r) => r.cpuPerS * 100));
+    table.add(section, 'gateway, history.store off', 'bytes written to disk per hour (/proc/PID/io write_bytes)', 'MiB', off.map((r) => r.writeBytesPerHour / 2 ** 20));
+    table.add(section, 'gateway, history.store off', 'RSS', 'MiB', off.map((r) => r.rssMiB));
   }
   if (modbus !== undefined) {
     const section = `Modbus TCP polling, pymodbus peer, 10 holding registers, ${modbus.units} units, one request in flight`;
