@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     table.add(section, 'gateway', 'bytes written to disk per hour (/proc/PID/io write_bytes)', 'MiB', on.map((r) => r.writeBytesPerHour / 2 ** 20));
     table.add(section, 'gateway', 'RSS', 'MiB', on.map((r) => r.rssMiB));
     table.add(section, 'gateway', '7-day chart query, 2 points, max_points=1000', 'ms', on.map((r) => r.query7dMs!));
-    table.add(section, 'gateway', '24 h of raw samples, 1 point (86,400 samples)', 'ms', on.map((r) => r.query24hRawMs!));
+    table.add(section, 'gateway', '24 h of raw samples, 1 point (8,640: the prefill keeps one per 10 s)', 'ms', on.map((r) => r.query24hRawMs!));
     table.add(section, 'gateway, history.store off', 'CPU, share of one core', '%', off.map((r) => r.cpuPerS * 100));
     table.add(section, 'gateway, history.store off', 'bytes written to disk per hour (/proc/PID/io write_bytes)', 'MiB', off.map((r) => r.writeBytesPerHour / 2 ** 20));
     table.add(section, 'gateway, history.store off', 'RSS', 'MiB', off.map((r) => r.rssMiB));
