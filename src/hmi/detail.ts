@@ -110,6 +110,8 @@ export class DeviceDetail {
     this.el.dataset['zoomed'] = String(this.zoom !== undefined);
     const { from, to } = this.range;
     this.chart.setRange(from, to);
+    // The new range at once (with what is loaded) while its data comes.
+    this.chart.draw();
     if (this.selected.size === 0) {
       this.reply = undefined;
       this.chart.set([]);
@@ -136,18 +138,29 @@ export class DeviceDetail {
     this.chart.draw();
   }
 
-  /** A live change of the device: extends the chart while it shows the present. */
+  /**
+   * A live change of the device: extends the chart while it shows the present. Going offline
+   * makes every value stale from that moment (drawn grey) until the device answers again.
+   */
   update(values: Record<string, PointValue | boolean>, at: number): void {
     if (this.zoom !== undefined || this.reply === undefined) return;
+    const reach = values['online'];
     let changed = false;
     for (const s of this.chart.data) {
       const v = values[s.name];
-      if (typeof v !== 'number' && typeof v !== 'boolean') continue;
+      let value: number | null;
+      let q = 'good';
+      if (typeof v === 'number' || typeof v === 'boolean') value = Number(v);
+      else if (typeof reach === 'boolean') {
+        value = lastValue(s);
+        q = reach ? 'good' : 'stale';
+      } else continue;
+      if (value === null) continue;
       s.t.push(at);
-      s.v.push(typeof v === 'boolean' ? Number(v) : v);
+      s.v.push(value);
       s.min?.push(null);
       s.max?.push(null);
-      s.q?.push('good');
+      s.q?.push(q);
       changed = true;
     }
     if (changed) this.el.dataset['live'] = String(at);
@@ -178,6 +191,11 @@ export class DeviceDetail {
       steps: reply.bucket_s === null,
     }));
   }
+}
+
+function lastValue(s: ChartSeries): number | null {
+  for (let i = s.v.length - 1; i >= 0; i--) if (s.v[i] !== null && s.v[i] !== undefined) return s.v[i]!;
+  return null;
 }
 
 function duration(s: number): string {
