@@ -139,21 +139,22 @@ export class DeviceDetail {
   }
 
   /**
-   * A live change of the device: extends the chart while it shows the present. Going offline
-   * makes every value stale from that moment (drawn grey) until the device answers again.
+   * A live change of the device: extends the chart while it shows the present. A point whose
+   * quality changed without a new value (a failed read, the device offline) goes on at its last
+   * value with that quality (drawn grey) until it is good again.
    */
-  update(values: Record<string, PointValue | boolean>, at: number): void {
+  update(values: Record<string, PointValue | boolean>, at: number, quality?: Record<string, string>): void {
     if (this.zoom !== undefined || this.reply === undefined) return;
     const reach = values['online'];
     let changed = false;
     for (const s of this.chart.data) {
       const v = values[s.name];
       let value: number | null;
-      let q = 'good';
+      let q = quality?.[s.name] ?? 'good';
       if (typeof v === 'number' || typeof v === 'boolean') value = Number(v);
-      else if (typeof reach === 'boolean') {
+      else if (quality?.[s.name] !== undefined || typeof reach === 'boolean') {
         value = lastValue(s);
-        q = reach ? 'good' : 'stale';
+        if (quality?.[s.name] === undefined) q = reach ? 'good' : 'stale';
       } else continue;
       if (value === null) continue;
       s.t.push(at);

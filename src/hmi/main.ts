@@ -145,7 +145,7 @@ class Page {
         card.changed(u.device, Object.keys(u.new_state), u.timestamp);
         if (u.quality !== undefined) card.qualityChanged(u.device, Object.keys(u.quality));
       }
-      if (this.detail?.deviceId === u.device_id) this.detail.update(u.new_state, u.timestamp);
+      if (this.detail?.deviceId === u.device_id) this.detail.update(u.new_state, u.timestamp, u.quality);
     });
     client.on('removed', (r) => {
       const card = this.cards.get(r.device_id);
