@@ -22,6 +22,7 @@ import { createDrivers } from '../drivers/index.js';
 import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
 import { reloadDevices, type DeviceReloadResult } from './reload.js';
+import { AlarmService } from './alarms/service.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -39,6 +40,8 @@ export class Gateway {
   readonly audit: AuditLog;
   /** Tokens, roles, origins and limits; a reload replaces them live. */
   readonly security: Security;
+  /** Limits, discrete and offline alarms (ISA-18.2 states), evaluated from registry diffs. */
+  readonly alarms: AlarmService;
   private drivers: Driver[] = [];
   /** Everything that consumes registry diffs besides the WebSocket publisher, in start order. */
   private readonly consumerList: DiffConsumer[] = [];
@@ -70,6 +73,9 @@ export class Gateway {
       timeoutMs: config.server.control_timeout_ms,
       audit: this.audit,
     });
+    // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
+    this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: (r) => void this.audit.append(r).catch(() => undefined) });
+    this.addConsumer(this.alarms);
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
     this.server = new Server({
       security: this.security,
@@ -177,6 +183,7 @@ export class Gateway {
     for (const id of result.devicesRemoved) for (const c of this.consumerList) c.forget?.(id);
     this.drivers = result.drivers;
     this.options.config = effective;
+    this.alarms.reload(effective);
     // Recorded with who asked (REST: the admin token; SIGHUP: "signal") and what changed in the tokens.
     await this.audit.append(toReloadRecord(current.auth.tokens, effective.auth.tokens, reloadRequester.getStore())).catch(() => undefined);
     return { ...result, restartRequired };

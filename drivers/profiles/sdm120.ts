@@ -23,4 +23,10 @@ export const SDM120: Profile = {
     export_energy: f32(0x004a, 'kWh', 'Export active energy'),
     total_energy: f32(0x0156, 'kWh', 'Total active energy'),
   },
+  // EN 50160 supply limits for a 230 V / 50 Hz network: 230 V ± 10 %, 50 Hz ± 1 %. The on-delay
+  // keeps a motor start's short dip from raising anything.
+  alarms: {
+    voltage: { hi: 253, lo: 207, deadband: 2, on_delay_ms: 10_000 },
+    frequency: { hi: 50.5, lo: 49.5, deadband: 0.05, on_delay_ms: 10_000 },
+  },
 };

@@ -23,4 +23,17 @@ export const VFD: Profile = {
     },
     dc_bus_voltage: { table: 'input', address: 3, type: 'uint16', scale: 0.1, unit: 'V', deadband: 1, description: 'DC bus voltage' },
   },
+  // A drive that reports a fault has tripped: each fault code is its own alarm.
+  alarms: {
+    fault: {
+      codes: {
+        overcurrent: { priority: 'high', message: 'Drive tripped: overcurrent' },
+        overvoltage: { priority: 'high', message: 'Drive tripped: DC bus overvoltage' },
+        undervoltage: { priority: 'medium', message: 'Drive tripped: DC bus undervoltage (supply dip?)' },
+        overheat: { priority: 'high', message: 'Drive tripped: heatsink overheat' },
+        overload: { priority: 'high', message: 'Drive tripped: motor overload (I²t)' },
+        ground_fault: { priority: 'critical', message: 'Drive tripped: ground fault' },
+      },
+    },
+  },
 };

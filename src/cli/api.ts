@@ -9,6 +9,8 @@ const EXIT_BY_CODE: Record<string, number> = {
   invalid_request: EXIT.dataerr,
   validation_error: EXIT.dataerr,
   device_not_found: EXIT.dataerr,
+  alarm_not_found: EXIT.dataerr,
+  alarm_state: EXIT.dataerr,
   not_found: EXIT.dataerr,
   payload_too_large: EXIT.dataerr,
   unauthorized: EXIT.noperm,

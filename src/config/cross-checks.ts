@@ -11,6 +11,7 @@ import { checkLineDevices } from '../../drivers/line/checks.js';
 import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
 import { BusSchema, type BusConfig } from '../../drivers/modbus/config.js';
 import { DeviceSchema, type DeviceConfig, type GatewayConfig } from './schema.js';
+import { alarmDefinitionsOf } from '../alarms/from-config.js';
 
 /**
  * The entries the cross-checks look at. An entry that failed the schema is `undefined`: the
@@ -35,6 +36,7 @@ export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
   if (cfg.auth !== undefined) problems.push(...authProblems(cfg.auth));
   problems.push(...checkLineDevices(cfg.devices, cfg.buses));
   problems.push(...modbusCrossChecks(cfg));
+  problems.push(...alarmDefinitionsOf(cfg).problems);
   return problems;
 }
 

@@ -3,6 +3,7 @@
  * act on. The error path (`devices[2].poll_interval_ms`) is added by the loader.
  */
 import * as v from 'valibot';
+import { DeviceAlarmsSchema } from '../alarms/config.js';
 
 export const int = (min: number, max: number, description: string) =>
   v.pipe(
@@ -30,4 +31,5 @@ export const deviceCommon = {
   name: v.optional(text('Human name shown in the HMI and the CLI; defaults to the id.')),
   type: v.optional(text('Device type reported as device_type (motor, sensor, meter, ...).')),
   poll_interval_ms: v.optional(int(10, 3_600_000, 'How often the device is read, in milliseconds (10 ms to 1 h).'), 1000),
+  alarms: v.optional(DeviceAlarmsSchema),
 };
