@@ -76,6 +76,7 @@ export class Gateway {
     // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
     this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: (r) => void this.audit.append(r).catch(() => undefined) });
     this.addConsumer(this.alarms);
+    // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
     this.server = new Server({
       security: this.security,
@@ -85,6 +86,7 @@ export class Gateway {
       control: this.control,
       history: this.history,
       historian: this.historian,
+      alarms: this.alarms,
       log: log.child({ module: 'server' }),
       readiness: () =>
         this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },

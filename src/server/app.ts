@@ -25,6 +25,9 @@ import { createApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { BackpressureSweep } from './limits-backpressure.js';
 import { registerHeadGuard } from './limits-http.js';
+import type { AlarmService } from '../alarms/service.js';
+import { registerAlarmRoutes } from './alarms-routes.js';
+import { publishAlarms } from './alarms-ws.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -42,6 +45,8 @@ export interface ServerOptions {
   configView?: () => unknown;
   /** Health, drivers and reload for /metrics, /api/v1/status and /api/v1/admin/reload. */
   insight?: Insight;
+  /** The alarm system: its routes and the `alarms` WebSocket topic. */
+  alarms?: AlarmService;
 }
 
 export class Server {
@@ -83,6 +88,7 @@ export class Server {
       readiness: this.options.readiness ?? (() => ({ ready: true })),
       stats: this.stats,
       security,
+      alarms: this.options.alarms,
     };
     registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
@@ -91,6 +97,7 @@ export class Server {
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
+    if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
     new StaticSite({ log }).register(app);
     app.any('/*', (res, req) => {
       const url = req.getUrl();
@@ -104,6 +111,12 @@ export class Server {
       this.stats.publishes++;
       app.publish(diff.device_id, deviceUpdateMessage(diff), false);
     });
+    const unpublishAlarms = this.options.alarms ? publishAlarms(app, this.options.alarms) : undefined;
+    const unsubscribeDiffs = this.unsubscribe;
+    this.unsubscribe = () => {
+      unsubscribeDiffs();
+      unpublishAlarms?.();
+    };
 
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(config.host, config.port, (socket) => {

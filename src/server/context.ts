@@ -3,6 +3,7 @@ import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Security } from './auth-guard.js';
+import type { AlarmService } from '../alarms/service.js';
 
 /** What the routes need; built once by the Server. */
 export interface ServerContext {
@@ -19,6 +20,8 @@ export interface ServerContext {
   stats: ServerStats;
   /** Authentication, roles, origin checks and rate limits (src/server/auth-guard.ts). */
   security: Security;
+  /** The alarm system, for the `alarms` WebSocket topic and routes (absent in servers built without one). */
+  alarms?: AlarmService | undefined;
 }
 
 /** What /readyz, `mgw status` and control writes need to know about the gateway's state. */

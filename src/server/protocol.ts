@@ -20,6 +20,8 @@ export type RequestId = string | number;
 export type ClientMessage =
   | { action: 'subscribe'; device_id: string; since?: number; instance?: string; id?: RequestId }
   | { action: 'subscribe'; devices: BatchEntry[]; instance?: string; id?: RequestId }
+  | { action: 'subscribe'; topic: Topic; since?: number; id?: RequestId }
+  | { action: 'unsubscribe'; topic: Topic; id?: RequestId }
   | { action: 'unsubscribe'; device_id: string; id?: RequestId }
   | { action: 'get_status'; device_id: string; id?: RequestId }
   | { action: 'get_all_status'; id?: RequestId }
@@ -30,6 +32,13 @@ export interface BatchEntry {
   device_id: string;
   since: number | null;
 }
+
+/**
+ * Topics besides devices (*ext*): `{"action": "subscribe", "topic": "alarms", "since": 41}`. A
+ * topic is never a device id, so a device may be called "alarms".
+ */
+export const TOPICS = ['alarms'] as const;
+export type Topic = (typeof TOPICS)[number];
 
 /** The same rule as a device id in the configuration (src/config/fields.ts). */
 const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -55,6 +64,7 @@ export function parseClientMessage(msg: unknown): ClientMessage {
   if (typeof action !== 'string') throw new GatewayError('invalid_message', '"action" must be a string; one of ' + ACTIONS.join(', '));
   const withId = id === undefined ? {} : { id: id as RequestId };
   if (action === 'subscribe' && m['devices'] !== undefined) return parseBatchSubscribe(m, withId);
+  if ((action === 'subscribe' || action === 'unsubscribe') && m['topic'] !== undefined) return parseTopic(action, m, withId);
   switch (action) {
     case 'get_all_status':
     case 'ping':
@@ -65,7 +75,8 @@ export function parseClientMessage(msg: unknown): ClientMessage {
       const deviceId = m['device_id'];
       if (deviceId === undefined) throw new GatewayError('invalid_message', `"${action}" needs "device_id"`);
       if (typeof deviceId !== 'string' || deviceId === '') throw new GatewayError('invalid_message', '"device_id" must be a non-empty string');
-      if (action !== 'subscribe') return { action, device_id: deviceId, ...withId };
+      if (action === 'unsubscribe') return { action, device_id: deviceId, ...withId };
+      if (action === 'get_status') return { action, device_id: deviceId, ...withId };
       const since = m['since'];
       if (since !== undefined && !(typeof since === 'number' && Number.isInteger(since) && since >= 0)) {
         throw new GatewayError('invalid_message', '"since" must be a whole number >= 0 (the last seq you applied)');
@@ -83,6 +94,20 @@ export function parseClientMessage(msg: unknown): ClientMessage {
     default:
       throw new GatewayError('unknown_action', `unknown action ${JSON.stringify(action).slice(0, 64)}; one of ${ACTIONS.join(', ')}`);
   }
+}
+
+function parseTopic(action: 'subscribe' | 'unsubscribe', m: Record<string, unknown>, withId: { id?: RequestId }): ClientMessage {
+  const topic = m['topic'];
+  if (typeof topic !== 'string' || !(TOPICS as readonly string[]).includes(topic)) {
+    throw new GatewayError('invalid_message', `"topic" must be one of ${TOPICS.join(', ')}`);
+  }
+  if (m['device_id'] !== undefined) throw new GatewayError('invalid_message', `"${action}" takes either "device_id" or "topic", not both`);
+  if (action === 'unsubscribe') return { action, topic: topic as Topic, ...withId };
+  const since = m['since'];
+  if (since !== undefined && !(typeof since === 'number' && Number.isInteger(since) && since >= 0)) {
+    throw new GatewayError('invalid_message', '"since" must be a whole number >= 0 (the last alarm seq you applied)');
+  }
+  return { action, topic: topic as Topic, ...(since === undefined ? {} : { since: since as number }), ...withId };
 }
 
 /**

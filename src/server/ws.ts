@@ -10,6 +10,7 @@ import { parseJson, sendError, startReply } from './http.js';
 import { ConnectionShares } from './limits-connections.js';
 import { WS_ACTION_PERMISSION, devicesParam, type ConnectionGuard } from './auth-guard.js';
 import { closeSlowConsumer } from './limits-backpressure.js';
+import { subscribeTopic, unsubscribeTopic } from './alarms-ws.js';
 import {
   deviceErrorMessage,
   deviceUpdateMessage as deviceUpdate,
@@ -170,12 +171,14 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, sockets
         send(ws, reply('device_status', { device_id: msg.device_id, data: deviceView(registry.snapshot(msg.device_id)!) }, msg.id));
         return;
       case 'unsubscribe':
+        if ('topic' in msg) return unsubscribeTopic(ctx, ws, msg, (t) => send(ws, t));
         requireDevice(msg.device_id);
         ws.unsubscribe(msg.device_id);
         send(ws, reply('unsubscribed', { device_id: msg.device_id }, msg.id));
         return;
       case 'subscribe':
-        if ('devices' in msg) subscribeBatch(ws, msg);
+        if ('topic' in msg) subscribeTopic(ctx, ws, msg, (t) => send(ws, t));
+        else if ('devices' in msg) subscribeBatch(ws, msg);
         else subscribeOne(ws, msg.device_id, msg.since, msg.instance, msg.id, config.max_backpressure_bytes / 2);
         return;
     }

@@ -1,0 +1,61 @@
+/**
+ * The `alarms` WebSocket topic: `{"action": "subscribe", "topic": "alarms", "since": 41}`.
+ *
+ * Without `since`: `subscribed` with the alarms that are not normal and the seq to resume after.
+ * With `since`: the `alarm_event`s after it when still held (then `subscribed` with `replayed`),
+ * else `subscribed` with the list and `resync: true`. Alarm seqs go on across restarts (they
+ * are kept with the alarm state), so `since` needs no instance. Transitions are published once
+ * to the uWS topic ALARM_TOPIC, which no device id can be.
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { GatewayError } from '../core/errors.js';
+import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmService } from '../alarms/service.js';
+import type { ServerContext } from './context.js';
+import type { Connection } from './ws.js';
+import { listReply } from './alarms-routes.js';
+import { now, reply, type ClientMessage } from './protocol.js';
+
+/** `$` is not allowed in a device id: no device topic can collide with it. */
+export const ALARM_TOPIC = '$alarms';
+
+export function alarmEventMessage(e: AlarmEvent): string {
+  return JSON.stringify({ type: 'alarm_event', topic: 'alarms', seq: e.seq, event: e, timestamp: now() });
+}
+
+/** Publishes every transition to the topic; returns the unsubscribe. */
+export function publishAlarms(app: TemplatedApp, alarms: AlarmService): () => void {
+  return alarms.table.onEvent((e) => {
+    app.publish(ALARM_TOPIC, alarmEventMessage(e), false);
+  });
+}
+
+function service(ctx: ServerContext): AlarmService {
+  if (ctx.alarms === undefined) throw new GatewayError('invalid_message', 'this gateway has no alarms');
+  return ctx.alarms;
+}
+
+export function subscribeTopic(ctx: ServerContext, ws: WebSocket<Connection>, msg: Extract<ClientMessage, { topic: string; action: 'subscribe' }>, send: (text: string) => void): void {
+  const alarms = service(ctx);
+  // Subscribing and taking the snapshot or replay in this same tick: no transition falls between.
+  ws.subscribe(ALARM_TOPIC);
+  const seq = alarms.table.seq;
+  if (msg.since !== undefined) {
+    const missed = alarms.table.since(msg.since);
+    if (missed !== null) {
+      for (const e of missed) send(alarmEventMessage(e));
+      send(reply('subscribed', { topic: 'alarms', seq, replayed: missed.length }, msg.id));
+      return;
+    }
+    const list = listReply(alarms, {});
+    send(reply('subscribed', { topic: 'alarms', ...list, resync: true }, msg.id));
+    return;
+  }
+  send(reply('subscribed', { topic: 'alarms', ...listReply(alarms, {}) }, msg.id));
+}
+
+export function unsubscribeTopic(ctx: ServerContext, ws: WebSocket<Connection>, msg: Extract<ClientMessage, { topic: string; action: 'unsubscribe' }>, send: (text: string) => void): void {
+  service(ctx);
+  ws.unsubscribe(ALARM_TOPIC);
+  send(reply('unsubscribed', { topic: msg.topic }, msg.id));
+}
