@@ -38,6 +38,7 @@ const COMMAND_GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
   },
   { names: ['token'], load: async () => (await import('./commands/token.js')).registerTokenCommands },
   { names: ['history'], load: async () => (await import('./commands/history.js')).registerHistory },
+  { names: ['alarms'], load: async () => (await import('./commands/alarms.js')).registerAlarmCommands },
   { names: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { names: ['simulate'], load: async () => (await import('./commands/simulate.js')).registerSimulateCommands },
 ];

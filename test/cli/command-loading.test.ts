@@ -14,7 +14,7 @@ describe('mgw loads only the command it runs', () => {
     expect(await names(['devices'])).toEqual(['devices', 'get', 'set']);
     expect(await names(['serve'])).toEqual(['serve']);
     const all = await names(['--help']);
-    for (const n of ['serve', 'devices', 'watch', 'status', 'reload', 'config', 'modbus', 'ports', 'line', 'completion', 'token', 'audit', 'simulate']) {
+    for (const n of ['serve', 'devices', 'watch', 'status', 'reload', 'config', 'modbus', 'ports', 'line', 'completion', 'token', 'audit', 'simulate', 'alarms']) {
       expect(all).toContain(n);
     }
     expect(await names(['bogus'])).toEqual(all);
