@@ -7,6 +7,7 @@ import { Api, ApiError } from './api.js';
 import { askToken, loadToken, saveToken } from './auth.js';
 import { DeviceCard } from './card.js';
 import { DeviceDetail } from './detail.js';
+import { AlarmPanel } from './alarm-panel.js';
 import { h, setText } from './dom.js';
 import { Header, type PageLink } from './header.js';
 import type { DeviceView, PointValue, WhoAmI } from './types.js';
@@ -25,6 +26,7 @@ class Page {
   /** The open device detail view (`#/device/<id>`), if any. */
   private detail: DeviceDetail | undefined;
   private client: GatewayClient | undefined;
+  private alarms: AlarmPanel | undefined;
   private api: Api;
   private canWrite = false;
   /** Gateway clock minus page clock, seconds: ages and trends use the gateway's time. */
@@ -102,6 +104,7 @@ class Page {
     this.canWrite = mayWrite(who);
     const who_ = who.auth_required ? `${who.token} · ${who.role}` : 'auth off';
     this.header.setRole(who_, this.canWrite, this.token !== null);
+    this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, header: this.header.el, board: this.board });
     this.startClient();
   }
 
@@ -188,6 +191,7 @@ class Page {
     this.visibility.observe(card.el);
     this.header.setTypes([...this.cards.values()].map((c) => c.device.device_type));
     card.el.hidden = !this.matches(card);
+    this.alarms?.markCards();
     card.tick(this.now());
     void this.loadHistory(device.device_id);
     if (location.hash.startsWith('#/device/') && this.detail === undefined) this.route();

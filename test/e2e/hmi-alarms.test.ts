@@ -1,0 +1,163 @@
+/**
+ * Alarms in the HMI, in real browsers (Debian's chromium) against a real gateway: the banner
+ * appears, the card's point shows the alarm, an ack from one operator's list reaches a second
+ * browser, a viewer gets no buttons and is refused by the gateway, shelving from the list.
+ */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { peers } from '../helpers/peers.js';
+import { hashToken, newToken } from '../../src/server/auth.js';
+import { buildPage, launch, outputPath, watchErrors } from './browser.js';
+
+describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
+  let browser: Browser;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const contexts: BrowserContext[] = [];
+  const viewer = newToken();
+  const operator = newToken();
+
+  beforeAll(async () => {
+    buildPage();
+    browser = await launch();
+  });
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function gateway(): Promise<RunningGateway> {
+    const dir = mkdtempSync(join(tmpdir(), 'mgw-hmi-alarms-'));
+    const gw = await startGateway({
+      log: { level: 'warn' },
+      state_dir: dir,
+      auth: {
+        tokens: [
+          { name: 'hall_panel', role: 'viewer', hash: hashToken(viewer) },
+          { name: 'shift_lead', role: 'operator', hash: hashToken(operator) },
+        ],
+      },
+      devices: [
+        {
+          id: 'motor_01',
+          name: 'Conveyor drive',
+          driver: 'simulator',
+          model: 'motor',
+          poll_interval_ms: 100,
+          alarms: { points: { speed: { hi: { limit: 2500, message: 'Conveyor overspeed' }, hihi: { limit: 2900, priority: 'critical', message: 'Conveyor at its mechanical limit' } } } },
+        },
+        { id: 'motor_02', name: 'Mixer drive', driver: 'simulator', model: 'motor', poll_interval_ms: 100, alarms: { points: { speed: { hi: { limit: 2500, priority: 'low' } } } } },
+      ],
+    } as never);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => gw.stop());
+    return gw;
+  }
+
+  async function open(gw: RunningGateway, token: string, hash = ''): Promise<{ page: Page; errors: string[] }> {
+    const ctx = await browser.newContext({ viewport: { width: 1024, height: 600 } });
+    ctx.setDefaultTimeout(15_000);
+    contexts.push(ctx);
+    await ctx.addInitScript((t) => sessionStorage.setItem('mgw.token', t), token);
+    const page = await ctx.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${gw.url}/${hash}`);
+    await page.locator('#alarm-banner').waitFor();
+    return { page, errors };
+  }
+
+  async function setSpeed(gw: RunningGateway, device: string, speed: number): Promise<void> {
+    expect((await postJson(`${gw.url}/api/v1/devices/${device}`, { speed }, { Authorization: `Bearer ${operator}` })).status).toBe(200);
+  }
+
+  const row = (id: string) => `#alarm-table tr[data-alarm="${id}"]`;
+
+  test('the banner appears, the point is marked, an ack from the list reaches a second browser, a viewer cannot ack', async () => {
+    const gw = await gateway();
+    const a = await open(gw, operator);
+    const b = await open(gw, operator, '#alarms');
+    const v = await open(gw, viewer, '#alarms');
+    expect(await a.page.locator('#alarm-banner').getAttribute('data-unacked')).toBe('false');
+    expect(await a.page.locator('#alarm-banner .ab-newest').innerText()).toBe('No alarms');
+
+    await setSpeed(gw, 'motor_01', 3000);
+    await setSpeed(gw, 'motor_02', 2600);
+    // The banner: counts per priority, the newest unacknowledged alarm, flashing.
+    await a.page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-count') === '3');
+    expect(await a.page.locator('#alarm-banner').getAttribute('data-unacked')).toBe('true');
+    expect(await a.page.locator('#alarm-banner [data-priority="critical"] b').innerText()).toBe('1');
+    expect(await a.page.locator('#alarm-banner .ab-newest').innerText()).toMatch(/Unacknowledged$/);
+    const flashing = await a.page.locator('#alarm-banner .ab-newest').evaluate((el) => getComputedStyle(el).animationName);
+    expect(flashing).toBe('alarm-flash');
+    // The card's point: the priority's shape and the limit's letters, not colour alone.
+    const mark = a.page.locator('[data-device="motor_01"] [data-point="speed"] .alarm-mark');
+    await mark.waitFor();
+    expect(await mark.innerText()).toBe('◆ HH');
+    expect(await a.page.locator('[data-device="motor_01"] [data-point="speed"]').getAttribute('data-alarm')).toBe('critical');
+    await a.page.screenshot({ path: outputPath('hmi-alarm-banner.png') });
+
+    // The list on the second browser: sorted by priority, then time.
+    await b.page.locator(row('motor_02.speed.hi')).waitFor();
+    expect(await b.page.locator('#alarm-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-alarm')))).toEqual([
+      'motor_01.speed.hihi',
+      'motor_01.speed.hi',
+      'motor_02.speed.hi',
+    ]);
+    await b.page.screenshot({ path: outputPath('hmi-alarm-list.png') });
+
+    // The viewer sees the alarms but no buttons; the gateway refuses an ack sent anyway.
+    await v.page.locator(row('motor_01.speed.hihi')).waitFor();
+    expect(await v.page.locator('.al-ack').count()).toBe(0);
+    expect(await v.page.locator('#ack-visible').isHidden()).toBe(true);
+    const refused = await v.page.evaluate(async (t) => {
+      const r = await fetch('/api/v1/alarms/motor_01.speed.hihi/ack', { method: 'POST', headers: { Authorization: `Bearer ${t}`, 'Content-Type': 'application/json' }, body: '{}' });
+      return { status: r.status, body: (await r.json()) as { error_code: string } };
+    }, viewer);
+    expect(refused).toMatchObject({ status: 403, body: { error_code: 'forbidden' } });
+
+    // Operator A acknowledges from the list; B and the viewer follow.
+    await a.page.goto(`${gw.url}/#alarms`);
+    await a.page.locator(`${row('motor_01.speed.hihi')} .al-ack`).click();
+    for (const p of [b.page, v.page]) {
+      await p.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'active_ack', row('motor_01.speed.hihi'));
+    }
+    expect(await b.page.locator(`${row('motor_01.speed.hihi')} .al-ack`).count()).toBe(0);
+    // Acknowledge every alarm shown (filtered to the low one first, then all).
+    await a.page.selectOption('#alarm-priority', 'low');
+    await a.page.click('#ack-visible');
+    await b.page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'active_ack', row('motor_02.speed.hi'));
+    expect(await b.page.locator(row('motor_01.speed.hi')).getAttribute('data-state')).toBe('active_unack');
+    await a.page.selectOption('#alarm-priority', '');
+    await a.page.click('#ack-visible');
+    await b.page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-unacked') === 'false');
+    expect(await b.page.locator('#alarm-banner .ab-newest').evaluate((el) => getComputedStyle(el).animationName)).toBe('none');
+
+    // Shelve for 30 minutes from the list; the viewer sees it shelved, the banner no longer counts it.
+    await a.page.selectOption(`${row('motor_02.speed.hi')} select`, '1800');
+    await a.page.click(`${row('motor_02.speed.hi')} [data-shelve]`);
+    await v.page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'shelved', row('motor_02.speed.hi'));
+    expect(await v.page.locator(row('motor_02.speed.hi')).innerText()).toMatch(/Shelved until .* by shift_lead/);
+    expect(await v.page.locator('#alarm-banner [data-priority="low"] b').innerText()).toBe('0');
+    // The journal tab lists the transitions with who did them.
+    await v.page.click('#alarm-journal-tab');
+    await v.page.locator('#alarm-journal tbody tr').first().waitFor();
+    expect(await v.page.locator('#alarm-journal tbody tr').first().innerText()).toMatch(/shelve.*shift_lead/s);
+    for (const p of [a, b]) expect(p.errors).toEqual([]);
+    // The viewer's page logged only the refusal this test provoked.
+    expect(v.errors).toEqual(['console: Failed to load resource: the server responded with a status of 403 (Forbidden)']);
+  }, 90_000);
+});
+
+/** Refreshes the README screenshots from the last run when asked (UPDATE_SCREENSHOT=1). */
+afterAll(() => {
+  if (process.env['UPDATE_SCREENSHOT'] === '1' && existsSync(outputPath('hmi-alarm-list.png'))) {
+    copyFileSync(outputPath('hmi-alarm-banner.png'), 'test/e2e/hmi-alarm-banner.png');
+    copyFileSync(outputPath('hmi-alarm-list.png'), 'test/e2e/hmi-alarm-list.png');
+  }
+});
