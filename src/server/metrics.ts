@@ -11,6 +11,7 @@ import type { Historian } from '../historian/historian.js';
 import { TIERS } from '../historian/store.js';
 import type { ServerContext } from './context.js';
 import { sendJson, sendText, startReply } from './http.js';
+import { alarmMetrics } from './alarms-metrics.js';
 
 /** What the operations endpoints need from the gateway around the server. */
 export interface Insight {
@@ -171,6 +172,7 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('mgw_driver_last_progress_age_seconds', 'gauge', 'Seconds since the driver last completed a transaction.', progress);
   if (insight.historian !== undefined) historyMetrics(out, insight.historian);
   out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name and, where the driver keeps them per device, by device.", stats);
+  if (ctx.alarms) for (const m of alarmMetrics(ctx.alarms)) out.metric(m.name, m.type, m.help, m.samples);
   return out.text();
 }
 

@@ -152,6 +152,33 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
     // The viewer's page logged only the refusal this test provoked.
     expect(v.errors).toEqual(['console: Failed to load resource: the server responded with a status of 403 (Forbidden)']);
   }, 90_000);
+  test('a flood of 100 alarms: the banner keeps its size and stays usable, the list acknowledges all shown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mgw-hmi-flood-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const ids = Array.from({ length: 100 }, (_, i) => `m${String(i + 1).padStart(3, '0')}`);
+    const gw = await startGateway({
+      log: { level: 'warn' },
+      state_dir: dir,
+      devices: ids.map((id) => ({ id, driver: 'simulator' as const, model: 'motor' as const, poll_interval_ms: 500, alarms: { points: { speed: { hi: 2500 } } } })),
+    });
+    cleanups.push(() => gw.stop());
+    const { page, errors } = await open(gw, '');
+    await page.locator('[data-device="m100"]').waitFor();
+    const before = (await page.locator('#alarm-banner').boundingBox())!;
+    await Promise.all(ids.map((id) => gw.gateway.control.write(id, { speed: 3000 })));
+    await page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-count') === '100');
+    const after = (await page.locator('#alarm-banner').boundingBox())!;
+    expect(after.height).toBe(before.height);
+    expect(await page.locator('#alarm-banner [data-priority="medium"] b').innerText()).toBe('100');
+    // Still usable: the link to the list works, and the list holds every alarm.
+    await page.click('#alarm-link');
+    await page.waitForFunction(() => document.querySelectorAll('#alarm-table tbody tr[data-alarm]').length === 100);
+    await page.click('#ack-visible');
+    await page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-unacked') === 'false');
+    expect(await page.locator('.al-ack').count()).toBe(0);
+    expect(gw.gateway.alarms.list().filter((a) => a.state === 'active_ack').length).toBe(100);
+    expect(errors).toEqual([]);
+  }, 90_000);
 });
 
 /** Refreshes the README screenshots from the last run when asked (UPDATE_SCREENSHOT=1). */
