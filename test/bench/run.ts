@@ -18,8 +18,9 @@ import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, footprintOnce, type FootprintResu
 import { Table, markdown, write } from './report.js';
 import { runModbusBench, type ModbusBenchResult } from './modbus.js';
 import { HISTORY_DEVICES, historyOnce, type HistoryResult } from './history.js';
+import { alarmsOnce, type AlarmBenchResult } from './alarms.js';
 
-const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history'] as const;
+const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history', 'alarms'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await buildBench();
   const info = machine();
-  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [] };
+  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[]; alarms: AlarmBenchResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [], alarms: [] };
   const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
 
   for (let rep = 0; rep < opts.reps; rep++) {
@@ -105,6 +106,11 @@ async function main(): Promise<void> {
         raw.control.push(r);
         log(`control ${target}: ws p50 ${r.wsP50Ms.toFixed(2)} ms p99 ${r.wsP99Ms.toFixed(2)} ms` + (r.rawP50Ms !== undefined ? `; raw modbus-serial p50 ${r.rawP50Ms.toFixed(2)} ms` : ''));
       }
+    }
+    if (opts.only.includes('alarms')) {
+      const r = await alarmsOnce({ diffs: opts.quick ? 5000 : 20_000 });
+      raw.alarms.push(r);
+      log(`alarms: ${r.quietRegistryUs.toFixed(2)} -> ${r.quietAlarmsUs.toFixed(2)} us/diff quiet, ${r.floodRegistryUs.toFixed(2)} -> ${r.floodAlarmsUs.toFixed(2)} us/diff crossing`);
     }
     if (opts.only.includes('footprint')) {
       const r = await footprintOnce({ settleMs: P.settleMs });
@@ -213,6 +219,13 @@ async function main(): Promise<void> {
     table.add(section, 'gateway, history.store off', 'CPU, share of one core', '%', off.map((r) => r.cpuPerS * 100));
     table.add(section, 'gateway, history.store off', 'bytes written to disk per hour (/proc/PID/io write_bytes)', 'MiB', off.map((r) => r.writeBytesPerHour / 2 ** 20));
     table.add(section, 'gateway, history.store off', 'RSS', 'MiB', off.map((r) => r.rssMiB));
+  }
+  if (raw.alarms.length > 0) {
+    const section = 'Alarm evaluation, in process: CPU per registry diff, 100 motors with hi/hihi on two points (journal and state file included)';
+    table.add(section, 'gateway', 'values moving inside the limits', 'µs', raw.alarms.map((r) => r.quietAlarmsUs));
+    table.add(section, 'gateway', 'every diff crossing a limit (one transition each)', 'µs', raw.alarms.map((r) => r.floodAlarmsUs));
+    table.add(section, 'registry alone, no alarms', 'values moving inside the limits', 'µs', raw.alarms.map((r) => r.quietRegistryUs));
+    table.add(section, 'registry alone, no alarms', 'every diff crossing a limit (one transition each)', 'µs', raw.alarms.map((r) => r.floodRegistryUs));
   }
   if (modbus !== undefined) {
     const section = `Modbus TCP polling, pymodbus peer, 10 holding registers, ${modbus.units} units, one request in flight`;
