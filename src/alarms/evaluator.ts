@@ -72,6 +72,23 @@ export class AlarmEvaluator implements DiffConsumer {
       this.pending.delete(id);
     }
     this.devices = next;
+    this.evaluateHeld(definitions);
+  }
+
+  /**
+   * A new or changed definition (a reload) meets values that came before it: evaluate it on
+   * what the registry holds now, where that is a good reading, instead of waiting for a change.
+   */
+  private evaluateHeld(definitions: readonly AlarmDefinition[]): void {
+    const snaps = new Map<string, ReturnType<Registry['snapshot']>>();
+    for (const d of definitions) {
+      if (d.point === null || d.kind === 'quality') continue;
+      if (!snaps.has(d.device_id)) snaps.set(d.device_id, this.options.registry.snapshot(d.device_id));
+      const snap = snaps.get(d.device_id);
+      if (snap === undefined || !snap.online || snap.quality[d.point] !== 'good') continue;
+      const value = snap.state[d.point];
+      if (value !== undefined) this.drive(d, valueCondition(d, value, this.options.table.isActive(d.id)), value);
+    }
   }
 
   async start(): Promise<void> {

@@ -36,7 +36,12 @@ export class AlarmBanner {
     this.showSound();
   }
 
-  update(list: readonly AlarmView[], event: AlarmEvent | undefined): void {
+  /** Each new unacknowledged alarm sounds (when the sound is on), even inside a burst. */
+  announce(event: AlarmEvent): void {
+    if (event.transition === 'raise' && !event.acked && this.soundOn()) this.beep(event.priority === 'critical' ? 880 : 660);
+  }
+
+  update(list: readonly AlarmView[]): void {
     const shown = list.filter((a) => a.state !== 'shelved' && a.state !== 'out_of_service');
     for (const p of ALARM_PRIORITIES) setText(this.counts.get(p)!, String(shown.filter((a) => a.priority === p).length));
     const unacked = shown.filter(isUnacked);
@@ -46,7 +51,6 @@ export class AlarmBanner {
     setAttr(this.newest, 'data-priority', top?.priority ?? null);
     setAttr(this.el, 'data-unacked', String(unacked.length > 0));
     setAttr(this.el, 'data-count', String(shown.length));
-    if (event?.transition === 'raise' && !event.acked && this.soundOn()) this.beep(event.priority === 'critical' ? 880 : 660);
   }
 
   private soundOn(): boolean {

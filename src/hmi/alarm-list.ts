@@ -3,7 +3,7 @@
  * acknowledge one or every one shown, shelve with a duration, and the journal. Roles that may
  * not act (viewer) see no buttons; the gateway refuses them anyway.
  */
-import { ALARM_PRIORITIES, compareAlarms, isUnacked, type AlarmEvent, type AlarmView } from '../alarms/model.js';
+import { ALARM_PRIORITIES, compareAlarms, isUnacked, type AlarmView } from '../alarms/model.js';
 import { h, setText } from './dom.js';
 import { AlarmApi } from './alarm-api.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_ICON, STATE_WORD, timeOf, valueText } from './alarm-look.js';
@@ -75,10 +75,10 @@ export class AlarmList {
     );
   }
 
-  update(list: readonly AlarmView[], event: AlarmEvent | undefined): void {
+  update(list: readonly AlarmView[], journalChanged: boolean): void {
     this.all = list;
     this.render();
-    if (event !== undefined && !this.journal.hidden) void this.loadJournal();
+    if (journalChanged && !this.journal.hidden) void this.loadJournal();
   }
 
   private render(): void {

@@ -11,6 +11,9 @@ import { AlarmFeed } from './alarm-feed.js';
 import { AlarmList } from './alarm-list.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_WORD, kindWord } from './alarm-look.js';
 
+/** Longest delay between an alarm event and the page showing it (ms). */
+const REDRAW_MS = 100;
+
 export interface AlarmPanelOptions {
   token: string | null;
   canWrite: boolean;
@@ -25,6 +28,8 @@ export class AlarmPanel {
   private readonly banner = new AlarmBanner();
   private readonly list: AlarmList;
   private marked = new Set<Element>();
+  private redraw: number | undefined;
+  private journalStale = false;
 
   constructor(private readonly options: AlarmPanelOptions) {
     this.list = new AlarmList({ api: new AlarmApi(options.token), canWrite: options.canWrite });
@@ -70,11 +75,23 @@ export class AlarmPanel {
     this.marked = next;
   }
 
+  /**
+   * A flood brings hundreds of events in a burst: redrawing the list for each would cost
+   * hundreds of list renders. The sound follows each event; the drawing is coalesced to one
+   * pass per REDRAW_MS (a timer, not an animation frame: a panel in a background tab still updates).
+   */
   private changed(event: AlarmEvent | undefined): void {
-    const all = this.feed.list();
-    this.banner.update(all, event);
-    this.list.update(all, event);
-    this.markCards();
+    if (event !== undefined) this.banner.announce(event);
+    if (event !== undefined) this.journalStale = true;
+    if (this.redraw !== undefined) return;
+    this.redraw = window.setTimeout(() => {
+      this.redraw = undefined;
+      const all = this.feed.list();
+      this.banner.update(all);
+      this.list.update(all, this.journalStale);
+      this.journalStale = false;
+      this.markCards();
+    }, REDRAW_MS);
   }
 
   /**
