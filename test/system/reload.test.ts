@@ -251,8 +251,9 @@ describe('operations endpoints', () => {
     const res = await fetch(`${g.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await res.text();
-    // Every sample line is `name{labels} number`, every metric has HELP and TYPE.
-    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[\d.e+-]+|NaN)$/);
+    // Every sample line is `name{labels} number`, every metric has HELP and TYPE (names as Prometheus allows: digits after the first character).
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_][a-z0-9_]* .+|[a-z_][a-z0-9_]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[\d.e+-]+|NaN)$/);
+    expect(text).toContain('mgw_alarm_rate_10m 0\n');
     expect(text).toContain('mgw_registry_devices 2\n');
     expect(text).toContain('mgw_devices_online 2\n');
     expect(text).toMatch(/mgw_driver_stat\{driver="simulator",name="polls"\} [1-9]\d*/);
