@@ -74,7 +74,7 @@ export class Gateway {
       audit: this.audit,
     });
     // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
-    this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: (r) => void this.audit.append(r).catch(() => undefined) });
+    this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: this.audit });
     this.addConsumer(this.alarms);
     // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
 import type { DeviceDiff, Registry } from '../core/registry.js';
 import type { Requester } from '../core/control.js';
-import { asGatewayError } from '../core/errors.js';
+import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { AuditRecord } from '../platform/audit.js';
 import { stateDir } from '../platform/audit.js';
@@ -29,8 +29,15 @@ export interface AlarmServiceOptions {
   config: GatewayConfig;
   registry: Registry;
   log: Logger;
-  /** Where operator actions are recorded (the control audit trail). */
-  audit?: (rec: AuditRecord) => void;
+  /** Where operator actions are recorded: the control audit trail (src/platform/audit.ts). */
+  audit?: AlarmAuditSink;
+}
+
+/** The part of the audit trail alarms use: an action is confirmed once its record is durable. */
+export interface AlarmAuditSink {
+  /** Why records cannot be written right now; actions are then refused (audit_unavailable). */
+  readonly problem: string | undefined;
+  append(rec: AuditRecord): Promise<void>;
 }
 
 /** A device that has not answered this long after start raises its offline alarm (ms): three polls and 5 s. */
@@ -121,25 +128,35 @@ export class AlarmService implements DiffConsumer {
    * One operator action on one alarm, audited like a control write (token, address, what it
    * was, what was asked, how it ended). Throws alarm_not_found / alarm_state / validation_error.
    */
-  act(action: AlarmAction, id: string, who: Requester, opts: { forS?: number; comment?: string | null } = {}): AlarmView {
+  async act(action: AlarmAction, id: string, who: Requester, opts: { forS?: number; comment?: string | null } = {}): Promise<AlarmView> {
     const by: AlarmActor = { token: who.token ?? 'anonymous', remote: who.remote ?? null };
     const comment = opts.comment ?? null;
     const before = this.table.view(id);
+    const problem = this.options.audit?.problem;
+    if (problem !== undefined) {
+      // As a control write: nothing an operator does goes unrecorded.
+      throw new GatewayError('audit_unavailable', `${id}: ${action.replace(/_/g, ' ')} refused, the audit trail cannot be written (${problem}); alarm actions resume once it can`);
+    }
+    let after: AlarmView;
     try {
-      const after = this.perform(action, id, by, comment, opts.forS ?? 0);
-      this.audit(before, action, by, opts, after, undefined);
-      return after;
+      after = this.perform(action, id, by, comment, opts.forS ?? 0);
     } catch (err) {
       // An unknown alarm reached nothing, like a write to an unknown device: not in the trail.
-      if (before !== undefined) this.audit(before, action, by, opts, undefined, asGatewayError(err));
+      if (before !== undefined) await this.audit(before, action, by, opts, undefined, asGatewayError(err)).catch(() => undefined);
       throw err;
     }
+    // Confirmed to the client once the record is on disk, as a control write is.
+    await this.audit(before, action, by, opts, after, undefined);
+    return after;
   }
 
   /** Acknowledges every unacknowledged alarm matching the filter; each one is audited. */
-  ackAll(filter: AlarmFilter, who: Requester, comment: string | null = null): AlarmView[] {
+  async ackAll(filter: AlarmFilter, who: Requester, comment: string | null = null): Promise<AlarmView[]> {
     const targets = this.table.list(filter).filter((a) => a.state === 'active_unack' || a.state === 'rtn_unack');
-    return targets.map((a) => this.act('ack', a.id, who, { comment }));
+    // All acknowledged in this tick; their records share the audit trail's group commits.
+    const done: Promise<AlarmView>[] = [];
+    for (const a of targets) done.push(this.act('ack', a.id, who, { comment }));
+    return Promise.all(done);
   }
 
   private perform(action: AlarmAction, id: string, by: AlarmActor, comment: string | null, forS: number): AlarmView {
@@ -157,13 +174,13 @@ export class AlarmService implements DiffConsumer {
     }
   }
 
-  private audit(before: AlarmView | undefined, action: AlarmAction, by: AlarmActor, opts: { forS?: number; comment?: string | null }, after: AlarmView | undefined, error: ReturnType<typeof asGatewayError> | undefined): void {
+  private async audit(before: AlarmView | undefined, action: AlarmAction, by: AlarmActor, opts: { forS?: number; comment?: string | null }, after: AlarmView | undefined, error: ReturnType<typeof asGatewayError> | undefined): Promise<void> {
     if (this.options.audit === undefined || before === undefined) return;
     const requested: Record<string, string | number> = { alarm_action: action };
     if (action === 'shelve' && opts.forS !== undefined) requested['for_s'] = opts.forS;
     if (opts.comment) requested['comment'] = opts.comment;
     const base = { time: new Date().toISOString(), token: by.token, remote: by.remote, device: before.device_id, previous: { alarm: before.id, state: before.state }, requested };
-    this.options.audit(
+    await this.options.audit.append(
       after !== undefined
         ? { ...base, outcome: 'ok', new_state: { alarm: after.id, state: after.state }, seq: this.table.seq }
         : { ...base, outcome: 'error', error_code: error!.code, message: error!.message },

@@ -22,7 +22,8 @@ export class AlarmFeed {
 
   start(): void {
     const url = `${location.origin.replace(/^http/, 'ws')}/ws/devices?devices=`;
-    const ws = this.options.token ? new WebSocket(url, [`bearer.${this.options.token}`]) : new WebSocket(url);
+    // The token rides in a subprotocol beside mgw.v1, the name the gateway echoes (never the token).
+    const ws = this.options.token ? new WebSocket(url, ['mgw.v1', `bearer.${this.options.token}`]) : new WebSocket(url);
     this.socket = ws;
     ws.onopen = () => {
       this.attempt = 0;

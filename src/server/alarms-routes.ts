@@ -15,7 +15,7 @@ import { ALARM_PRIORITIES, ALARM_STATES, compareAlarms, isUnacked, type AlarmAct
 import { parseDuration } from '../alarms/duration.js';
 import type { Permission } from './auth.js';
 import type { ServerContext } from './context.js';
-import { parseJson, readBody, sendError, sendJson, startReply, type Reply } from './http.js';
+import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, type Reply } from './http.js';
 
 export const ALARMS_PATH = '/api/v1/alarms';
 const MAX_EVENTS_PAGE = 1000;
@@ -77,18 +77,20 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'control');
     if (who === undefined) return;
-    const contentLength = req.getHeader('content-length');
+    // JSON only, one Content-Length: a form post from another site cannot acknowledge alarms.
+    const framing = jsonBodyHeaders(req);
+    if (framing instanceof GatewayError) return sendError(reply, framing);
     void (async () => {
       try {
         ctx.security.takeWrite(who, reply.remote);
-        const body = asObject(parseJson(await readBody(res, ctx.config.max_body_bytes, contentLength)), '{"ids": ["motor_01.current.hi"]} or {"all": true}');
+        const body = asObject(parseJson(await readBody(res, ctx.config.max_body_bytes, framing.contentLength)), '{"ids": ["motor_01.current.hi"]} or {"all": true}');
         const requester = { token: who.name, remote: reply.remote };
         const comment = parseComment(body['comment']);
         const out: AlarmActionReply = { alarms: [], changed: 0, unchanged: [] };
         if (body['all'] === true) {
           if (body['ids'] !== undefined) throw new GatewayError('invalid_request', 'give either "ids" or "all": true, not both');
           const filter = parseFilter(new URLSearchParams(stringFields(body, ['device', 'priority', 'state'])).toString(), ['device', 'priority', 'state']);
-          out.alarms = alarms.ackAll(filter, requester, comment);
+          out.alarms = await alarms.ackAll(filter, requester, comment);
         } else {
           const ids = body['ids'];
           if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((i) => typeof i === 'string')) {
@@ -100,7 +102,7 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
           for (const id of ids as string[]) {
             const view = alarms.table.view(id)!;
             if (!isUnacked(view)) out.unchanged.push({ id, reason: `it is ${view.state.replace(/_/g, ' ')}` });
-            else out.alarms.push(alarms.act('ack', id, requester, { comment }));
+            else out.alarms.push(await alarms.act('ack', id, requester, { comment }));
           }
         }
         out.changed = out.alarms.length;
@@ -121,11 +123,12 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
     const who = ctx.security.rest(req, reply, ACTION_PERMISSION[action]);
     if (who === undefined) return;
     const id = param(req);
-    const contentLength = req.getHeader('content-length');
+    const framing = jsonBodyHeaders(req);
+    if (framing instanceof GatewayError) return sendError(reply, framing);
     void (async () => {
       try {
         ctx.security.takeWrite(who, reply.remote);
-        const raw = await readBody(res, ctx.config.max_body_bytes, contentLength);
+        const raw = await readBody(res, ctx.config.max_body_bytes, framing.contentLength);
         const body = raw.byteLength === 0 ? {} : asObject(parseJson(raw), action === 'shelve' ? '{"for": "30m"}' : '{"comment": "..."}');
         let forS: number | undefined;
         if (action === 'shelve') {
@@ -133,7 +136,7 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
           forS = typeof f === 'string' || typeof f === 'number' ? parseDuration(f) : undefined;
           if (forS === undefined) throw new GatewayError('invalid_request', '"for" must be a duration such as "30m", "2h", "1h30m" or a number of seconds');
         }
-        const view = alarms.act(action, id, { token: who.name, remote: reply.remote }, { ...(forS === undefined ? {} : { forS }), comment: parseComment(body['comment']) });
+        const view = await alarms.act(action, id, { token: who.name, remote: reply.remote }, { ...(forS === undefined ? {} : { forS }), comment: parseComment(body['comment']) });
         const out: AlarmActionReply = { alarms: [view], changed: 1, unchanged: [] };
         sendJson(reply, 200, out);
       } catch (err) {

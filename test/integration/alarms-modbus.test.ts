@@ -151,7 +151,7 @@ describe.skipIf(!peers('/usr/bin/python3'))('alarms on a Modbus TCP peer', () =>
     await waitFor('polled again', () => next.gateway.registry.snapshot('oven')!.state['temperature'] === 60);
     expect(alarm(next, 'oven.temperature.hi').state).toBe('active_unack');
     expect(next.events.filter((e) => e.transition === 'raise')).toEqual([]);
-    next.gateway.alarms.act('ack', 'oven.temperature.hi', { token: 'anna', remote: '127.0.0.1' });
+    await next.gateway.alarms.act('ack', 'oven.temperature.hi', { token: 'anna', remote: '127.0.0.1' });
     expect(next.gateway.alarms.table.seq).toBe(seq + 1);
     // The journal of both runs, newest first.
     const { events } = await next.gateway.alarms.journal.read({ limit: 10 });

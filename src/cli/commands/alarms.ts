@@ -173,7 +173,8 @@ async function watch(g: GlobalOptions, opts: ListOptions): Promise<void> {
     const closed = await new Promise<{ code: number; reason: string; opened: boolean }>((resolve) => {
       const url = new URL('ws/devices?devices=', g.url.endsWith('/') ? g.url : `${g.url}/`);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(url, g.token ? [`bearer.${g.token}`] : []);
+      // The token rides in a subprotocol beside mgw.v1, the name the gateway echoes (never the token).
+      const ws = new WebSocket(url, g.token ? ['mgw.v1', `bearer.${g.token}`] : []);
       let opened = false;
       ws.on('open', () => {
         opened = true;
@@ -201,7 +202,7 @@ async function watch(g: GlobalOptions, opts: ListOptions): Promise<void> {
     });
     if (closed.code === -401 || closed.code === -403) throw new CliError(closed.reason, EXIT.noperm);
     const delay = backoffDelay(attempt++);
-    if (!g.json) process.stderr.write(`${dim(`disconnected (${closed.reason || closed.code}); reconnecting in ${(delay / 1000).toFixed(1)} s`)}\n`);
+    process.stderr.write(`${dim(`disconnected (${closed.reason || closed.code}); reconnecting in ${(delay / 1000).toFixed(1)} s`)}\n`);
     await new Promise((r) => setTimeout(r, delay));
   }
 }
