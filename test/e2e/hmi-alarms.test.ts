@@ -148,6 +148,14 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
     await v.page.click('#alarm-journal-tab');
     await v.page.locator('#alarm-journal tbody tr').first().waitFor();
     expect(await v.page.locator('#alarm-journal tbody tr').first().innerText()).toMatch(/shelve.*shift_lead/s);
+    // Sound: off by default, the toggle is remembered by the browser across a reload.
+    expect(await a.page.locator('#alarm-sound').getAttribute('aria-pressed')).toBe('false');
+    await a.page.click('#alarm-sound');
+    expect(await a.page.locator('#alarm-sound').getAttribute('aria-pressed')).toBe('true');
+    await a.page.reload();
+    await a.page.locator('#alarm-banner').waitFor();
+    expect(await a.page.locator('#alarm-sound').getAttribute('aria-pressed')).toBe('true');
+    expect(await b.page.locator('#alarm-sound').getAttribute('aria-pressed')).toBe('false');
     for (const p of [a, b]) expect(p.errors).toEqual([]);
     // The viewer's page logged only the refusal this test provoked.
     expect(v.errors).toEqual(['console: Failed to load resource: the server responded with a status of 403 (Forbidden)']);
