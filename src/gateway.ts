@@ -22,6 +22,7 @@ import { createDrivers } from '../drivers/index.js';
 import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
 import { reloadDevices, type DeviceReloadResult } from './reload.js';
+import { createNorthbound } from './northbound/index.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -71,6 +72,16 @@ export class Gateway {
       audit: this.audit,
     });
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
+    const northbound = createNorthbound({
+      config,
+      stateDir: stateDir(config.state_dir),
+      registry: this.registry,
+      control: this.control,
+      audit: this.audit,
+      tokens: () => this.security.tokens,
+      log,
+    });
+    if (northbound !== undefined) this.addConsumer(northbound);
     this.server = new Server({
       security: this.security,
       configView: () => redactConfig(this.options.config),
@@ -81,8 +92,10 @@ export class Gateway {
       historian: this.historian,
       log: log.child({ module: 'server' }),
       readiness: () =>
-        this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },
-      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
+        this.state === 'ready'
+          ? { ready: true, linksDown: this.linksDown(), consumersDown: this.consumersDown(), auditProblem: this.audit.problem }
+          : { ready: false, reason: this.state },
+      insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
   }
 
@@ -111,6 +124,16 @@ export class Gateway {
   /** Drivers whose field link (bus, port) reports down in its counters (`link_up: 0`). */
   linksDown(): string[] {
     return this.drivers.filter((d) => d.health?.().counters?.['link_up'] === 0).map((d) => d.id);
+  }
+
+  /** Consumers that cannot do their job now (the plant broker is unreachable), with why. */
+  consumersDown(): { name: string; reason: string }[] {
+    const out: { name: string; reason: string }[] = [];
+    for (const c of this.consumerList) {
+      const h = c.health?.();
+      if (h !== undefined && !h.ok) out.push({ name: c.name, reason: h.reason ?? 'not working' });
+    }
+    return out;
   }
 
   driverList(): readonly Driver[] {

@@ -11,6 +11,7 @@ import { checkLineDevices } from '../../drivers/line/checks.js';
 import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
 import { BusSchema, type BusConfig } from '../../drivers/modbus/config.js';
 import { DeviceSchema, type DeviceConfig, type GatewayConfig } from './schema.js';
+import { NorthboundSchema, northboundProblems, type NorthboundConfig } from '../northbound/config.js';
 
 /**
  * The entries the cross-checks look at. An entry that failed the schema is `undefined`: the
@@ -21,6 +22,7 @@ export interface CheckedEntries {
   auth: AuthConfig | undefined;
   buses: readonly (BusConfig | undefined)[];
   devices: readonly (DeviceConfig | undefined)[];
+  northbound?: NorthboundConfig | undefined;
 }
 
 export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
@@ -35,6 +37,7 @@ export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
   if (cfg.auth !== undefined) problems.push(...authProblems(cfg.auth));
   problems.push(...checkLineDevices(cfg.devices, cfg.buses));
   problems.push(...modbusCrossChecks(cfg));
+  problems.push(...northboundProblems(cfg.northbound));
   return problems;
 }
 
@@ -53,7 +56,8 @@ export function passingEntries(data: unknown): CheckedEntries {
     const device = parsed(DeviceSchema, d);
     return device?.driver === 'modbus' && brokenBuses.has(device.bus) ? undefined : device;
   });
-  return { auth: auth.success ? auth.output : undefined, buses, devices };
+  const northbound = v.safeParse(NorthboundSchema, raw['northbound'] ?? {});
+  return { auth: auth.success ? auth.output : undefined, buses, devices, northbound: northbound.success ? northbound.output : undefined };
 }
 
 /**
