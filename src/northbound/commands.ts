@@ -53,7 +53,6 @@ export class CommandHandler {
 
   /** A JSON `set`: the payload is a REST POST body. */
   jsonSet(deviceId: string, payload: Buffer, packet: Packet): void {
-    this.c.commands_total++;
     if (payload.length > this.options.config.max_payload_bytes) {
       this.malformed(deviceId, `payload of ${payload.length} bytes is over commands.max_payload_bytes (${this.options.config.max_payload_bytes})`);
       return;
@@ -70,6 +69,7 @@ export class CommandHandler {
 
   /** Counts a command that could not even be read (no device, no values to audit). */
   malformed(where: string, reason: string): void {
+    this.c.commands_total++;
     this.c.commands_malformed_total++;
     this.c.commands_refused_total++;
     this.logRefusal({ code: 'invalid_request', where, reason });
@@ -80,7 +80,8 @@ export class CommandHandler {
    * done either way; never rejects.
    */
   async write(deviceId: string, body: unknown, packet: Packet, where: string): Promise<boolean> {
-    let who: Principal;
+    this.c.commands_total++;
+    let who: Principal | undefined;
     try {
       who = this.identify(packet);
       if (!roleAllows(who.role, 'control')) {
@@ -88,8 +89,8 @@ export class CommandHandler {
       }
       if (this.pending >= MAX_PENDING) throw new GatewayError('rate_limited', `${MAX_PENDING} MQTT writes are already waiting for their devices; command dropped`);
     } catch (err) {
-      const e = asGatewayError(err);
-      this.refused(deviceId, body, e, (err as { who?: string }).who ?? this.identityName(packet), where);
+      // A token that matches nothing names no one: the audit says so rather than guessing.
+      this.refused(deviceId, body, asGatewayError(err), who?.name ?? 'unknown-token', where);
       return false;
     }
     this.pending++;
@@ -114,16 +115,8 @@ export class CommandHandler {
     const token = userProperty(packet, 'token');
     if (token === undefined) return { name: this.options.config.identity, role: this.options.config.role, anonymous: false };
     const p = this.options.tokens().find(token);
-    if (p === undefined) {
-      const err = new GatewayError('unauthorized', 'the MQTT user property "token" is not a valid API token');
-      (err as unknown as { who: string }).who = 'unknown-token';
-      throw err;
-    }
+    if (p === undefined) throw new GatewayError('unauthorized', 'the MQTT user property "token" is not a valid API token');
     return p;
-  }
-
-  private identityName(packet: Packet): string {
-    return userProperty(packet, 'token') === undefined ? this.options.config.identity : 'unknown-token';
   }
 
   private refused(deviceId: string, body: unknown, e: GatewayError, identity: string, where: string): void {
