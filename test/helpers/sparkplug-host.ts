@@ -52,7 +52,7 @@ export class SparkplugHost {
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  static async start(opts: { port: number; group: string; hostId?: string; clientId?: string }): Promise<SparkplugHost> {
+  static async start(opts: { port: number; group: string; hostId?: string; clientId?: string; waitSubscribed?: boolean }): Promise<SparkplugHost> {
     const dir = mkdtempSync(join(tmpdir(), 'mgw-sphost-'));
     const proto = resolve('src/northbound/sparkplug_b.proto');
     execFileSync('protoc', [`--proto_path=${resolve('src/northbound')}`, `--python_out=${dir}`, proto]);
@@ -61,7 +61,7 @@ export class SparkplugHost {
     if (opts.clientId !== undefined) args.push('--client-id', opts.clientId);
     const proc = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const host = new SparkplugHost(proc, dir);
-    await host.waitFor((e) => e.event === 'subscribed', 'the host to subscribe', 10_000);
+    if (opts.waitSubscribed !== false) await host.waitFor((e) => e.event === 'subscribed', 'the host to subscribe', 10_000);
     return host;
   }
 

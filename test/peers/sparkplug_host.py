@@ -188,7 +188,9 @@ def on_subscribe(client, userdata, mid, granted, properties=None):
 client.on_connect = on_connect
 client.on_subscribe = on_subscribe
 client.on_message = on_message
-client.connect("127.0.0.1", args.port, keepalive=30)
+# connect_async + loop_start: keeps trying until the broker is there, and reconnects quickly.
+client.reconnect_delay_set(min_delay=0.05, max_delay=0.2)
+client.connect_async("127.0.0.1", args.port, keepalive=30)
 client.loop_start()
 
 
