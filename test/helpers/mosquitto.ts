@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { closedPort } from '../cli/helpers.js';
 
@@ -89,7 +89,8 @@ export class Mosquitto {
   }
 
   private writeConfig(): void {
-    const lines = ['persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'per_listener_settings true', `listener ${this.port} 127.0.0.1`];
+    // Started as root, mosquitto would switch to its own user, who cannot read this private folder.
+    const lines = [`user ${userInfo().username}`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'per_listener_settings true', `listener ${this.port} 127.0.0.1`];
     const auth = () => {
       if (this.options.users === undefined) lines.push('allow_anonymous true');
       else {
