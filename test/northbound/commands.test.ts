@@ -28,8 +28,8 @@ afterEach(async () => {
 
 async function setup(mode: 'sparkplug' | 'json'): Promise<{ b: Mosquitto; gw: RunningGateway; stateDir: string }> {
   const b = new Mosquitto();
-  await b.start();
   cleanups.push(() => (b.stop(), b.cleanup()));
+  await b.start();
   const stateDir = mkdtempSync(join(tmpdir(), 'mgw-cmd-'));
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const gw = await startGateway({

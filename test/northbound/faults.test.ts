@@ -25,8 +25,8 @@ afterEach(async () => {
 
 async function broker(): Promise<Mosquitto> {
   const b = new Mosquitto();
-  await b.start();
   cleanups.push(() => (b.stop(), b.cleanup()));
+  await b.start();
   return b;
 }
 

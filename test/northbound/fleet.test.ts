@@ -36,8 +36,8 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, t
 describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateways on one broker', () => {
   test('every device born once per session; a broker restart loses no change', async () => {
     const b = new Mosquitto();
-    await b.start();
     cleanups.push(() => (b.stop(), b.cleanup()));
+    await b.start();
     const h = await SparkplugHost.start({ port: b.port, group: 'plant', waitSubscribed: false });
     cleanups.push(() => h.stop());
     await h.waitFor((e) => e.event === 'subscribed', 'host subscribed');

@@ -22,8 +22,8 @@ afterEach(async () => {
 async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitto): Promise<{ broker: Mosquitto; gw: RunningGateway; stateDir: string }> {
   const b = broker ?? new Mosquitto();
   if (broker === undefined) {
-    await b.start();
     cleanups.push(() => (b.stop(), b.cleanup()));
+    await b.start();
   }
   const stateDir = mkdtempSync(join(tmpdir(), 'mgw-nb-'));
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));

@@ -26,8 +26,8 @@ let broker: Mosquitto;
 
 async function secureBroker(): Promise<Mosquitto> {
   broker = new Mosquitto({ users: { 'press-gw': 'letmein', reader: 'readme' }, tls: true });
-  await broker.start();
   cleanups.push(() => (broker.stop(), broker.cleanup()));
+  await broker.start();
   return broker;
 }
 
