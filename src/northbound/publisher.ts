@@ -136,8 +136,7 @@ export class NorthboundPublisher implements DiffConsumer {
   private birth(): void {
     if (!this.link.isUp || this.stopped) return;
     this.born = false;
-    // What was in flight when the session changed may not have arrived: it goes ahead of newer data.
-    this.restoreInflight();
+    // (What was in flight when a session ended is already back in the store: see down().)
     if (!this.mode.liveAllowed()) return;
     this.send(this.mode.births());
     this.born = true;
