@@ -35,6 +35,10 @@ const MqttSchema = v.strictObject(
     connect_timeout_ms: v.optional(int(500, 120_000, 'How long one connection attempt may take (ms).'), 10_000),
     reconnect_min_ms: v.optional(int(100, 600_000, 'First delay before reconnecting (ms); doubles per failed attempt, with jitter.'), 1000),
     reconnect_max_ms: v.optional(int(100, 3_600_000, 'Longest delay between reconnect attempts (ms).'), 30_000),
+    max_inflight: v.optional(
+      int(1, 1_000_000, 'Live changes awaiting the broker (written, or PUBACK for QoS 1) at most. Past it a broker slower than the changes would pile them up in memory; they wait in the store instead and follow in order, as live data.'),
+      10_000,
+    ),
   },
   'unknown setting',
 );

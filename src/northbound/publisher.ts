@@ -36,10 +36,12 @@ export class NorthboundPublisher implements DiffConsumer {
   readonly mode: NorthboundMode;
   private born = false;
   private forwarding = false;
+  /** Records wait in the store because the broker was slow, not away: they go out as live data. */
+  private overflow = false;
   private inflight = new Map<number, DeviceDiff>();
   private nextInflight = 0;
   private stopped = false;
-  private counts = { published_live_total: 0, publish_failures_total: 0 };
+  private counts = { published_live_total: 0, publish_failures_total: 0, overflow_total: 0 };
 
   constructor(private readonly options: NorthboundOptions) {
     const { config, log } = options;
@@ -97,6 +99,14 @@ export class NorthboundPublisher implements DiffConsumer {
       this.store.append(diff);
       return;
     }
+    // A broker slower than the changes would pile them up in mqtt.js's memory: past max_inflight
+    // they wait in the bounded store and follow in order, as live data, once it caught up.
+    if (this.inflight.size >= this.options.config.mqtt.max_inflight) {
+      this.overflow = true;
+      this.counts.overflow_total++;
+      this.store.append(diff);
+      return;
+    }
     this.publishLive(diff);
   }
 
@@ -124,7 +134,11 @@ export class NorthboundPublisher implements DiffConsumer {
     const sent = this.mode.live(diff).map((m) => this.link.publish(m));
     this.counts.published_live_total++;
     Promise.all(sent).then(
-      () => this.inflight.delete(id),
+      () => {
+        this.inflight.delete(id);
+        // The broker caught up: what overflowed goes out next, before anything newer.
+        if (this.overflow && !this.forwarding && this.inflight.size * 2 <= this.options.config.mqtt.max_inflight) this.forward();
+      },
       () => {
         // Left in `inflight`: down() puts it back into the store in order.
         this.counts.publish_failures_total++;
@@ -136,6 +150,8 @@ export class NorthboundPublisher implements DiffConsumer {
   private birth(): void {
     if (!this.link.isUp || this.stopped) return;
     this.born = false;
+    // Whatever waits in the store now is older than the births: history.
+    this.overflow = false;
     // (What was in flight when a session ended is already back in the store: see down().)
     if (!this.mode.liveAllowed()) return;
     this.send(this.mode.births());
@@ -175,18 +191,22 @@ export class NorthboundPublisher implements DiffConsumer {
   private forward(): void {
     if (this.forwarding) return;
     if (this.store.length === 0) {
-      this.send(this.mode.afterHistory());
+      if (this.overflow) this.overflow = false;
+      else this.send(this.mode.afterHistory());
       return;
     }
     this.forwarding = true;
     const started = this.store.length;
-    this.options.log.info({ records: started }, 'store-and-forward: forwarding stored data');
+    const asLive = this.overflow;
+    if (!asLive) this.options.log.info({ records: started }, 'store-and-forward: forwarding stored data');
     void (async () => {
       try {
         while (this.link.isUp && this.born && this.mode.liveAllowed() && this.store.length > 0) {
           const batch = this.store.peek(FORWARD_BATCH);
           const sent: Promise<void>[] = [];
-          for (const d of batch) for (const m of this.mode.historical(d)) sent.push(this.link.publish(m));
+          // A birth in the meantime (reconnect, rebirth) turns what is left into history.
+          const live = asLive && this.overflow;
+          for (const d of batch) for (const m of live ? this.mode.live(d) : this.mode.historical(d)) sent.push(this.link.publish(m));
           try {
             await Promise.all(sent);
           } catch {
@@ -199,7 +219,9 @@ export class NorthboundPublisher implements DiffConsumer {
       } finally {
         this.forwarding = false;
       }
-      if (this.store.length === 0 && this.link.isUp && this.born) {
+      if (this.store.length === 0 && asLive && this.overflow) {
+        this.overflow = false;
+      } else if (this.store.length === 0 && this.link.isUp && this.born) {
         this.options.log.info({ records: started, forwarded_total: this.store.counters.forwarded_total }, 'store-and-forward: stored data forwarded; live again');
         this.send(this.mode.afterHistory());
       }

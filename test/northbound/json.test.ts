@@ -29,10 +29,14 @@ async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitt
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const gw = await startGateway({
     state_dir: stateDir,
-    northbound: { enabled: true, mode: 'json', mqtt: { url: b.url, reconnect_min_ms: 3000, reconnect_max_ms: 3000 }, json: { prefix: 'plant/line1' }, ...northbound },
+    northbound: { enabled: true, mode: 'json', json: { prefix: 'plant/line1' }, ...northbound, mqtt: { reconnect_min_ms: 3000, reconnect_max_ms: 3000, ...((northbound['mqtt'] as object | undefined) ?? {}), url: b.url } },
   } as Partial<GatewayConfigInput>);
   cleanups.push(() => gw.stop());
   return { broker: b, gw, stateDir };
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  await until(cond, what, timeoutMs);
 }
 
 const json = (t: string) => JSON.parse(t) as Record<string, any>;
@@ -67,6 +71,31 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
     const retained = json((await late.waitFor((m) => m.retain, 'retained state')).text);
     expect(retained['device_id']).toBe(rest['device_id']);
     expect(Object.keys(retained['state']).sort()).toEqual(Object.keys(rest['state']).sort());
+  });
+
+  test('more changes than the broker confirms in time wait in the store and follow in order, as live data', async () => {
+    const { broker, gw } = await setup({ mqtt: { url: '', max_inflight: 1 } });
+    const truth: DeviceDiff[] = [];
+    gw.gateway.registry.onDiff((d) => truth.push(d));
+    const sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
+    cleanups.push(() => sub.close());
+    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+    await waitFor(() => (nb().counters!['overflow_total'] ?? 0) >= 20, 'changes overflowing');
+    const from = truth.length;
+    await waitFor(() => truth.length >= from + 100, '100 more changes');
+    const last = truth[from + 99]!;
+    await sub.waitFor((m) => {
+      const j = json(m.text);
+      return j['device_id'] === last.device_id && j['seq'] === last.seq;
+    }, 'the 100th change');
+    const got = sub.messages.map((m) => json(m.text));
+    let prev = -1;
+    for (const d of truth.slice(from, from + 100)) {
+      const i = got.findIndex((g) => g['device_id'] === d.device_id && g['seq'] === d.seq);
+      expect(i, `${d.device_id} seq ${d.seq}`).toBeGreaterThan(prev);
+      expect(got[i]!['historical']).toBeUndefined();
+      prev = i;
+    }
   });
 
   test('broker killed and restarted: every change made meanwhile arrives afterwards, in order, marked historical', async () => {
