@@ -30,6 +30,7 @@ packages=(
   python3-paho-mqtt # MQTT client of the independent Sparkplug host in the tests
   python3-protobuf  # runtime of the decoder protoc generates for that host
   protobuf-compiler # protoc: generates the host's decoder from sparkplug_b.proto at test time
+  python3-jinja2    # renders the Home Assistant discovery templates as Home Assistant would
 )
 
 missing=()

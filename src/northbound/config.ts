@@ -63,6 +63,14 @@ const JsonSchema = v.strictObject(
       ),
       'mgw',
     ),
+    home_assistant: v.optional(
+      v.pipe(v.boolean('must be true or false'), v.description('Publish Home Assistant MQTT discovery configs (retained), so every point shows up in Home Assistant by itself.')),
+      false,
+    ),
+    discovery_prefix: v.optional(
+      v.pipe(v.string('must be a string'), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'), v.description("Home Assistant's discovery prefix.")),
+      'homeassistant',
+    ),
   },
   'unknown setting',
 );

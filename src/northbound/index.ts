@@ -50,7 +50,13 @@ export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | un
           log,
         });
       }
-      return new JsonMode({ prefix: nb.json.prefix, clientId: mqtt.client_id ?? `mgw-${nb.json.prefix.replace(/\//g, '-')}`, registry: deps.registry, commands });
+      return new JsonMode({
+        prefix: nb.json.prefix,
+        clientId: mqtt.client_id ?? `mgw-${nb.json.prefix.replace(/\//g, '-')}`,
+        registry: deps.registry,
+        commands,
+        discoveryPrefix: nb.json.home_assistant ? nb.json.discovery_prefix : undefined,
+      });
     },
   });
 }

@@ -13,6 +13,7 @@ import { deviceUpdateMessage, deviceView } from '../server/protocol.js';
 import type { OutMessage, Subscription } from './link.js';
 import type { NorthboundMode } from './mode.js';
 import type { CommandHandler } from './commands.js';
+import { discoveryMessages } from './home-assistant.js';
 
 export interface JsonModeOptions {
   prefix: string;
@@ -20,11 +21,15 @@ export interface JsonModeOptions {
   registry: Registry;
   /** Set when commands are enabled. */
   commands?: CommandHandler | undefined;
+  /** Home Assistant discovery prefix, when discovery is on. */
+  discoveryPrefix?: string | undefined;
 }
 
 export class JsonMode implements NorthboundMode {
   readonly clientId: string;
   private readonly prefix: string;
+  /** Devices whose discovery configs went out in this session (a reload may add devices). */
+  private readonly announced = new Set<string>();
 
   constructor(private readonly options: JsonModeOptions) {
     this.prefix = options.prefix;
@@ -40,12 +45,28 @@ export class JsonMode implements NorthboundMode {
   }
 
   births(): OutMessage[] {
-    const out: OutMessage[] = [{ topic: `${this.prefix}/status`, payload: 'online', qos: 1, retain: true }];
-    for (const id of this.options.registry.ids()) out.push(this.state(id));
+    const out: OutMessage[] = [];
+    const { discoveryPrefix, registry } = this.options;
+    this.announced.clear();
+    if (discoveryPrefix !== undefined) {
+      out.push(...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry }));
+      for (const id of registry.ids()) this.announced.add(id);
+    }
+    out.push({ topic: `${this.prefix}/status`, payload: 'online', qos: 1, retain: true });
+    for (const id of registry.ids()) out.push(this.state(id));
     return out;
   }
 
   live(diff: DeviceDiff): OutMessage[] {
+    const { discoveryPrefix, registry } = this.options;
+    if (discoveryPrefix !== undefined && !this.announced.has(diff.device_id)) {
+      this.announced.add(diff.device_id);
+      return [...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry, ids: [diff.device_id] }), ...this.liveMessages(diff)];
+    }
+    return this.liveMessages(diff);
+  }
+
+  private liveMessages(diff: DeviceDiff): OutMessage[] {
     return [
       { topic: `${this.prefix}/${diff.device_id}/diff`, payload: deviceUpdateMessage(diff), qos: 1, retain: false },
       this.state(diff.device_id),
