@@ -96,6 +96,7 @@ export class NorthboundPublisher implements DiffConsumer {
   onDiff(diff: DeviceDiff): void {
     if (this.stopped) return;
     if (!this.liveNow()) {
+      if (this.overflow) this.counts.overflow_total++;
       this.store.append(diff);
       return;
     }
