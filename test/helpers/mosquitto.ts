@@ -90,7 +90,8 @@ export class Mosquitto {
 
   private writeConfig(): void {
     // Started as root, mosquitto would switch to its own user, who cannot read this private folder.
-    const lines = [`user ${userInfo().username}`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'per_listener_settings true', `listener ${this.port} 127.0.0.1`];
+    // max_queued_messages 0: no limit, so a burst of test commands to a busy gateway is queued, not dropped.
+    const lines = [`user ${userInfo().username}`, 'persistence false', 'max_queued_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'per_listener_settings true', `listener ${this.port} 127.0.0.1`];
     const auth = () => {
       if (this.options.users === undefined) lines.push('allow_anonymous true');
       else {
