@@ -110,7 +110,8 @@ export class Daemon {
     let line = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
     for (const c of this.gateway.consumers()) {
       const h = c.health?.();
-      if (h === undefined) continue;
+      // A consumer with a link (the northbound broker) is always named; others only when they fail.
+      if (h === undefined || (h.ok && h.counters?.['link_up'] === undefined)) continue;
       const queued = h.counters?.['queued'];
       line += `, ${c.name} ${h.ok ? 'up' : `down (${h.reason ?? 'not working'})`}${queued !== undefined && queued > 0 ? `, ${queued} queued` : ''}`;
     }

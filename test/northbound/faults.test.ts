@@ -148,8 +148,8 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound f
     );
     let child: Child = runCli(['serve', '--config', config]);
     cleanups.push(() => stopChild(child));
-    const status = async () => (await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()) as { consumers: { ok: boolean; counters: Record<string, number> }[] };
-    await waitUntilAsync(async () => (await status().catch(() => undefined))?.consumers[0]?.ok === true, `the gateway connected (${child.stderr})`);
+    const status = async () => (await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()) as { consumers: { name: string; ok: boolean; counters: Record<string, number> }[] };
+    await waitUntilAsync(async () => (await status().catch(() => undefined))?.consumers.find((c) => c.name === 'mqtt')?.ok === true, `the gateway connected (${child.stderr})`);
     // The WebSocket is the record of every change the gateway made.
     const seen: { device_id: string; seq: number; data: { new_state: Record<string, unknown> } }[] = [];
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/devices`);
@@ -159,9 +159,9 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound f
     });
     await new Promise((r) => ws.once('open', r));
     await b.kill();
-    await waitUntilAsync(async () => (await status()).consumers[0]!.ok === false, 'the broker gone');
+    await waitUntilAsync(async () => (await status()).consumers.find((c) => c.name === 'mqtt')!.ok === false, 'the broker gone');
     const downFrom = seen.length;
-    await waitUntilAsync(async () => (await status()).consumers[0]!.counters['queued']! >= 40, '40 diffs stored');
+    await waitUntilAsync(async () => (await status()).consumers.find((c) => c.name === 'mqtt')!.counters['queued']! >= 40, '40 diffs stored');
     // Everything the WebSocket delivered before this last request was stored (in an earlier tick).
     const stored = seen.slice(downFrom);
     await status();

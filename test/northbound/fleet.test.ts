@@ -86,8 +86,8 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
     const killedAt = Date.now();
     await waitUntil(async () => {
       for (const gw of gateways) {
-        const s = (await (await fetch(`http://127.0.0.1:${gw.port}/api/v1/status`)).json()) as { consumers: { counters: Record<string, number> }[] };
-        if ((s.consumers[0]!.counters['queued'] ?? 0) < 40) return false;
+        const s = (await (await fetch(`http://127.0.0.1:${gw.port}/api/v1/status`)).json()) as { consumers: { name: string; counters: Record<string, number> }[] };
+        if ((s.consumers.find((c) => c.name === 'mqtt')!.counters['queued'] ?? 0) < 40) return false;
       }
       return true;
     }, 'each gateway stored 40 changes');
@@ -98,8 +98,8 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
     // Every gateway's store drains.
     await waitUntil(async () => {
       for (const gw of gateways) {
-        const s = (await (await fetch(`http://127.0.0.1:${gw.port}/api/v1/status`)).json()) as { consumers: { ok: boolean; counters: Record<string, number> }[] };
-        const c = s.consumers[0]!;
+        const s = (await (await fetch(`http://127.0.0.1:${gw.port}/api/v1/status`)).json()) as { consumers: { name: string; ok: boolean; counters: Record<string, number> }[] };
+        const c = s.consumers.find((c) => c.name === 'mqtt')!;
         if (!c.ok || c.counters['queued'] !== 0) return false;
         expect(c.counters['dropped_total']).toBe(0);
       }
