@@ -23,6 +23,7 @@ import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
 import { reloadDevices, type DeviceReloadResult } from './reload.js';
 import { AlarmService } from './alarms/service.js';
+import { createNorthbound } from './northbound/index.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -76,8 +77,17 @@ export class Gateway {
     // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
     this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: this.audit });
     this.addConsumer(this.alarms);
-    // Acknowledging or shelving an alarm is an operator action like a write: same audit trail.
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
+    const northbound = createNorthbound({
+      config,
+      stateDir: stateDir(config.state_dir),
+      registry: this.registry,
+      control: this.control,
+      audit: this.audit,
+      tokens: () => this.security.tokens,
+      log,
+    });
+    if (northbound !== undefined) this.addConsumer(northbound);
     this.server = new Server({
       security: this.security,
       configView: () => redactConfig(this.options.config),
@@ -89,8 +99,10 @@ export class Gateway {
       alarms: this.alarms,
       log: log.child({ module: 'server' }),
       readiness: () =>
-        this.state === 'ready' ? { ready: true, linksDown: this.linksDown(), auditProblem: this.audit.problem } : { ready: false, reason: this.state },
-      insight: { drivers: () => this.drivers, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
+        this.state === 'ready'
+          ? { ready: true, linksDown: this.linksDown(), consumersDown: this.consumersDown(), auditProblem: this.audit.problem }
+          : { ready: false, reason: this.state },
+      insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
   }
 
@@ -119,6 +131,16 @@ export class Gateway {
   /** Drivers whose field link (bus, port) reports down in its counters (`link_up: 0`). */
   linksDown(): string[] {
     return this.drivers.filter((d) => d.health?.().counters?.['link_up'] === 0).map((d) => d.id);
+  }
+
+  /** Consumers that cannot do their job now (the plant broker is unreachable), with why. */
+  consumersDown(): { name: string; reason: string }[] {
+    const out: { name: string; reason: string }[] = [];
+    for (const c of this.consumerList) {
+      const h = c.health?.();
+      if (h !== undefined && !h.ok) out.push({ name: c.name, reason: h.reason ?? 'not working' });
+    }
+    return out;
   }
 
   driverList(): readonly Driver[] {

@@ -159,7 +159,7 @@ gid="$(grep "^$USER_NAME:" "$ROOT/etc/group" | cut -d: -f3)"
 #    owned by root (the service cannot change it). Its name is the version and a hash of what
 #    it runs, so reinstalling the same build reuses it and a rebuild gets a new one.
 version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$SRC/package.json")"
-build_id="$(cd "$SRC" && { find dist src/hmi -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json; } | sha256sum | cut -c1-8)"
+build_id="$(cd "$SRC" && { find dist src/hmi src/northbound/sparkplug_b.proto -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json; } | sha256sum | cut -c1-8)"
 release="$version-$build_id"
 rel="$dest/releases/$release"
 install -d -m 0755 "$dest" "$dest/releases"
@@ -167,6 +167,9 @@ if [ ! -f "$rel/.complete" ]; then
   rm -rf "$rel.new" && install -d -m 0755 "$rel.new" "$rel.new/src"
   cp -a "$SRC/dist" "$rel.new/dist"
   cp -a "$SRC/src/hmi" "$rel.new/src/hmi" # the HMI's HTML and CSS; its scripts are in dist/hmi
+  # The Sparkplug B schema, read by protobufjs at run time (northbound MQTT).
+  install -d -m 0755 "$rel.new/src/northbound"
+  install -m 0644 "$SRC/src/northbound/sparkplug_b.proto" "$rel.new/src/northbound/"
   install -m 0644 "$SRC/package.json" "$SRC/package-lock.json" "$rel.new/"
   [ -f "$SRC/README.md" ] && install -m 0644 "$SRC/README.md" "$rel.new/"
   cp -a "$SRC/config" "$rel.new/config"

@@ -25,6 +25,12 @@ packages=(
   debootstrap       # builds the minimal Debian trees that nspawn boots or runs (bookworm, trixie)
   qemu-user-static binfmt-support  # runs the arm64 tree on this x64 machine (runtime.test.ts)
   logrotate         # runs the shipped audit rotation snippet against a real gateway
+  mosquitto         # MQTT broker for the northbound tests (started by the tests, not the service)
+  mosquitto-clients # mosquitto_sub / mosquitto_pub: the README's checks
+  python3-paho-mqtt # MQTT client of the independent Sparkplug host in the tests
+  python3-protobuf  # runtime of the decoder protoc generates for that host
+  protobuf-compiler # protoc: generates the host's decoder from sparkplug_b.proto at test time
+  python3-jinja2    # renders the Home Assistant discovery templates as Home Assistant would
 )
 
 missing=()
@@ -34,6 +40,10 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# The tests start their own brokers on free ports; Debian's service would only hold port 1883.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled mosquitto >/dev/null 2>&1; then
+  as_root systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
 echo "test peers installed: ${packages[*]}"
 

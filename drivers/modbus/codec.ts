@@ -73,6 +73,7 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     ...(boolean || labels !== undefined ? {} : { min, max }),
     enum: labels === undefined ? undefined : [...labels.values()],
     enum_codes: labels === undefined ? undefined : [...labels.keys()],
+    source_type: p.scale === 1 && p.offset === 0 ? type : undefined,
     description: p.description,
   };
   return {

@@ -12,6 +12,7 @@ import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
 import { BusSchema, type BusConfig } from '../../drivers/modbus/config.js';
 import { DeviceSchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 import { alarmDefinitionsOf } from '../alarms/from-config.js';
+import { NorthboundSchema, northboundProblems, type NorthboundConfig } from '../northbound/config.js';
 
 /**
  * The entries the cross-checks look at. An entry that failed the schema is `undefined`: the
@@ -22,6 +23,7 @@ export interface CheckedEntries {
   auth: AuthConfig | undefined;
   buses: readonly (BusConfig | undefined)[];
   devices: readonly (DeviceConfig | undefined)[];
+  northbound?: NorthboundConfig | undefined;
 }
 
 export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
@@ -37,6 +39,7 @@ export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
   problems.push(...checkLineDevices(cfg.devices, cfg.buses));
   problems.push(...modbusCrossChecks(cfg));
   problems.push(...alarmDefinitionsOf(cfg).problems);
+  problems.push(...northboundProblems(cfg.northbound));
   return problems;
 }
 
@@ -55,7 +58,8 @@ export function passingEntries(data: unknown): CheckedEntries {
     const device = parsed(DeviceSchema, d);
     return device?.driver === 'modbus' && brokenBuses.has(device.bus) ? undefined : device;
   });
-  return { auth: auth.success ? auth.output : undefined, buses, devices };
+  const northbound = v.safeParse(NorthboundSchema, raw['northbound'] ?? {});
+  return { auth: auth.success ? auth.output : undefined, buses, devices, northbound: northbound.success ? northbound.output : undefined };
 }
 
 /**

@@ -14,6 +14,7 @@ import { LimitsSchema } from '../server/limits-config.js';
 import { TlsSchema } from '../server/auth-tls.js';
 import { HistoryStoreSchema } from '../historian/config.js';
 import { AlarmSettingsSchema } from '../alarms/config.js';
+import { NorthboundSchema } from '../northbound/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -86,6 +87,7 @@ export const GatewayConfigSchema = v.strictObject(
     auth: v.optional(AuthSchema, {}),
     limits: v.optional(LimitsSchema, {}),
     alarms: v.optional(AlarmSettingsSchema, {}),
+    northbound: v.optional(NorthboundSchema, {}),
     state_dir: v.optional(text('Directory for the audit trail and other state. Default: $STATE_DIRECTORY (systemd), else ./state.')),
     buses: v.optional(v.array(BusSchema, 'must be a list of buses (Modbus RTU serial lines or Modbus TCP connections)'), []),
     devices: v.pipe(v.array(DeviceSchema, 'must be a list of devices'), v.minLength(1, 'must list at least one device')),

@@ -38,6 +38,11 @@ export interface PointMeta {
    */
   enum_codes?: readonly number[] | undefined;
   description?: string | undefined;
+  /**
+   * The field type the value is read from, when the value is that raw number unscaled (a Modbus
+   * `int16` register with scale 1): northbound Sparkplug names it as its datatype.
+   */
+  source_type?: 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'bit' | undefined;
 }
 
 export type PointMap = Record<string, PointMeta>;

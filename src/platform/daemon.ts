@@ -108,6 +108,13 @@ export class Daemon {
     const clients = this.gateway.server.connections;
     const health = this.gateway.health.state;
     let line = `${online}/${devices.length} devices online, ${clients} client${clients === 1 ? '' : 's'}`;
+    for (const c of this.gateway.consumers()) {
+      const h = c.health?.();
+      // A consumer with a link (the northbound broker) is always named; others only when they fail.
+      if (h === undefined || (h.ok && h.counters?.['link_up'] === undefined)) continue;
+      const queued = h.counters?.['queued'];
+      line += `, ${c.name} ${h.ok ? 'up' : `down (${h.reason ?? 'not working'})`}${queued !== undefined && queued > 0 ? `, ${queued} queued` : ''}`;
+    }
     if (!health.healthy) line = `unhealthy: ${health.problems.join('; ')}; ${line}`;
     const audit = this.gateway.audit.problem;
     if (audit !== undefined) line = `control writes refused, audit trail: ${audit}; ${line}`;

@@ -31,6 +31,8 @@ export interface Readiness {
   linksDown?: string[];
   /** Why the audit trail cannot be written (control writes are refused meanwhile), if so. */
   auditProblem?: string | undefined;
+  /** Diff consumers that cannot do their job (the northbound broker link), with why. */
+  consumersDown?: { name: string; reason: string }[];
 }
 
 export interface ServerStats {

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Driver } from '../core/driver.js';
+import type { DiffConsumer } from '../core/consumer.js';
 import type { HealthMonitor } from '../platform/watchdog.js';
 import type { Historian } from '../historian/historian.js';
 import { TIERS } from '../historian/store.js';
@@ -16,6 +17,8 @@ import { alarmMetrics } from './alarms-metrics.js';
 /** What the operations endpoints need from the gateway around the server. */
 export interface Insight {
   drivers: () => readonly Driver[];
+  /** Consumers of registry diffs (history, northbound MQTT): their health and counters. */
+  consumers?: () => readonly DiffConsumer[];
   health: HealthMonitor;
   /** ms since epoch */
   startedAt: number;
@@ -65,6 +68,8 @@ export interface StatusReport {
   devices: { total: number; online: number; offline: string[] };
   drivers: { id: string; devices: number; last_progress_age_s: number | null; counters: Record<string, number> }[];
   audit?: { file: string; writable: boolean; problem: string | null; records_written: number; records_pending: number };
+  /** Consumers that report health (the northbound broker link): ok, why not, counters. */
+  consumers: { name: string; ok: boolean; reason?: string; counters: Record<string, number> }[];
 }
 
 export function statusReport(ctx: ServerContext, insight: Insight): StatusReport {
@@ -102,7 +107,18 @@ export function statusReport(ctx: ServerContext, insight: Insight): StatusReport
     ...(audit === undefined
       ? {}
       : { audit: { file: audit.file, writable: audit.problem === undefined, problem: audit.problem ?? null, records_written: audit.written, records_pending: audit.pending } }),
+    consumers: consumerHealth(insight),
   };
+}
+
+function consumerHealth(insight: Insight): StatusReport['consumers'] {
+  const out: StatusReport['consumers'] = [];
+  for (const c of insight.consumers?.() ?? []) {
+    const h = c.health?.();
+    if (h === undefined) continue;
+    out.push({ name: c.name, ok: h.ok, ...(h.reason === undefined ? {} : { reason: h.reason }), counters: h.counters ?? {} });
+  }
+  return out;
 }
 
 /** Prometheus text exposition. Metric names follow the Prometheus naming guide (units in the name). */
@@ -171,6 +187,14 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('mgw_driver_devices', 'gauge', 'Devices owned by the driver (bus, port, simulator).', drivers.map((d) => [{ driver: d.id }, d.devices().length]));
   out.metric('mgw_driver_last_progress_age_seconds', 'gauge', 'Seconds since the driver last completed a transaction.', progress);
   if (insight.historian !== undefined) historyMetrics(out, insight.historian);
+  const consumers = consumerHealth(insight);
+  out.metric('mgw_consumer_up', 'gauge', '1 while the consumer does its job (northbound: broker connected and, for Sparkplug, the primary host online).', consumers.map((c) => [{ consumer: c.name }, c.ok ? 1 : 0]));
+  out.metric(
+    'mgw_consumer_stat',
+    'untyped',
+    "The consumer's counters (northbound: link_up, connects_total, queued, stored_total, forwarded_total, dropped_total, commands_refused_total, ...).",
+    consumers.flatMap((c) => Object.entries(c.counters).map(([name, value]): Sample => [{ consumer: c.name, name }, value])),
+  );
   out.metric('mgw_driver_stat', 'untyped', "The driver's own counters and timings (transactions, timeouts, retries, round-trip ms), by name and, where the driver keeps them per device, by device.", stats);
   if (ctx.alarms) for (const m of alarmMetrics(ctx.alarms)) out.metric(m.name, m.type, m.help, m.samples);
   return out.text();

@@ -86,12 +86,14 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     const reply = startReply(res);
     const r = ctx.readiness();
     const down = r.linksDown ?? [];
+    const consumers = r.consumersDown ?? [];
     if (!r.ready) sendJson(reply, 503, { error_code: 'not_ready', message: r.reason ?? 'starting' });
     else if (r.auditProblem !== undefined) {
       sendJson(reply, 503, { error_code: 'audit_unavailable', message: `control writes are refused: ${r.auditProblem}` });
     }
-    else if (down.length > 0) {
-      sendJson(reply, 503, { error_code: 'not_ready', message: `field link down: ${down.join(', ')}`, links_down: down });
+    else if (down.length > 0 || consumers.length > 0) {
+      const why = [...(down.length > 0 ? [`field link down: ${down.join(', ')}`] : []), ...consumers.map((c) => `${c.name}: ${c.reason}`)];
+      sendJson(reply, 503, { error_code: 'not_ready', message: why.join('; '), links_down: down, ...(consumers.length > 0 ? { consumers_down: consumers } : {}) });
     } else sendJson(reply, 200, { status: 'ready', devices: registry.size });
   });
 

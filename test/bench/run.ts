@@ -19,8 +19,9 @@ import { Table, markdown, write } from './report.js';
 import { runModbusBench, type ModbusBenchResult } from './modbus.js';
 import { HISTORY_DEVICES, historyOnce, type HistoryResult } from './history.js';
 import { alarmsOnce, type AlarmBenchResult } from './alarms.js';
+import { BenchBroker, NORTHBOUND_PEERS, northboundOnce, type NorthboundMode, type NorthboundPeer, type NorthboundResult } from './northbound.js';
 
-const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history', 'alarms'] as const;
+const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history', 'alarms', 'northbound'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -39,6 +40,8 @@ const opts = parseArgs(process.argv.slice(2));
 const P = opts.quick
   ? { fixedMs: 1000, warmupMs: 200, overloadMs: 300, latency1000: false, httpS: 1, controlN: 200, settleMs: 500, historyWarmupMs: 6000, historyWindowMs: 10_000 }
   : { fixedMs: 3000, warmupMs: 500, overloadMs: 1000, latency1000: true, httpS: 3, controlN: 1000, settleMs: 3000, historyWarmupMs: 10_000, historyWindowMs: 60_000 };
+/** Northbound rates: saturation (0) and a realistic plant rate (100 devices, 4 changes/s of 5 points). */
+const NORTHBOUND_RATES = [0, 2000] as const;
 /** The fixed rate of the latency phase: 200 diffs/s, each to every client. */
 const FIXED_RATE = 200;
 /** Offered deliveries/s in the overload phase: above what any peer sustains here. */
@@ -72,7 +75,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   await buildBench();
   const info = machine();
-  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[]; alarms: AlarmBenchResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [], alarms: [] };
+  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[]; alarms: AlarmBenchResult[]; northbound: NorthboundResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [], alarms: [], northbound: [] };
+  const broker = opts.only.includes('northbound') ? new BenchBroker() : undefined;
+  await broker?.start();
   const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
 
   for (let rep = 0; rep < opts.reps; rep++) {
@@ -112,6 +117,17 @@ async function main(): Promise<void> {
       raw.alarms.push(r);
       log(`alarms: ${r.quietRegistryUs.toFixed(2)} -> ${r.quietAlarmsUs.toFixed(2)} us/diff quiet, ${r.floodRegistryUs.toFixed(2)} -> ${r.floodAlarmsUs.toFixed(2)} us/diff crossing`);
     }
+    if (broker !== undefined) {
+      for (const mode of ['sparkplug', 'json'] as NorthboundMode[]) {
+        for (const rate of NORTHBOUND_RATES) {
+          for (const peer of rotate<NorthboundPeer>(['gateway', 'bare'], rep)) {
+            const r = await northboundOnce(broker, peer, mode, rate, opts.quick ? 1500 : 4000);
+            raw.northbound.push(r);
+            log(`northbound ${mode} ${peer} ${rate === 0 ? 'saturation' : `${rate}/s`}: ${Math.round(r.metricsPerS)} metrics/s, ${r.cpuUsPerMetric.toFixed(2)} us/metric, RSS ${r.rssMiB.toFixed(1)} MiB`);
+          }
+        }
+      }
+    }
     if (opts.only.includes('footprint')) {
       const r = await footprintOnce({ settleMs: P.settleMs });
       raw.footprint.push(r);
@@ -133,7 +149,22 @@ async function main(): Promise<void> {
     log(`modbus polling: driver ${modbus.gateway.median.toFixed(0)} polls/s, raw ${modbus.raw.median.toFixed(0)} polls/s`);
   }
 
+  await broker?.stop();
   const table = new Table();
+  for (const mode of ['sparkplug', 'json'] as NorthboundMode[]) {
+    for (const rate of NORTHBOUND_RATES) {
+      const section = `Northbound MQTT, ${mode === 'sparkplug' ? 'Sparkplug B DDATA (QoS 0)' : 'JSON diff + retained state (QoS 1)'}, 100 devices x 5 metrics, ${rate === 0 ? 'saturation' : `${rate.toLocaleString('en-US')} metrics/s offered`}, Mosquitto on core 1`;
+      for (const peer of ['gateway', 'bare'] as NorthboundPeer[]) {
+        const runs = raw.northbound.filter((r) => r.peer === peer && r.mode === mode && r.rate === rate);
+        if (runs.length === 0) continue;
+        const label = NORTHBOUND_PEERS[peer];
+        table.add(section, label, 'published metrics/s', '1/s', runs.map((r) => r.metricsPerS));
+        table.add(section, label, 'publisher CPU per published metric', 'µs', runs.map((r) => r.cpuUsPerMetric));
+        table.add(section, label, 'publisher RSS at the end', 'MiB', runs.map((r) => r.rssMiB));
+        table.add(section, label, 'messages delivered to a subscriber', '%', runs.map((r) => r.deliveredMessages * 100));
+      }
+    }
+  }
   const notes: string[] = [];
   for (const clients of [100, 1000]) {
     const section = `Fan-out to ${clients.toLocaleString('en-US')} WebSocket clients (4 devices)`;
@@ -240,7 +271,7 @@ async function main(): Promise<void> {
     const q = table.get(section, rawPeer, 'polls/s (median of runs)')!;
     Object.assign(q, { values: [modbus.raw.min, modbus.raw.median, modbus.raw.max] });
   }
-  table.finish((section) => (section.startsWith('Modbus') ? 'gateway Modbus driver' : section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
+  table.finish((section) => (section.startsWith('Modbus') ? 'gateway Modbus driver' : section.startsWith('Northbound') ? NORTHBOUND_PEERS.gateway : section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
 
   const targets = evaluateTargets(table);
   const end = { ...info, loadavgEnd: loadavg().map((x) => +x.toFixed(2)), durationS: Math.round((Date.now() - started) / 1000) };

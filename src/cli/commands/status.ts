@@ -30,6 +30,11 @@ export function renderStatus(s: StatusReport): string {
     ...s.problems.map((p) => `  ${red('!')} ${p}`),
     `devices   ${s.devices.online}/${s.devices.total} online${s.devices.offline.length > 0 ? `  ${dim(`offline: ${s.devices.offline.join(', ')}`)}` : ''}`,
     `clients   ${s.clients}`,
+    ...(s.consumers ?? []).map((c) => {
+      const k = c.counters;
+      const store = k['queued'] === undefined ? '' : `  queued ${k['queued']}, forwarded ${k['forwarded_total'] ?? 0}, dropped ${k['dropped_total'] ?? 0}`;
+      return `${c.name.padEnd(9)} ${c.ok ? green('up') : red('down')}${c.reason === undefined ? '' : `  ${c.reason}`}${dim(store)}`;
+    }),
     '',
     table(
       ['DRIVER', 'DEVICES', 'LAST PROGRESS', 'COUNTERS'],

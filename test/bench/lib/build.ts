@@ -9,7 +9,7 @@ import { ROOT } from './spawn.js';
 
 export const BUILD_DIR = join(ROOT, 'test/bench/.build');
 
-export const ENTRIES = ['servers/gateway', 'servers/ws-node', 'servers/uws-bare', 'loadgen', 'probe'] as const;
+export const ENTRIES = ['servers/gateway', 'servers/ws-node', 'servers/uws-bare', 'servers/northbound-peer', 'loadgen', 'probe'] as const;
 
 export async function buildBench(): Promise<void> {
   await build({

@@ -1,0 +1,116 @@
+/**
+ * Plain JSON topics, for consumers that are not Sparkplug hosts (Telegraf, Node-RED, Home
+ * Assistant):
+ *   <prefix>/status             retained "online" / "offline" (the Will says offline)
+ *   <prefix>/<device>/state     retained: the device as GET /api/v1/devices/<id> shows it
+ *   <prefix>/<device>/diff      QoS 1: every change, the WebSocket's device_update message;
+ *                               stored ones carry "historical": true
+ *   <prefix>/<device>/set       QoS 1, in: a write, the REST POST body ({"speed": 150})
+ */
+import type { Packet } from 'mqtt';
+import type { DeviceDiff, Registry } from '../core/registry.js';
+import { deviceUpdateMessage, deviceView } from '../server/protocol.js';
+import type { OutMessage, Subscription } from './link.js';
+import type { NorthboundMode } from './mode.js';
+import type { CommandHandler } from './commands.js';
+import { discoveryMessages } from './home-assistant.js';
+
+export interface JsonModeOptions {
+  prefix: string;
+  clientId: string;
+  registry: Registry;
+  /** Set when commands are enabled. */
+  commands?: CommandHandler | undefined;
+  /** Home Assistant discovery prefix, when discovery is on. */
+  discoveryPrefix?: string | undefined;
+}
+
+export class JsonMode implements NorthboundMode {
+  readonly clientId: string;
+  private readonly prefix: string;
+  /** Devices whose discovery configs went out in this session (a reload may add devices). */
+  private readonly announced = new Set<string>();
+
+  constructor(private readonly options: JsonModeOptions) {
+    this.prefix = options.prefix;
+    this.clientId = options.clientId;
+  }
+
+  will(): OutMessage {
+    return { topic: `${this.prefix}/status`, payload: 'offline', qos: 1, retain: true };
+  }
+
+  subscriptions(): Subscription[] {
+    return this.options.commands === undefined ? [] : [{ topic: `${this.prefix}/+/set`, qos: 1 }];
+  }
+
+  births(): OutMessage[] {
+    const out: OutMessage[] = [];
+    const { discoveryPrefix, registry } = this.options;
+    this.announced.clear();
+    if (discoveryPrefix !== undefined) {
+      out.push(...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry }));
+      for (const id of registry.ids()) this.announced.add(id);
+    }
+    out.push({ topic: `${this.prefix}/status`, payload: 'online', qos: 1, retain: true });
+    for (const id of registry.ids()) out.push(this.state(id));
+    return out;
+  }
+
+  live(diff: DeviceDiff): OutMessage[] {
+    const { discoveryPrefix, registry } = this.options;
+    if (discoveryPrefix !== undefined && !this.announced.has(diff.device_id)) {
+      this.announced.add(diff.device_id);
+      return [...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry, ids: [diff.device_id] }), ...this.liveMessages(diff)];
+    }
+    return this.liveMessages(diff);
+  }
+
+  private liveMessages(diff: DeviceDiff): OutMessage[] {
+    return [
+      { topic: `${this.prefix}/${diff.device_id}/diff`, payload: deviceUpdateMessage(diff), qos: 1, retain: false },
+      this.state(diff.device_id),
+    ];
+  }
+
+  historical(diff: DeviceDiff): OutMessage[] {
+    const text = deviceUpdateMessage(diff);
+    return [{ topic: `${this.prefix}/${diff.device_id}/diff`, payload: `{"historical":true,${text.slice(1)}`, qos: 1, retain: false }];
+  }
+
+  afterHistory(): OutMessage[] {
+    // The births' retained state is older than the history just sent: state it again, current.
+    return this.options.registry.ids().map((id) => this.state(id));
+  }
+
+  farewell(): OutMessage[] {
+    return [{ topic: `${this.prefix}/status`, payload: 'offline', qos: 1, retain: true }];
+  }
+
+  liveAllowed(): boolean {
+    return true;
+  }
+
+  holdReason(): string {
+    return '';
+  }
+
+  onMessage(topic: string, payload: Buffer, packet: Packet): void {
+    const commands = this.options.commands;
+    if (commands === undefined) return;
+    const rest = topic.startsWith(`${this.prefix}/`) ? topic.slice(this.prefix.length + 1) : undefined;
+    const m = rest === undefined ? null : /^([^/]+)\/set$/.exec(rest);
+    if (m === null) return;
+    commands.jsonSet(m[1]!, payload, packet);
+  }
+
+  counters(): Record<string, number> {
+    return this.options.commands?.counters() ?? {};
+  }
+
+  private state(id: string): OutMessage {
+    const snap = this.options.registry.snapshot(id);
+    const payload = snap === undefined ? '' : JSON.stringify(deviceView(snap));
+    return { topic: `${this.prefix}/${id}/state`, payload, qos: 1, retain: true };
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The northbound publisher: a consumer of registry diffs (like the WebSocket publisher) that
+ * sends every change to the plant broker in one of two modes (Sparkplug B, plain JSON).
+ *
+ * Order is the whole point. A diff goes out live only while the broker is connected, the
+ * session's births are sent, the mode allows it (Sparkplug: the primary host is online) and
+ * nothing older waits in the store; otherwise it is appended to the store. After (re)connecting:
+ * births (current state) -> everything stored, oldest first, marked as history -> live again.
+ * A live diff stays "in flight" until mqtt.js confirms it (written for QoS 0, PUBACK for QoS 1);
+ * if the session ends first it goes back into the store, ahead of anything newer.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
+import type { DeviceDiff } from '../core/registry.js';
+import type { NorthboundConfig } from './config.js';
+import { BrokerLink, type OutMessage } from './link.js';
+import type { ModeHost, NorthboundMode } from './mode.js';
+import { ForwardStore } from './store.js';
+
+/** Stored records forwarded per round trip: enough to keep the pipe full, small enough to stop soon on a loss. */
+const FORWARD_BATCH = 256;
+
+export interface NorthboundOptions {
+  config: NorthboundConfig & { mqtt: NonNullable<NorthboundConfig['mqtt']> };
+  stateDir: string;
+  log: Logger;
+  /** Builds the mode with a handle back to the core. */
+  mode: (host: ModeHost) => NorthboundMode;
+}
+
+export class NorthboundPublisher implements DiffConsumer {
+  readonly name = 'mqtt';
+  readonly store: ForwardStore<DeviceDiff>;
+  readonly link: BrokerLink;
+  readonly mode: NorthboundMode;
+  private born = false;
+  private forwarding = false;
+  /** Records wait in the store because the broker was slow, not away: they go out as live data. */
+  private overflow = false;
+  private inflight = new Map<number, DeviceDiff>();
+  private nextInflight = 0;
+  private stopped = false;
+  private counts = { published_live_total: 0, publish_failures_total: 0, overflow_total: 0 };
+
+  constructor(private readonly options: NorthboundOptions) {
+    const { config, log } = options;
+    this.store = new ForwardStore<DeviceDiff>({
+      dir: join(options.stateDir, 'northbound'),
+      maxBytes: config.store.max_bytes,
+      segmentBytes: config.store.segment_bytes,
+      fsyncIntervalMs: config.store.fsync_interval_ms,
+      log: log.child({ part: 'store' }),
+    });
+    const host: ModeHost = {
+      send: (messages) => this.send(messages),
+      rebirth: () => this.birth(),
+      gateChanged: () => this.gateChanged(),
+    };
+    this.mode = options.mode(host);
+    this.link = new BrokerLink({
+      config: config.mqtt,
+      clientId: this.mode.clientId,
+      will: () => this.mode.will(),
+      subscriptions: () => this.mode.subscriptions(),
+      log,
+      onUp: () => this.birth(),
+      onDown: () => this.down(),
+      onMessage: (topic, payload, packet) => {
+        try {
+          this.mode.onMessage(topic, payload, packet);
+        } catch (err) {
+          log.error({ err, topic }, 'northbound: a message could not be handled');
+        }
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.store.open();
+    } catch (err) {
+      throw new Error(`cannot open the store-and-forward directory ${join(this.options.stateDir, 'northbound')}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (set state_dir to a writable directory)`);
+    }
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.link.stop(this.mode.farewell());
+    this.restoreInflight();
+    this.store.close();
+  }
+
+  onDiff(diff: DeviceDiff): void {
+    if (this.stopped) return;
+    if (!this.liveNow()) {
+      if (this.overflow) this.counts.overflow_total++;
+      this.store.append(diff);
+      return;
+    }
+    // A broker slower than the changes would pile them up in mqtt.js's memory: past max_inflight
+    // they wait in the bounded store and follow in order, as live data, once it caught up.
+    if (this.inflight.size >= this.options.config.mqtt.max_inflight) {
+      this.overflow = true;
+      this.counts.overflow_total++;
+      this.store.append(diff);
+      return;
+    }
+    this.publishLive(diff);
+  }
+
+  forget(deviceId: string): void {
+    const last = this.mode.forget?.(deviceId) ?? [];
+    if (this.link.isUp && this.born) this.send(last);
+  }
+
+  health(): ConsumerHealth {
+    const up = this.link.isUp;
+    const held = up && !this.mode.liveAllowed();
+    const counters: Record<string, number> = { ...this.link.counters, ...this.store.counters, ...this.counts, ...this.mode.counters() };
+    if (!up) return { ok: false, reason: `broker ${this.options.config.mqtt.url}: ${this.link.reason}`, counters };
+    if (held) return { ok: false, reason: this.mode.holdReason(), counters };
+    return { ok: true, counters };
+  }
+
+  private liveNow(): boolean {
+    return this.link.isUp && this.born && !this.forwarding && this.store.length === 0 && this.mode.liveAllowed();
+  }
+
+  private publishLive(diff: DeviceDiff): void {
+    const id = this.nextInflight++;
+    this.inflight.set(id, diff);
+    const sent = this.mode.live(diff).map((m) => this.link.publish(m));
+    this.counts.published_live_total++;
+    Promise.all(sent).then(
+      () => {
+        this.inflight.delete(id);
+        // The broker caught up: what overflowed goes out next, before anything newer.
+        if (this.overflow && !this.forwarding && this.inflight.size * 2 <= this.options.config.mqtt.max_inflight) this.forward();
+      },
+      () => {
+        // Left in `inflight`: down() puts it back into the store in order.
+        this.counts.publish_failures_total++;
+      },
+    );
+  }
+
+  /** A new session (or a rebirth): births first, then the stored history, then live. */
+  private birth(): void {
+    if (!this.link.isUp || this.stopped) return;
+    this.born = false;
+    // Whatever waits in the store now is older than the births: history.
+    this.overflow = false;
+    // (What was in flight when a session ended is already back in the store: see down().)
+    if (!this.mode.liveAllowed()) return;
+    this.send(this.mode.births());
+    this.born = true;
+    this.forward();
+  }
+
+  private down(): void {
+    this.born = false;
+    this.restoreInflight();
+  }
+
+  private gateChanged(): void {
+    if (!this.mode.liveAllowed()) {
+      // Anything not yet confirmed is kept again, so the host that went away misses nothing.
+      return;
+    }
+    this.birth();
+  }
+
+  private restoreInflight(): void {
+    if (this.inflight.size === 0) return;
+    const pending = [...this.inflight.values()];
+    this.inflight.clear();
+    // A diff goes live only while the store is empty, so nothing stored is older than these.
+    for (const d of pending) this.store.append(d);
+  }
+
+  private send(messages: OutMessage[]): void {
+    for (const m of messages) {
+      this.link.publish(m).catch(() => {
+        this.counts.publish_failures_total++;
+      });
+    }
+  }
+
+  private forward(): void {
+    if (this.forwarding) return;
+    if (this.store.length === 0) {
+      if (this.overflow) this.overflow = false;
+      else this.send(this.mode.afterHistory());
+      return;
+    }
+    this.forwarding = true;
+    const started = this.store.length;
+    const asLive = this.overflow;
+    if (!asLive) this.options.log.info({ records: started }, 'store-and-forward: forwarding stored data');
+    void (async () => {
+      try {
+        while (this.link.isUp && this.born && this.mode.liveAllowed() && this.store.length > 0) {
+          const batch = this.store.peek(FORWARD_BATCH);
+          const sent: Promise<void>[] = [];
+          // A birth in the meantime (reconnect, rebirth) turns what is left into history.
+          const live = asLive && this.overflow;
+          for (const d of batch) for (const m of live ? this.mode.live(d) : this.mode.historical(d)) sent.push(this.link.publish(m));
+          try {
+            await Promise.all(sent);
+          } catch {
+            // The session ended: the batch stays stored and goes again (at least once).
+            this.counts.publish_failures_total++;
+            return;
+          }
+          this.store.ack(batch.length);
+        }
+      } finally {
+        this.forwarding = false;
+      }
+      if (this.store.length === 0 && asLive && this.overflow) {
+        this.overflow = false;
+      } else if (this.store.length === 0 && this.link.isUp && this.born) {
+        this.options.log.info({ records: started, forwarded_total: this.store.counters.forwarded_total }, 'store-and-forward: stored data forwarded; live again');
+        this.send(this.mode.afterHistory());
+      }
+    })();
+  }
+}
