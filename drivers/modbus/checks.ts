@@ -112,6 +112,7 @@ function typeChecks(p: ModbusPointConfig, type: string, at: string): string[] {
   if (p.access === 'rw' && (p.table === 'input' || p.table === 'discrete')) {
     problems.push(`${at}.access: ${p.table === 'input' ? 'input registers' : 'discrete inputs'} are read-only in Modbus; a writable point must be a ${p.table === 'input' ? 'holding register' : 'coil'}`);
   }
+  if (p.bit_write !== undefined && type !== 'bit') problems.push(`${at}.bit_write: only points of type bit take bit_write:`);
   if (p.scale === 0) problems.push(`${at}.scale: must not be 0`);
   if (p.min !== undefined && p.max !== undefined && p.min > p.max) problems.push(`${at}: min ${p.min} is above max ${p.max}`);
   if (p.enum !== undefined && (type === 'bool' || type === 'bit' || type === 'float32')) problems.push(`${at}.enum: labels need an integer type (int16, uint16, int32, uint32)`);

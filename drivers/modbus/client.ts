@@ -107,6 +107,11 @@ export class ModbusClient {
     );
   }
 
+  /** FC22: the unit sets the register to (current AND andMask) OR (orMask AND NOT andMask), in one step. */
+  maskWriteRegister(unit: number, address: number, andMask: number, orMask: number, attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC22 ${address}`, attempt, (cb) => this.master.writeFC22(unit, address, andMask, orMask, cb as never)).then(() => undefined);
+  }
+
   /** `attempt`: the bus scheduler's Attempt, or an AbortSignal for callers outside a scheduler. */
   private call<T>(label: string, attempt: Attempt | AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {

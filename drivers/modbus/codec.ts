@@ -19,6 +19,9 @@ export interface ResolvedPoint {
   scale: number;
   offset: number;
   access: 'r' | 'rw';
+  /** 16: always the multiple-write functions (FC16/FC15), even for one register or coil. */
+  writeFunction: 6 | 16;
+  bitWrite: 'mask' | 'read_modify_write';
   deadband: number;
   /** The declared physical range a read value must be in (`range_check: true`), else undefined. */
   range: { min: number; max: number } | undefined;
@@ -50,7 +53,13 @@ export function registerCount(type: ModbusPointType): number {
   return type === 'int32' || type === 'uint32' || type === 'float32' ? 2 : 1;
 }
 
-export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint {
+/** Device-wide settings a point inherits unless it sets its own. */
+export interface PointDefaults {
+  write_function?: 6 | 16 | undefined;
+  bit_write?: 'mask' | 'read_modify_write' | undefined;
+}
+
+export function resolvePoint(name: string, p: ModbusPointConfig, defaults: PointDefaults = {}): ResolvedPoint {
   const type = pointType(p);
   const labels = p.enum === undefined ? undefined : new Map(Object.entries(p.enum).map(([k, label]) => [Number(k), label]));
   const raws = labels === undefined ? undefined : new Map([...labels].map(([raw, label]) => [label, raw]));
@@ -87,6 +96,8 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     scale: p.scale,
     offset: p.offset,
     access: p.access,
+    writeFunction: p.write_function ?? defaults.write_function ?? 6,
+    bitWrite: p.bit_write ?? defaults.bit_write ?? 'mask',
     deadband: p.deadband,
     range: p.range_check ? { min: p.min ?? -Infinity, max: p.max ?? Infinity } : undefined,
     count: boolean ? 1 : registerCount(type),
@@ -171,6 +182,14 @@ export function encodeRegisters(p: ResolvedPoint, value: PointValue): number[] {
     words = p.wordOrder === 'big' ? [hi, lo] : [lo, hi];
   }
   return p.byteOrder === 'little' ? words.map(swapBytes) : words;
+}
+
+/** FC22 masks that set or clear one bit of a register, honouring the byte order. */
+export function bitMasks(p: ResolvedPoint, value: boolean): { and: number; or: number } {
+  const bit = 1 << p.bit;
+  const and = ~bit & 0xffff;
+  const or = value ? bit : 0;
+  return p.byteOrder === 'little' ? { and: swapBytes(and), or: swapBytes(or) } : { and, or };
 }
 
 /** Sets or clears one bit of a register value, honouring the byte order. */

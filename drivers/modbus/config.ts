@@ -11,6 +11,23 @@ export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
 export const POINT_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'bit'] as const;
 export const ORDERS = ['big', 'little'] as const;
 export const PARITIES = ['none', 'even', 'odd'] as const;
+export const WRITE_FUNCTIONS = [6, 16] as const;
+export const BIT_WRITES = ['mask', 'read_modify_write'] as const;
+
+/**
+ * How writes travel. Many drives and PLCs refuse the single-item functions (FC5/FC6) and take
+ * only the multiple ones (FC15/FC16), even for one register or coil.
+ */
+const writeFunction = v.pipe(
+  v.picklist(WRITE_FUNCTIONS, 'must be 6 or 16'),
+  v.description('6: one register by FC6 and one coil by FC5 (several adjacent ones by FC16/FC15); 16: always FC16 for registers and FC15 for coils. Default 6.'),
+);
+const bitWrite = v.pipe(
+  v.picklist(BIT_WRITES, `must be one of ${BIT_WRITES.join(', ')}`),
+  v.description(
+    'How a `bit` point is written: mask (FC22 mask write register, atomic; a unit answering exception 01 to it is then written by read_modify_write) or read_modify_write (read the register, change the bit, write it back). Default mask.',
+  ),
+);
 
 export type Table = (typeof TABLES)[number];
 export type ModbusPointType = (typeof POINT_TYPES)[number];
@@ -104,6 +121,8 @@ export const ModbusPointSchema = v.strictObject(
         v.description('Treat min/max as the physical range too: a value read outside it is not published and the point is marked bad (a broken sensor, a wrong register). Default false.'),
       ),
     ),
+    write_function: v.optional(writeFunction),
+    bit_write: v.optional(bitWrite),
     description: v.optional(text('What the point means.')),
   },
   'unknown setting',
@@ -115,6 +134,8 @@ export const ModbusDeviceSchema = v.strictObject(
     driver: v.literal('modbus'),
     bus: text('Id of the bus (under `buses:`) the device hangs on.'),
     unit: int(1, 247, 'Modbus unit (slave) id, 1-247 (0 is broadcast, 248-255 reserved).'),
+    write_function: v.optional(writeFunction),
+    bit_write: v.optional(bitWrite),
     profile: v.optional(v.pipe(v.picklist(PROFILE_NAMES, `must be one of ${PROFILE_NAMES.join(', ')}`), v.description('A built-in register map.'))),
     points: v.optional(
       v.record(

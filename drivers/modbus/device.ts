@@ -28,6 +28,8 @@ export interface ModbusDevice {
   writing: number;
   /** Count of control writes ever started (a poll compares it before and after). */
   writesStarted: number;
+  /** The unit answered exception 01 to FC22: its bit points are written by read-modify-write. */
+  noMaskWrite: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface BuildOptions {
 
 export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: BuildOptions): ModbusDevice {
   const points = new Map<string, ResolvedPoint>();
-  for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p));
+  for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p, cfg));
   const meta: PointMap = {};
   for (const p of points.values()) meta[p.name] = p.meta;
   const profileType = cfg.profile === undefined ? undefined : PROFILES[cfg.profile].deviceType;
@@ -77,5 +79,6 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
     online: false,
     writing: 0,
     writesStarted: 0,
+    noMaskWrite: false,
   };
 }

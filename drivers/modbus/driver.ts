@@ -21,7 +21,7 @@ import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
 import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
-import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
+import { beyondDeadband, bitMasks, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
 import { buildDevice, type ModbusDevice } from './device.js';
 import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
@@ -431,22 +431,37 @@ export class ModbusDriver implements Driver {
     const unit = dev.cfg.unit;
     const submit = (label: string, run: (attempt: Attempt) => Promise<unknown>) =>
       this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
+    // The single-item functions only when every point of the group allows them.
+    const single = group.items.every((i) => i.point.writeFunction === 6);
     if (group.kind === 'bit') {
-      // One bit of a register: read, change the bit, write back (Modbus has no bit write for registers).
       const { point: p, value } = group.items[0];
+      if (p.bitWrite === 'mask' && !dev.noMaskWrite) {
+        const { and, or } = bitMasks(p, value === true);
+        try {
+          await submit(`mask write holding ${p.address}`, (s) => this.client.maskWriteRegister(unit, p.address, and, or, s));
+          return;
+        } catch (err) {
+          if (!(err instanceof ModbusException) || err.exceptionCode !== 1) throw err;
+          // Not every unit has FC22 (it came late to the protocol): remember and fall back.
+          dev.noMaskWrite = true;
+          this.options.ctx.log.warn({ device: dev.cfg.id, point: p.name }, 'unit refuses FC22 mask write (exception 01); writing its bits by read-modify-write');
+        }
+      }
+      // Read, change the bit, write back: not atomic, the unit may change other bits meanwhile.
       const [current] = (await submit(`read holding ${p.address}+1`, (s) => this.client.readRegisters(unit, 3, p.address, 1, s))) as number[];
       const next = encodeBit(p, current!, value === true);
-      await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
+      if (single) await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
+      else await submit(`write holding ${p.address}+1`, (s) => this.client.writeRegisters(unit, p.address, [next], s));
       return;
     }
     if (group.kind === 'coils') {
       const bits = group.items.map((i) => i.value === true);
-      if (bits.length === 1) await submit(`write coil ${group.address}`, (s) => this.client.writeCoil(unit, group.address, bits[0]!, s));
+      if (bits.length === 1 && single) await submit(`write coil ${group.address}`, (s) => this.client.writeCoil(unit, group.address, bits[0]!, s));
       else await submit(`write coils ${group.address}+${bits.length}`, (s) => this.client.writeCoils(unit, group.address, bits, s));
       return;
     }
     const words = group.items.flatMap((i) => encodeRegisters(i.point, i.value));
-    if (words.length === 1) await submit(`write holding ${group.address}`, (s) => this.client.writeRegister(unit, group.address, words[0]!, s));
+    if (words.length === 1 && single) await submit(`write holding ${group.address}`, (s) => this.client.writeRegister(unit, group.address, words[0]!, s));
     else await submit(`write holding ${group.address}+${words.length}`, (s) => this.client.writeRegisters(unit, group.address, words, s));
   }
 

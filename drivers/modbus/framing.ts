@@ -29,6 +29,9 @@ function expectedReplyLength(adu: Buffer): number | undefined {
     case 15:
     case 16:
       return 8;
+    case 22:
+      // FC22 echoes its request: address, AND mask, OR mask.
+      return 10;
     default:
       return undefined;
   }

@@ -91,3 +91,20 @@ describe('range_check', () => {
     ]);
   });
 });
+
+describe('write functions', () => {
+  test('write_function and bit_write: wrong values and misplaced settings name their path', () => {
+    expect(
+      problems(`  - { id: a, driver: modbus, bus: line1, unit: 1, write_function: 15, points: { v: { table: holding, address: 0, bit_write: mask } } }
+  - { id: b, driver: modbus, bus: line1, unit: 2, bit_write: atomic, points: { v: { table: holding, address: 0, type: bit, bit: 1, write_function: 5 } } }
+`),
+    ).toEqual([
+      'devices[0].write_function: must be 6 or 16',
+      'devices[1].bit_write: must be one of mask, read_modify_write',
+      'devices[1].points.v.write_function: must be 6 or 16',
+    ]);
+    expect(problems(`  - { id: a, driver: modbus, bus: line1, unit: 1, points: { v: { table: holding, address: 0, bit_write: mask } } }\n`)).toEqual([
+      'devices[0].points.v.bit_write: only points of type bit take bit_write:',
+    ]);
+  });
+});

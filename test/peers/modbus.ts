@@ -57,13 +57,16 @@ export interface PyModbusPeer {
   pid: number;
   set(unit: number, table: PeerTable, address: number, values: (number | boolean)[]): Promise<void>;
   get(unit: number, table: PeerTable, address: number, count: number): Promise<(number | boolean)[]>;
+  /** Requests the peer served, by "unit:function code:address". */
+  requests(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 /** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
-export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string } = {}): Promise<PyModbusPeer> {
+export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[] } = {}): Promise<PyModbusPeer> {
   const args = [kind, String(where), '--units', (opts.units ?? [1]).join(',')];
   if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
+  if (opts.refuseFc) args.push('--refuse-fc', opts.refuseFc.join(','));
   const peer = await startScriptPeer('modbus_server.py', args, 'the pymodbus peer');
   return {
     where: peer.where,
@@ -77,6 +80,11 @@ export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number,
       const r = await peer.ask({ op: 'get', unit, table, address, count });
       if (!r.ok) throw new Error(`peer get failed: ${r.error}`);
       return r.values!;
+    },
+    async requests() {
+      const r = await peer.ask({ op: 'stats' });
+      if (!r.ok) throw new Error(`peer stats failed: ${r.error}`);
+      return r.requests!;
     },
     stop: peer.stop,
   };
