@@ -8,7 +8,24 @@ import { deviceCommon, int, num, text } from '../../src/config/fields.js';
 import { PROFILE_NAMES } from '../profiles/index.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
-export const POINT_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'bit'] as const;
+export const POINT_TYPES = [
+  'bool',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'float32',
+  'int64',
+  'uint64',
+  'float64',
+  'int8',
+  'uint8',
+  'bcd16',
+  'bcd32',
+  'string',
+  'bit',
+] as const;
+export const TRIMS = ['right', 'both', 'none'] as const;
 export const ORDERS = ['big', 'little'] as const;
 export const PARITIES = ['none', 'even', 'odd'] as const;
 export const WRITE_FUNCTIONS = [6, 16] as const;
@@ -95,10 +112,29 @@ export const ModbusPointSchema = v.strictObject(
     type: v.optional(
       v.pipe(
         v.picklist(POINT_TYPES, `must be one of ${POINT_TYPES.join(', ')}`),
-        v.description('bool for coils and discrete inputs; bit for one bit of a register; 32-bit types take two registers.'),
+        v.description(
+          'bool for coils and discrete inputs; bit for one bit of a register; int8/uint8 for one byte of it (byte:); 32-bit types and bcd32 take two registers, 64-bit types four; bcd16/bcd32 are packed BCD (4/8 digits); string takes length: characters.',
+        ),
       ),
     ),
     bit: v.optional(int(0, 15, 'For type bit: which bit of the register (0 = least significant).')),
+    bits: v.optional(
+      v.pipe(
+        v.string('must be a bit range such as 4-7'),
+        v.regex(/^(1[0-5]|[0-9])-(1[0-5]|[0-9])$/, 'must be a bit range such as 4-7 (bits 0-15, low-high)'),
+        v.description('For a uint16 point: the field of the register it is, e.g. 4-7 (0 = least significant); the value is the field shifted down.'),
+      ),
+    ),
+    byte: v.optional(
+      v.pipe(v.picklist(['high', 'low'] as const, 'must be high or low'), v.description('For int8/uint8: which byte of the register, high (the first on the wire) or low.')),
+    ),
+    length: v.optional(int(1, 240, 'For type string: its length in characters (bytes, two per register).')),
+    trim: v.optional(
+      v.pipe(
+        v.picklist(TRIMS, `must be one of ${TRIMS.join(', ')}`),
+        v.description('For type string: the text ends at the first NUL; right (default) also drops trailing spaces, both leading and trailing, none keeps them.'),
+      ),
+    ),
     byte_order: v.optional(v.picklist(ORDERS, 'must be big or little'), 'big'),
     word_order: v.optional(v.picklist(ORDERS, 'must be big or little (big: high word first)'), 'big'),
     scale: v.optional(num('value = raw * scale + offset'), 1),

@@ -21,7 +21,7 @@ import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
 import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
-import { beyondDeadband, bitMasks, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
+import { beyondDeadband, decodeRegisters, encodeField, encodeRegisters, fieldMasks, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
 import { buildDevice, type ModbusDevice } from './device.js';
 import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
@@ -402,7 +402,11 @@ export class ModbusDriver implements Driver {
     try {
       const items = Object.entries(values).map(([name, value]) => ({ point: dev.points.get(name)!, value }));
       // Refuse a value that does not fit before anything is written, not halfway through.
-      for (const { point, value } of items) if (point.table === 'holding' && point.type !== 'bit') encodeRegisters(point, value);
+      for (const { point, value } of items) {
+        if (point.table !== 'holding') continue;
+        if (point.field !== undefined) fieldMasks(point, value);
+        else encodeRegisters(point, value);
+      }
       for (const group of groupWrites(items)) {
         if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the write was abandoned (control timeout)`);
         await this.writeGroup(dev, group, signal);
@@ -433,10 +437,10 @@ export class ModbusDriver implements Driver {
       this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
     // The single-item functions only when every point of the group allows them.
     const single = group.items.every((i) => i.point.writeFunction === 6);
-    if (group.kind === 'bit') {
+    if (group.kind === 'field') {
       const { point: p, value } = group.items[0];
       if (p.bitWrite === 'mask' && !dev.noMaskWrite) {
-        const { and, or } = bitMasks(p, value === true);
+        const { and, or } = fieldMasks(p, value);
         try {
           await submit(`mask write holding ${p.address}`, (s) => this.client.maskWriteRegister(unit, p.address, and, or, s));
           return;
@@ -449,7 +453,7 @@ export class ModbusDriver implements Driver {
       }
       // Read, change the bit, write back: not atomic, the unit may change other bits meanwhile.
       const [current] = (await submit(`read holding ${p.address}+1`, (s) => this.client.readRegisters(unit, 3, p.address, 1, s))) as number[];
-      const next = encodeBit(p, current!, value === true);
+      const next = encodeField(p, current!, value);
       if (single) await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
       else await submit(`write holding ${p.address}+1`, (s) => this.client.writeRegisters(unit, p.address, [next], s));
       return;
