@@ -173,9 +173,9 @@ function addBlockOptions(cmd: Command): Command {
   return cmd
     .option('-a, --address <register>', 'first register: 0-based (0, 0x10) or 40001-style', '0')
     .option('--table <table>', 'holding, input, coil or discrete (implied by 40001-style numbers; default holding)')
-    .option('-T, --type <type>', 'int16, uint16, int32, uint32, float32 or bool (default uint16; bool for coils)')
+    .option('-T, --type <type>', 'int16, uint16, int32, uint32, float32, int64, uint64, float64, bcd16, bcd32 or bool (default uint16; bool for coils)')
     .option('--byte-order <order>', 'bytes inside each register: big (standard) or little (swapped)', 'big')
-    .option('--word-order <order>', 'registers of a 32-bit value: big (high word first, standard) or little', 'big');
+    .option('--word-order <order>', 'registers of a 32- or 64-bit value: big (high word first, standard) or little', 'big');
 }
 
 function parseBlock(f: BlockFlags, link: LinkOptions, count: number): BlockRequest {
@@ -210,7 +210,7 @@ function readJson(b: BlockRequest, link: LinkOptions, rows: Row[]) {
 }
 
 function sameValue(a: number | boolean, b: number | boolean, type: ValueType): boolean {
-  if (type === 'float32' && typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= Math.abs(b) * 1e-6;
+  if ((type === 'float32' || type === 'float64') && typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= Math.abs(b) * 1e-6;
   if (type === 'bool') return Boolean(a) === Boolean(b);
   return a === b;
 }
