@@ -23,6 +23,10 @@ export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>
   cfg.devices.forEach((d, i) => {
     if (d?.driver !== 'modbus') return;
     const where = `devices[${i}]`;
+    const bus = busIndex.has(d.bus) ? buses[busIndex.get(d.bus)!] : undefined;
+    if (bus?.kind === 'rtu' && (d.unit < 1 || d.unit > 247)) {
+      problems.push(`${where}.unit: ${d.unit} on serial bus "${d.bus}": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP`);
+    }
     if (!busIndex.has(d.bus)) {
       const known = [...busIndex.keys()];
       problems.push(`${where}.bus: no bus "${d.bus}" under buses:${known.length > 0 ? ` (known: ${known.join(', ')})` : ' (the list is empty)'}`);
@@ -79,7 +83,10 @@ function pointChecks(d: ModbusDeviceConfig, where: string): string[] {
     const type = pointType(p);
     problems.push(...typeChecks(p, type, at));
     const count = type === 'bool' || type === 'bit' ? 1 : registerCount(type, p.length);
-    if (p.address + count - 1 > 65535) problems.push(`${at}.address: a ${type} at ${p.address} runs past the last address 65535`);
+    const shifted = d.address_offset !== undefined && d.address_offset !== 0 && d.points !== undefined && Object.hasOwn(d.points, name);
+    const onWire = shifted ? ` (address ${p.address} on the wire with address_offset ${d.address_offset})` : '';
+    if (p.address < 0) problems.push(`${at}.address: ${p.address - (d.address_offset ?? 0)} is before the first address${onWire}`);
+    else if (p.address + count - 1 > 65535) problems.push(`${at}.address: a ${type} at ${p.address} runs past the last address 65535${onWire}`);
     const field = pointField(p, type);
     const mask = field === undefined ? undefined : ((1 << field.width) - 1) << field.lo;
     spans.push({ name, table: p.table, from: p.address, to: p.address + count - 1, mask });

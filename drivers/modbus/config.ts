@@ -169,7 +169,18 @@ export const ModbusDeviceSchema = v.strictObject(
     ...deviceCommon,
     driver: v.literal('modbus'),
     bus: text('Id of the bus (under `buses:`) the device hangs on.'),
-    unit: int(1, 247, 'Modbus unit (slave) id, 1-247 (0 is broadcast, 248-255 reserved).'),
+    unit: int(
+      0,
+      255,
+      'Modbus unit (slave) id: 1-247 on a serial line (0 is broadcast there, 248-255 reserved); over TCP 0-255, as many TCP devices answer only unit 0 or 255.',
+    ),
+    address_offset: v.optional(
+      int(
+        -65535,
+        65535,
+        'Added to the address of every point declared under points: (not to a profile\'s): -1 for a manual that counts registers from 1.',
+      ),
+    ),
     write_function: v.optional(writeFunction),
     bit_write: v.optional(bitWrite),
     profile: v.optional(v.pipe(v.picklist(PROFILE_NAMES, `must be one of ${PROFILE_NAMES.join(', ')}`), v.description('A built-in register map.'))),

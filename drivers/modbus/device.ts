@@ -34,7 +34,8 @@ export interface ModbusDevice {
 
 /**
  * The device's point configs: the profile's, minus the ones it excludes (`exclude:` or
- * `points: {name: null}`), then inline ones (which may override them).
+ * `points: {name: null}`), then inline ones (which may override them), moved by the device's
+ * `address_offset` (profile addresses are already those on the wire).
  */
 export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, ModbusPointConfig> {
   const out: Record<string, ModbusPointConfig> = {};
@@ -42,9 +43,10 @@ export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, Modb
     for (const [name, p] of Object.entries(PROFILES[cfg.profile].points)) out[name] = v.parse(ModbusPointSchema, p);
   }
   for (const name of cfg.exclude ?? []) delete out[name];
+  const offset = cfg.address_offset ?? 0;
   for (const [name, p] of Object.entries(cfg.points ?? {})) {
     if (p === null) delete out[name];
-    else out[name] = p;
+    else out[name] = offset === 0 ? p : { ...p, address: p.address + offset };
   }
   return out;
 }

@@ -204,11 +204,11 @@ devices:
       t: { table: input, address: 0, type: float32, access: rw }
       u: { table: input, address: 1 }
       x: { table: holding, address: 65535, type: uint32 }
-  - { id: c, driver: modbus, bus: line1, unit: 248, profile: vfd }
+  - { id: c, driver: modbus, bus: line1, unit: 256, profile: vfd }
 `),
     ).toEqual([
       // One run: the schema problem, and the cross-checks of the entries that pass the schema.
-      'devices[2].unit: must be <= 247',
+      'devices[2].unit: must be <= 255',
       'devices[0].bus: no bus "line2" under buses: (known: line1)',
       'devices[1].points.t.access: input registers are read-only in Modbus; a writable point must be a holding register',
       'devices[1].points.x.address: a uint32 at 65535 runs past the last address 65535',

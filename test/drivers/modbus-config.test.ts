@@ -150,3 +150,30 @@ describe('wider point types', () => {
     ]);
   });
 });
+
+describe('addressing', () => {
+  test('units 0 and 255 only over TCP; address_offset moves inline points, the problem says where they land', () => {
+    expect(
+      problems(`  - { id: a, driver: modbus, bus: line1, unit: 0, points: { v: { table: holding, address: 0 } } }
+  - { id: b, driver: modbus, bus: line1, unit: 255, points: { v: { table: holding, address: 0 } } }
+  - { id: c, driver: modbus, bus: line1, unit: 3, address_offset: -1, points: { v: { table: holding, address: 0 }, w: { table: holding, address: 1 } } }
+  - { id: d, driver: modbus, bus: line1, unit: 4, address_offset: 10, points: { v: { table: holding, address: 65530, type: uint32 } } }
+  - { id: e, driver: modbus, bus: line1, unit: 256, points: { v: { table: holding, address: 0 } } }
+`),
+    ).toEqual([
+      'devices[4].unit: must be <= 255',
+      'devices[0].unit: 0 on serial bus "line1": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP',
+      'devices[1].unit: 255 on serial bus "line1": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP',
+      'devices[2].points.v.address: 0 is before the first address (address -1 on the wire with address_offset -1)',
+      'devices[3].points.v.address: a uint32 at 65540 runs past the last address 65535 (address 65540 on the wire with address_offset 10)',
+    ]);
+    const cfg = parseConfigText(`
+buses:
+  - { id: lan, kind: tcp, host: 10.0.0.5 }
+devices:
+  - { id: a, driver: modbus, bus: lan, unit: 0, points: { v: { table: holding, address: 0 } } }
+  - { id: b, driver: modbus, bus: lan, unit: 255, address_offset: -1, points: { v: { table: holding, address: 40 } } }
+`);
+    expect(devicePointConfigs(cfg.devices[1] as ModbusDeviceConfig)['v']!.address).toBe(39);
+  });
+});
