@@ -70,6 +70,10 @@ const busCommon = {
     int(100, 3_600_000, 'Longest pause between polls of a unit that does not answer (ms); the pause doubles from its poll interval.'),
     30_000,
   ),
+  request_delay_ms: v.optional(
+    int(0, 10_000, 'Silence kept between the end of one transaction and the next request (ms), for slow serial converters and units. Default 0.'),
+    0,
+  ),
   reconnect_max_ms: v.optional(int(100, 600_000, 'Longest pause between attempts to reopen a lost port or connection (ms).'), 10_000),
   max_gap: v.optional(
     int(0, 124, 'The read planner merges points into one request across unused gaps of up to this many registers (bits: x16).'),
@@ -159,6 +163,9 @@ export const ModbusPointSchema = v.strictObject(
     ),
     write_function: v.optional(writeFunction),
     bit_write: v.optional(bitWrite),
+    poll_interval_ms: v.optional(
+      int(10, 3_600_000, "How often this point is read (ms), when it differs from its device's: points with one interval are read together."),
+    ),
     description: v.optional(text('What the point means.')),
   },
   'unknown setting',
@@ -183,6 +190,10 @@ export const ModbusDeviceSchema = v.strictObject(
     ),
     write_function: v.optional(writeFunction),
     bit_write: v.optional(bitWrite),
+    timeout_ms: v.optional(int(10, 60_000, "How long to wait for this unit's reply (ms), overriding its bus's timeout_ms: a slow unit on a fast line.")),
+    request_delay_ms: v.optional(int(0, 10_000, "Silence before each request to this unit (ms), overriding its bus's request_delay_ms.")),
+    max_read_registers: v.optional(int(1, 125, 'Most registers one read request to this unit asks for (1-125; some units refuse 125).')),
+    max_read_bits: v.optional(int(1, 2000, 'Most coils or discrete inputs one read request to this unit asks for (1-2000).')),
     profile: v.optional(v.pipe(v.picklist(PROFILE_NAMES, `must be one of ${PROFILE_NAMES.join(', ')}`), v.description('A built-in register map.'))),
     points: v.optional(
       v.record(

@@ -11,11 +11,17 @@ import { resolvePoint, type ResolvedPoint } from './codec.js';
 import { ReadPlanner } from './planner.js';
 import { BlockRests } from './block-rests.js';
 
+export interface PollGroup {
+  intervalMs: number;
+  planner: ReadPlanner;
+}
+
 export interface ModbusDevice {
   cfg: ModbusDeviceConfig;
   desc: DeviceDescriptor;
   points: Map<string, ResolvedPoint>;
-  planner: ReadPlanner;
+  /** Points read at one interval, each with its own read plan (a fast status block, a slow counter). */
+  groups: PollGroup[];
   /** Blocks the unit leaves unanswered while it answers others, resting (see BlockRests). */
   blockRests: BlockRests;
   /** Last value published per point (the deadband compares against it). */
@@ -61,7 +67,9 @@ export interface BuildOptions {
 
 export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: BuildOptions): ModbusDevice {
   const points = new Map<string, ResolvedPoint>();
-  for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p, cfg));
+  const configs = devicePointConfigs(cfg);
+  for (const [name, p] of Object.entries(configs)) points.set(name, resolvePoint(name, p, cfg));
+  const groups = pollGroups(cfg, configs, points, options.maxGap);
   const meta: PointMap = {};
   for (const p of points.values()) meta[p.name] = p.meta;
   const profileType = cfg.profile === undefined ? undefined : PROFILES[cfg.profile].deviceType;
@@ -69,10 +77,7 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
     cfg,
     desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? profileType ?? 'modbus', driver: driverId, points: meta },
     points,
-    planner: new ReadPlanner({
-      points: [...points.values()].map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
-      maxGap: options.maxGap,
-    }),
+    groups,
     blockRests: new BlockRests({ floorMs: Math.max(cfg.poll_interval_ms, options.blockRestFloorMs), maxMs: options.backoffMaxMs }),
     published: {},
     polls: 0,
@@ -83,4 +88,24 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
     writesStarted: 0,
     noMaskWrite: false,
   };
+}
+
+/** The device's points grouped by poll interval (a point's own, else the device's), fastest first. */
+function pollGroups(cfg: ModbusDeviceConfig, configs: Record<string, ModbusPointConfig>, points: Map<string, ResolvedPoint>, maxGap: number): PollGroup[] {
+  const byInterval = new Map<number, ResolvedPoint[]>();
+  for (const p of points.values()) {
+    const interval = configs[p.name]!.poll_interval_ms ?? cfg.poll_interval_ms;
+    byInterval.set(interval, [...(byInterval.get(interval) ?? []), p]);
+  }
+  return [...byInterval.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([intervalMs, members]) => ({
+      intervalMs,
+      planner: new ReadPlanner({
+        points: members.map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
+        maxGap,
+        ...(cfg.max_read_registers === undefined ? {} : { maxRegisters: cfg.max_read_registers }),
+        ...(cfg.max_read_bits === undefined ? {} : { maxBits: cfg.max_read_bits }),
+      }),
+    }));
 }

@@ -15,7 +15,7 @@ import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
 import type { PointValue, Quality } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
-import { BusScheduler, type Attempt, type Priority } from '../bus/scheduler.js';
+import { BusScheduler, type Attempt, type Priority, type Transaction } from '../bus/scheduler.js';
 import { BackoffError, BusStoppedError, BusTimeoutError, isAbsentUnitAnswer, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
@@ -23,7 +23,7 @@ import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
 import { beyondDeadband, decodeRegisters, encodeField, encodeRegisters, fieldMasks, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
-import { buildDevice, type ModbusDevice } from './device.js';
+import { buildDevice, type ModbusDevice, type PollGroup } from './device.js';
 import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
 import { groupWrites, type WriteGroup } from './writes.js';
 import { rtuFrameGapMs } from './rtu-timing.js';
@@ -121,7 +121,7 @@ export class ModbusDriver implements Driver {
   async start(): Promise<void> {
     this.running = true;
     await this.scheduler.start();
-    for (const dev of this.units.values()) this.schedulePoll(dev, Date.now(), 0);
+    for (const dev of this.units.values()) for (const group of dev.groups) this.schedulePoll(dev, group, Date.now(), 0);
   }
 
   async stop(): Promise<void> {
@@ -154,26 +154,27 @@ export class ModbusDriver implements Driver {
    * next one keeps the original schedule, so a short stall does not cost a unit its poll rate;
    * after a longer stall the schedule restarts from now instead of bursting.
    */
-  private schedulePoll(dev: ModbusDevice, due: number, delay: number): void {
+  private schedulePoll(dev: ModbusDevice, group: PollGroup, due: number, delay: number): void {
     if (!this.running) return;
     this.timers.set(
-      dev.cfg.id,
+      `${dev.cfg.id}@${group.intervalMs}`,
       setTimeout(() => {
-        void this.pollDevice(dev).finally(() => {
-          const interval = dev.cfg.poll_interval_ms;
+        void this.pollDevice(dev, group).finally(() => {
+          const interval = group.intervalMs;
           const now = Date.now();
           let next = due + interval;
           if (next < now - interval) next = now;
-          this.schedulePoll(dev, next, Math.max(0, next - now));
+          this.schedulePoll(dev, group, next, Math.max(0, next - now));
         });
       }, delay),
     );
   }
 
-  private async pollDevice(dev: ModbusDevice): Promise<void> {
+  /** Polls one group of the unit's points (those sharing a poll interval). */
+  private async pollDevice(dev: ModbusDevice, group: PollGroup): Promise<void> {
     if (this.scheduler.restRemaining(dev.cfg.id) > 0 && !dev.online) return;
     const writesBefore = dev.writesStarted;
-    const result = await this.readBlocks(dev);
+    const result = await this.readBlocks(dev, group);
     if (result === undefined) return;
     const { values, quality, answered, silent } = result;
     if (!answered) {
@@ -186,7 +187,7 @@ export class ModbusDriver implements Driver {
     // What was learned about its blocks while it was going away may be wrong.
     if (!dev.online) dev.blockRests.clear();
     // The unit answered: the blocks it left unanswered are its own refusal, not a dead unit.
-    for (const block of silent) this.learnSilent(dev, block);
+    for (const block of silent) this.learnSilent(dev, group, block);
     dev.polls++;
     this.polls++;
     // A poll that overlapped a control write may have read the new values first; they are the
@@ -206,12 +207,12 @@ export class ModbusDriver implements Driver {
    * one more block, without retries: a second silence means the unit is gone, an answer means
    * the first block is refused.
    */
-  private async readBlocks(dev: ModbusDevice): Promise<PollResult | undefined> {
+  private async readBlocks(dev: ModbusDevice, group: PollGroup): Promise<PollResult | undefined> {
     const r: PollResult = { values: {}, quality: {}, answered: false, silent: [], silentReason: undefined };
     const mark = (block: ReadBlock, q: Quality) => {
       for (const p of block.points) r.quality[p.name] = q;
     };
-    const blocks = dev.planner.plan();
+    const blocks = group.planner.plan();
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!;
       const key = blockKey(block);
@@ -253,7 +254,7 @@ export class ModbusDriver implements Driver {
         // A merged read the unit refused says nothing about its points yet: the next poll reads
         // them in smaller requests. Otherwise the unit refused these points: bad.
         if (err instanceof ModbusException) {
-          if (this.onException(dev, block, err) !== 'split') mark(block, 'bad');
+          if (this.onException(dev, group, block, err) !== 'split') mark(block, 'bad');
           continue;
         }
         mark(block, 'bad');
@@ -277,10 +278,10 @@ export class ModbusDriver implements Driver {
   }
 
   /** A block stayed silent while its unit answered others: split it, or rest it. */
-  private learnSilent(dev: ModbusDevice, block: ReadBlock): void {
+  private learnSilent(dev: ModbusDevice, group: PollGroup, block: ReadBlock): void {
     const { log } = this.options.ctx;
     const fields = { device: dev.cfg.id, table: block.table, address: block.address, count: block.count };
-    if (dev.planner.learnRefused(block) === 'split') {
+    if (group.planner.learnRefused(block) === 'split') {
       log.info(fields, 'unit leaves a merged read unanswered while it answers others; splitting it');
       return;
     }
@@ -312,10 +313,10 @@ export class ModbusDriver implements Driver {
   }
 
   /** Learns from an exception to a read; says whether the read was split. */
-  private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): 'split' | 'kept' {
+  private onException(dev: ModbusDevice, group: PollGroup, block: ReadBlock, err: ModbusException): 'split' | 'kept' {
     dev.exceptions++;
     this.exceptions++;
-    if ((err.exceptionCode === 3 || err.exceptionCode === 4) && dev.planner.learnRefused(block) === 'split') {
+    if ((err.exceptionCode === 3 || err.exceptionCode === 4) && group.planner.learnRefused(block) === 'split') {
       this.options.ctx.log.info(
         { device: dev.cfg.id, code: err.exceptionCode, table: block.table, address: block.address, count: block.count },
         'unit refused a merged read; splitting it',
@@ -323,7 +324,7 @@ export class ModbusDriver implements Driver {
       return 'split';
     }
     if (err.exceptionCode === 2) {
-      const learned = dev.planner.learnIllegalAddress(block);
+      const learned = group.planner.learnIllegalAddress(block);
       const { log } = this.options.ctx;
       if (learned.outcome === 'split') {
         log.info({ device: dev.cfg.id, table: block.table, address: block.address, count: block.count }, 'unit refused a merged read (exception 02); splitting it');
@@ -367,6 +368,7 @@ export class ModbusDriver implements Driver {
       label,
       ...(cancel === undefined ? {} : { cancel }),
       backoffBaseMs: dev.cfg.poll_interval_ms,
+      ...this.timing(dev),
       ...(poll === undefined ? {} : { rest: poll.rest, mayStaySilent: poll.mayStaySilent, ...(poll.retry ? {} : { retries: 0 }) }),
       run: (signal) => {
         switch (block.table) {
@@ -381,6 +383,21 @@ export class ModbusDriver implements Driver {
         }
       },
     });
+  }
+
+  /** The unit's own timeout and request delay, where it overrides the bus's. */
+  private timing(dev: ModbusDevice): Pick<Transaction<unknown>, 'timeoutMs' | 'quietMs' | 'delayMs'> {
+    const { bus } = this.options;
+    const out: Pick<Transaction<unknown>, 'timeoutMs' | 'quietMs' | 'delayMs'> = {};
+    const timeout = dev.cfg.timeout_ms;
+    if (timeout !== undefined) {
+      out.timeoutMs = timeout;
+      // A late reply of a slow RTU unit can come as late as its own timeout.
+      out.quietMs = quietMs({ ...bus, timeout_ms: timeout });
+    }
+    const delay = dev.cfg.request_delay_ms ?? bus.request_delay_ms;
+    if (delay > 0) out.delayMs = delay;
+    return out;
   }
 
   private decodeBlock(dev: ModbusDevice, block: ReadBlock, data: number[] | boolean[]): Record<string, PointValue> {
@@ -416,6 +433,8 @@ export class ModbusDriver implements Driver {
       const planner = new ReadPlanner({
         points: written.map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
         maxGap: this.options.bus.max_gap,
+        ...(dev.cfg.max_read_registers === undefined ? {} : { maxRegisters: dev.cfg.max_read_registers }),
+        ...(dev.cfg.max_read_bits === undefined ? {} : { maxBits: dev.cfg.max_read_bits }),
       });
       const confirmed: Record<string, PointValue> = {};
       for (const block of planner.plan()) {
@@ -434,7 +453,7 @@ export class ModbusDriver implements Driver {
   private async writeGroup(dev: ModbusDevice, group: WriteGroup, cancel: AbortSignal): Promise<void> {
     const unit = dev.cfg.unit;
     const submit = (label: string, run: (attempt: Attempt) => Promise<unknown>) =>
-      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
+      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel, ...this.timing(dev) });
     // The single-item functions only when every point of the group allows them.
     const single = group.items.every((i) => i.point.writeFunction === 6);
     if (group.kind === 'field') {

@@ -14,6 +14,7 @@ does. Rules make a unit or one register misbehave:
     {"op": "rule", "unit": 5, "action": "exception", "code": 11}
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "badcount"}
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "ok"}   (clears that rule)
+    {"op": "rule", "unit": 7, "action": "delay", "ms": 150}   (answers, that much later)
 
 A rule with an address applies to reads that include that register; without fc/address, to
 every request for the unit. "badcount" answers with one register fewer than asked (the byte
@@ -21,6 +22,7 @@ count does not match the request). Control on stdin, one JSON per line, answered
 
     {"op": "set", "unit": 7, "table": "hr", "address": 0, "values": [1, 2]}
     {"op": "stats"}   -> {"ok": true, "requests": {"7:3:100": 12, ...}}
+    {"op": "times"}   -> {"ok": true, "times": [12.5, 212.9, ...]}  (ms each request arrived, monotonic)
 
 Prints `READY <port or device>` once it serves.
 """
@@ -32,6 +34,7 @@ import socket
 import sys
 import threading
 import termios
+import time
 import tty
 
 SIZE = 1024
@@ -39,6 +42,7 @@ lock = threading.Lock()
 tables = {}
 rules = {}
 requests = {}
+arrivals = []
 
 
 def crc16(data):
@@ -77,7 +81,12 @@ def answer(unit, pdu, served):
     with lock:
         key = f"{unit}:{fc}:{address}"
         requests[key] = requests.get(key, 0) + 1
+        arrivals.append(time.monotonic() * 1000)
         rule = rule_for(unit, fc, address, count)
+    if rule is not None and rule["action"] == "delay":
+        # Outside the lock: a slow unit must not stall the control channel.
+        time.sleep(float(rule.get("ms", 0)) / 1000)
+    with lock:
         if rule is not None and rule["action"] == "silent":
             return None
         if rule is not None and rule["action"] == "exception":
@@ -191,6 +200,8 @@ def control(line):
                 return {"ok": True}
             if req["op"] == "stats":
                 return {"ok": True, "requests": dict(requests)}
+            if req["op"] == "times":
+                return {"ok": True, "times": list(arrivals)}
         return {"ok": False, "error": f"unknown op {req['op']}"}
     except Exception as exc:  # the test sees the reason instead of a dead peer
         return {"ok": False, "error": repr(exc)}

@@ -94,8 +94,10 @@ export interface FieldPeerRule {
   unit: number;
   fc?: number;
   address?: number;
-  action: 'silent' | 'exception' | 'badcount' | 'ok';
+  action: 'silent' | 'exception' | 'badcount' | 'ok' | 'delay';
   code?: number;
+  /** For delay: how much later the unit answers (ms). */
+  ms?: number;
 }
 
 /** The misbehaving slave of test/peers/field_peer.py: silent registers, gateway exceptions, wrong byte counts. */
@@ -106,6 +108,8 @@ export interface FieldPeer {
   rule(rule: FieldPeerRule): Promise<void>;
   /** Requests received, by "unit:fc:address". */
   requests(): Promise<Record<string, number>>;
+  /** When each request arrived (ms, monotonic), in order. */
+  arrivals(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +126,7 @@ export async function startFieldPeer(kind: 'tcp' | 'rtu', where: string | number
     set: async (unit, table, address, values) => void (await must({ op: 'set', unit, table, address, values })),
     rule: async (rule) => void (await must({ op: 'rule', ...rule })),
     requests: async () => (await must({ op: 'stats' })).requests!,
+    arrivals: async () => (await must({ op: 'times' })).times!,
     stop: peer.stop,
   };
 }
@@ -130,6 +135,7 @@ interface PeerReply {
   ok: boolean;
   values?: (number | boolean)[];
   requests?: Record<string, number>;
+  times?: number[];
   error?: string;
 }
 
