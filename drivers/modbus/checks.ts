@@ -24,7 +24,7 @@ export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>
     if (d?.driver !== 'modbus') return;
     const where = `devices[${i}]`;
     const bus = busIndex.has(d.bus) ? buses[busIndex.get(d.bus)!] : undefined;
-    if (bus?.kind === 'rtu' && (d.unit < 1 || d.unit > 247)) {
+    if (bus !== undefined && bus.kind !== 'tcp' && (d.unit < 1 || d.unit > 247)) {
       problems.push(`${where}.unit: ${d.unit} on serial bus "${d.bus}": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP`);
     }
     if (!busIndex.has(d.bus)) {

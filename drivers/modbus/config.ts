@@ -62,7 +62,7 @@ const busCommon = {
     int(
       0,
       60_000,
-      'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms). Default: RTU timeout_ms + the inter-frame gap (a reply up to twice the timeout is dropped), TCP 0 (replies carry a transaction id).',
+      'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms). Default: RTU (also over TCP) timeout_ms + the inter-frame gap (a reply up to twice the timeout is dropped), TCP 0 (replies carry a transaction id).',
     ),
     undefined,
   ),
@@ -104,7 +104,21 @@ export const TcpBusSchema = v.strictObject(
   'unknown setting',
 );
 
-export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema], 'kind must be one of: rtu, tcp');
+/**
+ * RTU frames over a TCP connection: the transparent serial servers (RS-485-to-Ethernet boxes)
+ * that pass bytes through without turning them into Modbus TCP.
+ */
+export const RtuOverTcpBusSchema = v.strictObject(
+  {
+    ...busCommon,
+    kind: v.literal('rtu_over_tcp'),
+    host: text('Host name or IP address of the serial server.'),
+    port: int(1, 65535, 'TCP port the serial server passes to its RS-485 port (often 4001, 8899 or 502).'),
+  },
+  'unknown setting',
+);
+
+export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema, RtuOverTcpBusSchema], 'kind must be one of: rtu, tcp, rtu_over_tcp');
 
 export const ModbusPointSchema = v.strictObject(
   {
@@ -215,6 +229,7 @@ export const ModbusDeviceSchema = v.strictObject(
 export type BusConfig = v.InferOutput<typeof BusSchema>;
 export type RtuBusConfig = v.InferOutput<typeof RtuBusSchema>;
 export type TcpBusConfig = v.InferOutput<typeof TcpBusSchema>;
+export type RtuOverTcpBusConfig = v.InferOutput<typeof RtuOverTcpBusSchema>;
 export type ModbusPointConfig = v.InferOutput<typeof ModbusPointSchema>;
 export type ModbusPointInput = v.InferInput<typeof ModbusPointSchema>;
 export type ModbusDeviceConfig = v.InferOutput<typeof ModbusDeviceSchema>;

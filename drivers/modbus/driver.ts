@@ -44,11 +44,12 @@ export function interFrameGapMs(bus: BusConfig): number {
 /**
  * Silence after a timeout. RTU replies carry no transaction id, so a reply to an abandoned
  * request looks like the answer to the next one if it arrives after that was sent. Waiting a
- * full timeout (as libmodbus does before it flushes) drops any reply up to twice the timeout.
- * TCP replies carry an id: no wait.
+ * full timeout (as libmodbus does before it flushes) drops any reply up to twice the timeout;
+ * so does RTU over TCP (the serial server passes the frames through). TCP replies carry an id:
+ * no wait.
  */
 export function quietMs(bus: BusConfig): number {
-  return bus.quiet_ms ?? (bus.kind === 'rtu' ? bus.timeout_ms + interFrameGapMs(bus) : 0);
+  return bus.quiet_ms ?? (bus.kind === 'tcp' ? 0 : bus.timeout_ms + interFrameGapMs(bus));
 }
 
 /**
@@ -88,7 +89,8 @@ export class ModbusDriver implements Driver {
         ? new SerialTransport({ path: bus.port, baud: bus.baud, parity: bus.parity, dataBits: bus.data_bits, stopBits: bus.stop_bits })
         : new TcpTransport({ host: bus.host, port: bus.port, connectTimeoutMs: Math.max(1000, bus.timeout_ms) }));
     const gapMs = interFrameGapMs(bus);
-    this.client = new ModbusClient({ transport, kind: bus.kind });
+    // RTU over TCP: RTU frames (unit, CRC, no transaction id) on a TCP connection.
+    this.client = new ModbusClient({ transport, kind: bus.kind === 'tcp' ? 'tcp' : 'rtu' });
     this.scheduler = new BusScheduler({
       id: bus.id,
       transport,
@@ -97,8 +99,8 @@ export class ModbusDriver implements Driver {
       quietMs: quietMs(bus),
       gapMs,
       backoffMaxMs: bus.backoff_max_ms,
-      // TCP: a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
-      reconnectAfterTimeouts: bus.kind === 'tcp' ? Math.max(3, 2 * options.devices.length) : 0,
+      // TCP (also RTU over TCP): a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
+      reconnectAfterTimeouts: bus.kind === 'rtu' ? 0 : Math.max(3, 2 * options.devices.length),
       reconnectMinMs: 100,
       reconnectMaxMs: bus.reconnect_max_ms,
       log: ctx.log,

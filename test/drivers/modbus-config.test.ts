@@ -177,3 +177,26 @@ devices:
     expect(devicePointConfigs(cfg.devices[1] as ModbusDeviceConfig)['v']!.address).toBe(39);
   });
 });
+
+describe('RTU over TCP', () => {
+  test('a port out of range, and units outside 1-247 as on any RTU line, name their path', () => {
+    const bad = (() => {
+      try {
+        parseConfigText(`
+buses:
+  - { id: box, kind: rtu_over_tcp, host: 10.0.0.9, port: 0 }
+  - { id: box2, kind: rtu_over_tcp, host: 10.0.0.9, port: 4001 }
+devices:
+  - { id: a, driver: modbus, bus: box2, unit: 255, points: { v: { table: holding, address: 0 } } }
+`);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    })();
+    expect(bad).toEqual([
+      'buses[0].port: must be >= 1',
+      'devices[0].unit: 255 on serial bus "box2": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP',
+    ]);
+  });
+});
