@@ -9,6 +9,7 @@ import type { Transport } from '../bus/transport.js';
 import { LinkDownError } from '../bus/errors.js';
 import { Attempt } from '../bus/scheduler.js';
 import { RtuFraming, TcpFraming, type FramingCounters } from './framing.js';
+import { AsciiFraming } from './ascii-framing.js';
 
 /** The meaning of each Modbus exception code (Modbus Application Protocol V1.1b3, 7). */
 export const EXCEPTION_MEANINGS: Record<number, string> = {
@@ -59,11 +60,12 @@ const ModbusRTU = ModbusSerial.default;
 type Callback<T> = (err: (Error & { modbusCode?: number }) | null, res: T) => void;
 
 export class ModbusClient {
-  private readonly framing: RtuFraming | TcpFraming;
+  private readonly framing: RtuFraming | TcpFraming | AsciiFraming;
   private readonly master: InstanceType<typeof ModbusRTU>;
 
-  constructor(options: { transport: Transport; kind: 'rtu' | 'tcp' }) {
-    this.framing = options.kind === 'rtu' ? new RtuFraming(options.transport) : new TcpFraming(options.transport);
+  constructor(options: { transport: Transport; kind: 'rtu' | 'tcp' | 'ascii' }) {
+    this.framing =
+      options.kind === 'rtu' ? new RtuFraming(options.transport) : options.kind === 'ascii' ? new AsciiFraming(options.transport) : new TcpFraming(options.transport);
     this.master = new ModbusRTU(this.framing);
     // Registers ModbusRTU's reply handler on the adapter; the transport itself is opened by the scheduler.
     this.master.open(() => undefined);

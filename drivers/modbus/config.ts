@@ -94,6 +94,20 @@ export const RtuBusSchema = v.strictObject(
   'unknown setting',
 );
 
+/** Modbus ASCII on a serial port: frames as hexadecimal text, most often 7 data bits. */
+export const AsciiBusSchema = v.strictObject(
+  {
+    ...busCommon,
+    kind: v.literal('ascii'),
+    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
+    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 9600),
+    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
+    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 7),
+    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
+  },
+  'unknown setting',
+);
+
 export const TcpBusSchema = v.strictObject(
   {
     ...busCommon,
@@ -118,7 +132,7 @@ export const RtuOverTcpBusSchema = v.strictObject(
   'unknown setting',
 );
 
-export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema, RtuOverTcpBusSchema], 'kind must be one of: rtu, tcp, rtu_over_tcp');
+export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema, RtuOverTcpBusSchema, AsciiBusSchema], 'kind must be one of: rtu, tcp, rtu_over_tcp, ascii');
 
 export const ModbusPointSchema = v.strictObject(
   {

@@ -85,12 +85,12 @@ export class ModbusDriver implements Driver {
     this.id = `modbus:${bus.id}`;
     const transport =
       options.transport ??
-      (bus.kind === 'rtu'
+      (bus.kind === 'rtu' || bus.kind === 'ascii'
         ? new SerialTransport({ path: bus.port, baud: bus.baud, parity: bus.parity, dataBits: bus.data_bits, stopBits: bus.stop_bits })
         : new TcpTransport({ host: bus.host, port: bus.port, connectTimeoutMs: Math.max(1000, bus.timeout_ms) }));
     const gapMs = interFrameGapMs(bus);
     // RTU over TCP: RTU frames (unit, CRC, no transaction id) on a TCP connection.
-    this.client = new ModbusClient({ transport, kind: bus.kind === 'tcp' ? 'tcp' : 'rtu' });
+    this.client = new ModbusClient({ transport, kind: bus.kind === 'tcp' ? 'tcp' : bus.kind === 'ascii' ? 'ascii' : 'rtu' });
     this.scheduler = new BusScheduler({
       id: bus.id,
       transport,
@@ -100,7 +100,7 @@ export class ModbusDriver implements Driver {
       gapMs,
       backoffMaxMs: bus.backoff_max_ms,
       // TCP (also RTU over TCP): a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
-      reconnectAfterTimeouts: bus.kind === 'rtu' ? 0 : Math.max(3, 2 * options.devices.length),
+      reconnectAfterTimeouts: bus.kind === 'rtu' || bus.kind === 'ascii' ? 0 : Math.max(3, 2 * options.devices.length),
       reconnectMinMs: 100,
       reconnectMaxMs: bus.reconnect_max_ms,
       log: ctx.log,

@@ -49,7 +49,7 @@ export interface FramingCounters {
   dropped_bytes: number;
 }
 
-abstract class PortAdapter extends EventEmitter {
+export abstract class PortAdapter extends EventEmitter {
   _transactionIdRead = 1;
   _transactionIdWrite = 1;
   readonly counters: FramingCounters = { late_replies_dropped: 0, dropped_bytes: 0 };

@@ -63,7 +63,7 @@ export interface PyModbusPeer {
 }
 
 /** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
-export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[] } = {}): Promise<PyModbusPeer> {
+export async function startPyModbus(kind: 'tcp' | 'rtu' | 'ascii', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[] } = {}): Promise<PyModbusPeer> {
   const args = [kind, String(where), '--units', (opts.units ?? [1]).join(',')];
   if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
   if (opts.refuseFc) args.push('--refuse-fc', opts.refuseFc.join(','));

@@ -3,6 +3,7 @@
 
     modbus_server.py tcp PORT [--units 1,2,3] [--sparse-hr 0-9,20-29] [--refuse-fc 5,6]
     modbus_server.py rtu DEVICE [--units 1,2,3] [--sparse-hr ...]
+    modbus_server.py ascii DEVICE [--units 1,2,3]      (Modbus ASCII on a serial device)
 
 Serves every table (coils, discrete inputs, input and holding registers, zero-based addresses
 0-1023) for the listed units; other unit ids stay silent, like an absent device on a bus.
@@ -31,7 +32,7 @@ from pymodbus.datastore import (
     ModbusSparseDataBlock,
 )
 from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
-from pymodbus.transaction import ModbusRtuFramer
+from pymodbus.transaction import ModbusAsciiFramer, ModbusRtuFramer
 
 SIZE = 1024
 FC_OF_TABLE = {"co": 1, "di": 2, "hr": 3, "ir": 4}
@@ -118,7 +119,7 @@ def refuse(server, spec):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["tcp", "rtu"])
+    parser.add_argument("kind", choices=["tcp", "rtu", "ascii"])
     parser.add_argument("where")
     parser.add_argument("--units", default="1")
     parser.add_argument("--sparse-hr", default="")
@@ -144,7 +145,7 @@ async def main():
     else:
         server = await StartAsyncSerialServer(
             context,
-            framer=ModbusRtuFramer,
+            framer=ModbusAsciiFramer if args.kind == "ascii" else ModbusRtuFramer,
             port=args.where,
             baudrate=19200,
             defer_start=True,
