@@ -19,6 +19,7 @@ import { BusScheduler, type Attempt, type Priority, type Transaction } from '../
 import { BackoffError, BusStoppedError, BusTimeoutError, isAbsentUnitAnswer, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
+import { TracingTransport } from '../bus/trace.js';
 import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
 import { beyondDeadband, decodeRegisters, encodeField, encodeRegisters, fieldMasks, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
@@ -83,11 +84,15 @@ export class ModbusDriver implements Driver {
   constructor(private readonly options: ModbusDriverOptions) {
     const { bus, ctx } = options;
     this.id = `modbus:${bus.id}`;
-    const transport =
+    const line =
       options.transport ??
       (bus.kind === 'rtu' || bus.kind === 'ascii'
         ? new SerialTransport({ path: bus.port, baud: bus.baud, parity: bus.parity, dataBits: bus.data_bits, stopBits: bus.stop_bits })
         : new TcpTransport({ host: bus.host, port: bus.port, connectTimeoutMs: Math.max(1000, bus.timeout_ms) }));
+    // At log level trace every frame on the line is logged, hex, both directions, with timing.
+    const transport = ctx.log.isLevelEnabled('trace')
+      ? new TracingTransport(line, (e) => ctx.log.trace({ bus: bus.id, dir: e.dir, ms: e.ms, hex: e.hex }, 'modbus frame'))
+      : line;
     const gapMs = interFrameGapMs(bus);
     // RTU over TCP: RTU frames (unit, CRC, no transaction id) on a TCP connection.
     this.client = new ModbusClient({ transport, kind: bus.kind === 'tcp' ? 'tcp' : bus.kind === 'ascii' ? 'ascii' : 'rtu' });

@@ -23,6 +23,8 @@ count does not match the request). Control on stdin, one JSON per line, answered
     {"op": "set", "unit": 7, "table": "hr", "address": 0, "values": [1, 2]}
     {"op": "stats"}   -> {"ok": true, "requests": {"7:3:100": 12, ...}}
     {"op": "times"}   -> {"ok": true, "times": [12.5, 212.9, ...]}  (ms each request arrived, monotonic)
+    {"op": "frames"}  -> {"ok": true, "frames": ["00010000000601030000000A", ...], "replies": [...]}
+                         (every request and reply frame as it crossed the line, hex; TCP with its MBAP header)
 
 Prints `READY <port or device>` once it serves.
 """
@@ -43,6 +45,7 @@ tables = {}
 rules = {}
 requests = {}
 arrivals = []
+frames = {"rx": [], "tx": []}
 
 
 def crc16(data):
@@ -151,9 +154,11 @@ def serve_rtu(device, served):
                 continue
             buf = buf[n:]
             unit = frame[0]
+            frames["rx"].append(frame.hex().upper())
             pdu = answer(unit, frame[1:-2], served)
             if pdu is not None:
                 adu = bytes([unit]) + pdu
+                frames["tx"].append((adu + crc16(adu)).hex().upper())
                 os.write(fd, adu + crc16(adu))
 
 
@@ -169,10 +174,13 @@ def serve_tcp_client(conn, served):
             if len(buf) < 6 + length:
                 break
             tid, unit, pdu = buf[0:2], buf[6], buf[7 : 6 + length]
+            frames["rx"].append(buf[: 6 + length].hex().upper())
             buf = buf[6 + length :]
             out = answer(unit, pdu, served)
             if out is not None:
-                conn.sendall(tid + b"\x00\x00" + (len(out) + 1).to_bytes(2, "big") + bytes([unit]) + out)
+                reply = tid + b"\x00\x00" + (len(out) + 1).to_bytes(2, "big") + bytes([unit]) + out
+                frames["tx"].append(reply.hex().upper())
+                conn.sendall(reply)
 
 
 def serve_tcp(listener, served):
@@ -200,6 +208,8 @@ def control(line):
                 return {"ok": True}
             if req["op"] == "stats":
                 return {"ok": True, "requests": dict(requests)}
+            if req["op"] == "frames":
+                return {"ok": True, "frames": list(frames["rx"]), "replies": list(frames["tx"])}
             if req["op"] == "times":
                 return {"ok": True, "times": list(arrivals)}
         return {"ok": False, "error": f"unknown op {req['op']}"}

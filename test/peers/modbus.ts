@@ -110,6 +110,8 @@ export interface FieldPeer {
   requests(): Promise<Record<string, number>>;
   /** When each request arrived (ms, monotonic), in order. */
   arrivals(): Promise<number[]>;
+  /** Every request frame received and reply frame sent, hex (TCP with the MBAP header), in order. */
+  frames(): Promise<{ requests: string[]; replies: string[] }>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +129,10 @@ export async function startFieldPeer(kind: 'tcp' | 'rtu', where: string | number
     rule: async (rule) => void (await must({ op: 'rule', ...rule })),
     requests: async () => (await must({ op: 'stats' })).requests!,
     arrivals: async () => (await must({ op: 'times' })).times!,
+    frames: async () => {
+      const r = await must({ op: 'frames' });
+      return { requests: r.frames!, replies: r.replies! };
+    },
     stop: peer.stop,
   };
 }
@@ -136,6 +142,8 @@ interface PeerReply {
   values?: (number | boolean)[];
   requests?: Record<string, number>;
   times?: number[];
+  frames?: string[];
+  replies?: string[];
   error?: string;
 }
 
