@@ -114,6 +114,15 @@ export class ModbusClient {
     return this.call(`FC22 ${address}`, attempt, (cb) => this.master.writeFC22(unit, address, andMask, orMask, cb as never)).then(() => undefined);
   }
 
+  /**
+   * FC43/14 read device identification, basic objects (0 vendor, 1 product code, 2 revision):
+   * object id -> text. Follow-up requests for more objects are made by modbus-serial.
+   */
+  readDeviceIdentification(unit: number, attempt: Attempt | AbortSignal): Promise<Record<number, string>> {
+    const master = this.master as unknown as { writeFC43(unit: number, code: number, objectId: number, cb: unknown): void };
+    return this.call<{ data: Record<number, string> }>('FC43/14', attempt, (cb) => master.writeFC43(unit, 1, 0, cb)).then((r) => r.data);
+  }
+
   /** `attempt`: the bus scheduler's Attempt, or an AbortSignal for callers outside a scheduler. */
   private call<T>(label: string, attempt: Attempt | AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -63,10 +63,11 @@ export interface PyModbusPeer {
 }
 
 /** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
-export async function startPyModbus(kind: 'tcp' | 'rtu' | 'ascii', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[] } = {}): Promise<PyModbusPeer> {
+export async function startPyModbus(kind: 'tcp' | 'rtu' | 'ascii', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[]; identity?: [string, string, string] } = {}): Promise<PyModbusPeer> {
   const args = [kind, String(where), '--units', (opts.units ?? [1]).join(',')];
   if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
   if (opts.refuseFc) args.push('--refuse-fc', opts.refuseFc.join(','));
+  if (opts.identity) args.push('--identity', opts.identity.join('|'));
   const peer = await startScriptPeer('modbus_server.py', args, 'the pymodbus peer');
   return {
     where: peer.where,

@@ -31,6 +31,7 @@ from pymodbus.datastore import (
     ModbusSlaveContext,
     ModbusSparseDataBlock,
 )
+from pymodbus.device import ModbusDeviceIdentification
 from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
 from pymodbus.transaction import ModbusAsciiFramer, ModbusRtuFramer
 
@@ -124,15 +125,21 @@ async def main():
     parser.add_argument("--units", default="1")
     parser.add_argument("--sparse-hr", default="")
     parser.add_argument("--refuse-fc", default="")
+    parser.add_argument("--identity", default="", help="vendor|product code|revision (FC43/14)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     context = build_context([int(u) for u in args.units.split(",")], args.sparse_hr)
+    identity = None
+    if args.identity:
+        vendor, product, revision = args.identity.split("|")
+        identity = ModbusDeviceIdentification(info_name={"VendorName": vendor, "ProductCode": product, "MajorMinorRevision": revision})
     asyncio.get_running_loop().create_task(control(context))
     if args.kind == "tcp":
         server = await StartAsyncTcpServer(
             context,
             address=("127.0.0.1", int(args.where)),
             allow_reuse_address=True,
+            identity=identity,
             defer_start=True,
             ignore_missing_slaves=True,
         )
@@ -148,6 +155,7 @@ async def main():
             framer=ModbusAsciiFramer if args.kind == "ascii" else ModbusRtuFramer,
             port=args.where,
             baudrate=19200,
+            identity=identity,
             defer_start=True,
             ignore_missing_slaves=True,
         )

@@ -26,7 +26,7 @@ interface BlockFlags extends RawLinkFlags {
 export function registerModbusCommands(program: Command, globals: () => GlobalOptions): void {
   const modbus = program
     .command('modbus')
-    .description('talk to Modbus units directly (no daemon needed): read, write, scan')
+    .description('talk to Modbus units directly (no daemon needed): read, write, scan, info')
     .addHelpText(
       'after',
       `
@@ -103,6 +103,29 @@ unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permis
         await conn.stop();
       }
     });
+
+  const info = modbus
+    .command('info')
+    .description('read the device identification of a unit (FC43/14): vendor, product code, revision')
+    .option('-u, --unit <id>', 'unit id (slave address) 1-247', '1');
+  addLinkOptions(info, { timeoutMs: 300, tries: 3 }).action(async (f: RawLinkFlags & { unit: string }) => {
+    const g = globals();
+    const link = parseLink(f);
+    const unit = parseUnit(f.unit, link);
+    const conn = new ModbusLink(link);
+    await conn.start();
+    try {
+      const objects = await conn.request(unit, 'a device identification request (FC43/14)', (c, signal) => c.readDeviceIdentification(unit, signal));
+      const ident = { vendor: objects[0] ?? null, product_code: objects[1] ?? null, revision: objects[2] ?? null };
+      if (g.json) print(JSON.stringify({ link: describeLink(link), unit, ...ident, objects }));
+      else {
+        print(`unit ${unit} on ${describeLink(link)}:`);
+        print(table(['OBJECT', 'VALUE'], [['vendor', ident.vendor ?? '-'], ['product code', ident.product_code ?? '-'], ['revision', ident.revision ?? '-']]));
+      }
+    } finally {
+      await conn.stop();
+    }
+  });
 
   const scan = modbus
     .command('scan')
