@@ -56,6 +56,12 @@ const RAW_RANGE: Partial<Record<ModbusPointType, [number, number]>> = {
   bcd32: [0, 99_999_999],
 };
 
+const SOURCE_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'bit'] as const;
+
+function isSourceType(type: ModbusPointType): type is (typeof SOURCE_TYPES)[number] {
+  return (SOURCE_TYPES as readonly string[]).includes(type);
+}
+
 export function isBitTable(table: Table): boolean {
   return table === 'coil' || table === 'discrete';
 }
@@ -129,7 +135,8 @@ export function resolvePoint(name: string, p: ModbusPointConfig, defaults: Point
     ...(boolean || text || labels !== undefined ? {} : { min, max }),
     enum: labels === undefined ? undefined : [...labels.values()],
     enum_codes: labels === undefined ? undefined : [...labels.keys()],
-    source_type: p.scale === 1 && p.offset === 0 ? type : undefined,
+    // Northbound names these as their own datatypes; the wider ones are typed by their range.
+    source_type: p.scale === 1 && p.offset === 0 && isSourceType(type) ? type : undefined,
     description: p.description,
   };
   return {
