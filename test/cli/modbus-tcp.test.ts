@@ -246,5 +246,6 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
     const bad = await mgw(['modbus', 'write', '--host', host, '--unit', '2', '--address', '120', '--type', 'bcd16', '12345']);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('out of range for bcd16 (0..9999)');
-  });
+    // Five CLI processes: on a busy machine each start takes seconds.
+  }, 60_000);
 });
