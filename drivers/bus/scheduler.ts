@@ -5,7 +5,9 @@
  * a second request before the first one's answer makes answers ambiguous.
  *
  * - Writes go ahead of polls: an operator waiting for a motor to stop outranks a routine read.
- * - Each attempt has a timeout; a timed-out attempt is retried up to `retries` times.
+ * - Each attempt has a timeout (the bus's, or the transaction's own for a slow unit); a
+ *   timed-out attempt is retried up to `retries` times. A transaction may ask for a pause
+ *   since the previous one ended (`delayMs`), for slow converters.
  * - After a timeout the line stays quiet for `quietMs`, so a late reply to the abandoned
  *   request has arrived (and been discarded) before the next request goes out; bytes that
  *   arrive meanwhile push the next request on until the line has been silent for `gapMs`.
@@ -79,6 +81,15 @@ export interface Transaction<T> {
   cancel?: AbortSignal;
   /** Extra attempts after a timeout for this transaction (default: the bus setting). */
   retries?: number;
+  /** Per attempt for this transaction (ms; default: the bus setting): a slow unit on a fast line. */
+  timeoutMs?: number;
+  /** Silence after a timeout of this transaction (ms; default: the bus setting). */
+  quietMs?: number;
+  /**
+   * Silence kept between the end of the previous transaction and this request (ms): slow
+   * serial converters and units that need a pause between requests.
+   */
+  delayMs?: number;
   /** Short text for logs: `read holding 0+10`. */
   label?: string;
   /**
@@ -204,6 +215,8 @@ export class BusScheduler extends EventEmitter {
   private silence: { failures: number; probeAt: number; probing: boolean; probed: Set<string>; seen: Set<string> } | undefined;
   /** When the last byte arrived from the line. */
   private lastRxAt = 0;
+  /** When the last transaction ended (answered, failed or timed out). */
+  private lastEndAt = 0;
 
   constructor(private readonly options: BusSchedulerOptions) {
     super();
@@ -354,7 +367,8 @@ export class BusScheduler extends EventEmitter {
       return;
     }
     // A unit still sending (a late reply) keeps the line busy until it has been quiet for the gap.
-    const wait = Math.max(this.readyAt, this.lastRxAt + this.options.gapMs) - this.now();
+    const delay = queue[0]!.tx.delayMs ?? 0;
+    const wait = Math.max(this.readyAt, this.lastRxAt + this.options.gapMs, delay > 0 ? this.lastEndAt + delay : 0) - this.now();
     if (wait > 0) {
       this.pumpTimer = setTimeout(() => {
         this.pumpTimer = undefined;
@@ -373,6 +387,7 @@ export class BusScheduler extends EventEmitter {
     dev.transactions++;
     const attempt = new Attempt();
     const started = this.now();
+    const timeoutMs = tx.timeoutMs ?? this.options.timeoutMs;
     let settled = false;
 
     const finish = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown; timeout: boolean; link: boolean }) => {
@@ -381,6 +396,7 @@ export class BusScheduler extends EventEmitter {
       clearTimeout(timer);
       this.inFlight = undefined;
       const t = this.now();
+      this.lastEndAt = t;
       const elapsed = t - started;
       this.stats.busy_ms += elapsed;
       this.lastProgress = t;
@@ -408,7 +424,7 @@ export class BusScheduler extends EventEmitter {
         this.stats.timeouts++;
         dev.timeouts++;
         this.silentTimeouts++;
-        this.readyAt = t + Math.max(this.options.quietMs, this.options.gapMs);
+        this.readyAt = t + Math.max(tx.quietMs ?? this.options.quietMs, this.options.gapMs);
         const silentNow = this.unitSilent(tx);
         if (!silentNow && pending.attempt <= this.retriesOf(tx) && !this.stopped) {
           this.stats.retries++;
@@ -419,7 +435,7 @@ export class BusScheduler extends EventEmitter {
           this.maybeReopen();
           pending.reject(
             new BusTimeoutError(
-              `${tx.device} did not answer ${tx.label ?? 'the request'} within ${this.options.timeoutMs} ms (${pending.attempt} attempt${pending.attempt === 1 ? '' : 's'})`,
+              `${tx.device} did not answer ${tx.label ?? 'the request'} within ${timeoutMs} ms (${pending.attempt} attempt${pending.attempt === 1 ? '' : 's'})`,
               pending.attempt,
             ),
           );
@@ -439,7 +455,7 @@ export class BusScheduler extends EventEmitter {
       this.pump();
     };
 
-    const timer = setTimeout(() => finish({ ok: false, error: undefined, timeout: true, link: false }), this.options.timeoutMs);
+    const timer = setTimeout(() => finish({ ok: false, error: undefined, timeout: true, link: false }), timeoutMs);
     this.inFlight = {
       pending,
       fail: (error) => finish({ ok: false, error, timeout: false, link: true }),

@@ -28,7 +28,7 @@ export function checkLineDevices(devices: readonly (AnyDevice | undefined)[], bu
     checkDelimiter(dev.port.delimiter, `${at}.port.delimiter`, problems);
     const settings = JSON.stringify(dev.port);
     const first = ports.get(dev.port.path);
-    const bus = buses.findIndex((b) => b?.kind === 'rtu' && b.port === dev.port.path);
+    const bus = buses.findIndex((b) => (b?.kind === 'rtu' || b?.kind === 'ascii') && b.port === dev.port.path);
     if (bus !== -1) problems.push(`${at}.port.path: ${dev.port.path} is already the port of buses[${bus}] (${buses[bus]!.id}); one port serves one driver`);
     if (first === undefined) ports.set(dev.port.path, { index: i, settings });
     else if (first.settings !== settings) {

@@ -4,7 +4,7 @@
  */
 import type { CheckedEntries } from '../../src/config/cross-checks.js';
 import type { ModbusDeviceConfig, ModbusPointConfig } from './config.js';
-import { isBitTable, pointType, registerCount } from './codec.js';
+import { isBitTable, parseBits, pointField, pointType, registerCount } from './codec.js';
 import { devicePointConfigs } from './device.js';
 import { PROFILES } from '../profiles/index.js';
 
@@ -23,6 +23,10 @@ export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>
   cfg.devices.forEach((d, i) => {
     if (d?.driver !== 'modbus') return;
     const where = `devices[${i}]`;
+    const bus = busIndex.has(d.bus) ? buses[busIndex.get(d.bus)!] : undefined;
+    if (bus !== undefined && bus.kind !== 'tcp' && (d.unit < 1 || d.unit > 247)) {
+      problems.push(`${where}.unit: ${d.unit} on serial bus "${d.bus}": units there are 1-247 (0 is broadcast, 248-255 reserved); 0 and 255 are for Modbus TCP`);
+    }
     if (!busIndex.has(d.bus)) {
       const known = [...busIndex.keys()];
       problems.push(`${where}.bus: no bus "${d.bus}" under buses:${known.length > 0 ? ` (known: ${known.join(', ')})` : ' (the list is empty)'}`);
@@ -73,14 +77,19 @@ function pointChecks(d: ModbusDeviceConfig, where: string): string[] {
   const problems: string[] = [];
   const points = devicePointConfigs(d);
   const pathOf = (name: string) => (d.points !== undefined && Object.hasOwn(d.points, name) ? `${where}.points.${name}` : `${where}.profile (${d.profile}).${name}`);
-  const spans: { name: string; table: string; from: number; to: number; bitOnly: boolean }[] = [];
+  const spans: { name: string; table: string; from: number; to: number; mask: number | undefined }[] = [];
   for (const [name, p] of Object.entries(points)) {
     const at = pathOf(name);
     const type = pointType(p);
     problems.push(...typeChecks(p, type, at));
-    const count = type === 'bool' || type === 'bit' ? 1 : registerCount(type);
-    if (p.address + count - 1 > 65535) problems.push(`${at}.address: a ${type} at ${p.address} runs past the last address 65535`);
-    spans.push({ name, table: p.table, from: p.address, to: p.address + count - 1, bitOnly: type === 'bit' });
+    const count = type === 'bool' || type === 'bit' ? 1 : registerCount(type, p.length);
+    const shifted = d.address_offset !== undefined && d.address_offset !== 0 && d.points !== undefined && Object.hasOwn(d.points, name);
+    const onWire = shifted ? ` (address ${p.address} on the wire with address_offset ${d.address_offset})` : '';
+    if (p.address < 0) problems.push(`${at}.address: ${p.address - (d.address_offset ?? 0)} is before the first address${onWire}`);
+    else if (p.address + count - 1 > 65535) problems.push(`${at}.address: a ${type} at ${p.address} runs past the last address 65535${onWire}`);
+    const field = pointField(p, type);
+    const mask = field === undefined ? undefined : ((1 << field.width) - 1) << field.lo;
+    spans.push({ name, table: p.table, from: p.address, to: p.address + count - 1, mask });
   }
   spans.sort((a, b) => a.table.localeCompare(b.table) || a.from - b.from);
   for (let i = 1; i < spans.length; i++) {
@@ -88,12 +97,12 @@ function pointChecks(d: ModbusDeviceConfig, where: string): string[] {
       const a = spans[j]!;
       const b = spans[i]!;
       if (a.to < b.from) continue;
-      // Bits of one register may share it; anything else sharing a register is a mistake.
-      if (a.bitOnly && b.bitOnly) {
-        const bitA = points[a.name]!.bit ?? 0;
-        const bitB = points[b.name]!.bit ?? 0;
-        if (bitA !== bitB) continue;
-        problems.push(`${pathOf(b.name)}.bit: bit ${bitB} of ${b.table} ${b.from} is already point ${a.name}`);
+      // Bits, bytes and bit fields of one register may share it; anything else sharing a register is a mistake.
+      if (a.mask !== undefined && b.mask !== undefined) {
+        if ((a.mask & b.mask) === 0) continue;
+        const pb = points[b.name]!;
+        if (pointType(pb) === 'bit' && pointType(points[a.name]!) === 'bit') problems.push(`${pathOf(b.name)}.bit: bit ${pb.bit ?? 0} of ${b.table} ${b.from} is already point ${a.name}`);
+        else problems.push(`${pathOf(b.name)}: its bits of ${b.table} ${b.from} overlap point ${a.name}`);
         continue;
       }
       problems.push(`${pathOf(b.name)}.address: overlaps point ${a.name} (${a.table} ${a.from}${a.to > a.from ? `-${a.to}` : ''})`);
@@ -112,11 +121,27 @@ function typeChecks(p: ModbusPointConfig, type: string, at: string): string[] {
   if (p.access === 'rw' && (p.table === 'input' || p.table === 'discrete')) {
     problems.push(`${at}.access: ${p.table === 'input' ? 'input registers' : 'discrete inputs'} are read-only in Modbus; a writable point must be a ${p.table === 'input' ? 'holding register' : 'coil'}`);
   }
+  const partial = type === 'bit' || type === 'int8' || type === 'uint8' || p.bits !== undefined;
+  if (p.bit_write !== undefined && !partial) problems.push(`${at}.bit_write: only points that are part of a register (type bit, int8, uint8, or bits:) take bit_write:`);
+  if (p.bits !== undefined) {
+    if (type !== 'uint16') problems.push(`${at}.bits: a bit field is unsigned: use type uint16 (or leave type out)`);
+    const [a, b] = p.bits.split('-').map(Number) as [number, number];
+    if (a > b) problems.push(`${at}.bits: write the low bit first (${b}-${a})`);
+    else if (parseBits(p.bits).width === 16) problems.push(`${at}.bits: 0-15 is the whole register; leave bits: out`);
+  }
+  if ((type === 'int8' || type === 'uint8') && p.byte === undefined) problems.push(`${at}.byte: type ${type} needs byte: high or low`);
+  if (type !== 'int8' && type !== 'uint8' && p.byte !== undefined) problems.push(`${at}.byte: only points of type int8 or uint8 take byte:`);
+  if (type === 'string' && p.length === undefined) problems.push(`${at}.length: type string needs length: its characters (two per register)`);
+  if (type !== 'string' && (p.length !== undefined || p.trim !== undefined)) problems.push(`${at}.${p.length !== undefined ? 'length' : 'trim'}: only points of type string take it`);
   if (p.scale === 0) problems.push(`${at}.scale: must not be 0`);
   if (p.min !== undefined && p.max !== undefined && p.min > p.max) problems.push(`${at}: min ${p.min} is above max ${p.max}`);
-  if (p.enum !== undefined && (type === 'bool' || type === 'bit' || type === 'float32')) problems.push(`${at}.enum: labels need an integer type (int16, uint16, int32, uint32)`);
+  const notNumber = type === 'bool' || type === 'bit' || type === 'string';
+  if (p.enum !== undefined && (notNumber || type.startsWith('float'))) problems.push(`${at}.enum: labels need an integer type (int8 to uint64, bcd16, bcd32)`);
+  if (type === 'string' && (p.scale !== 1 || p.offset !== 0 || p.min !== undefined || p.max !== undefined || p.deadband !== 0)) {
+    problems.push(`${at}: a string takes no scale, offset, min, max or deadband`);
+  }
   if (p.range_check) {
-    if (type === 'bool' || type === 'bit' || p.enum !== undefined) problems.push(`${at}.range_check: only numeric points have a range; remove it`);
+    if (notNumber || p.enum !== undefined) problems.push(`${at}.range_check: only numeric points have a range; remove it`);
     else if (p.min === undefined && p.max === undefined) problems.push(`${at}.range_check: needs the physical range as min and/or max`);
   }
   return problems;

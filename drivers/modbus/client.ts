@@ -9,6 +9,7 @@ import type { Transport } from '../bus/transport.js';
 import { LinkDownError } from '../bus/errors.js';
 import { Attempt } from '../bus/scheduler.js';
 import { RtuFraming, TcpFraming, type FramingCounters } from './framing.js';
+import { AsciiFraming } from './ascii-framing.js';
 
 /** The meaning of each Modbus exception code (Modbus Application Protocol V1.1b3, 7). */
 export const EXCEPTION_MEANINGS: Record<number, string> = {
@@ -59,11 +60,12 @@ const ModbusRTU = ModbusSerial.default;
 type Callback<T> = (err: (Error & { modbusCode?: number }) | null, res: T) => void;
 
 export class ModbusClient {
-  private readonly framing: RtuFraming | TcpFraming;
+  private readonly framing: RtuFraming | TcpFraming | AsciiFraming;
   private readonly master: InstanceType<typeof ModbusRTU>;
 
-  constructor(options: { transport: Transport; kind: 'rtu' | 'tcp' }) {
-    this.framing = options.kind === 'rtu' ? new RtuFraming(options.transport) : new TcpFraming(options.transport);
+  constructor(options: { transport: Transport; kind: 'rtu' | 'tcp' | 'ascii' }) {
+    this.framing =
+      options.kind === 'rtu' ? new RtuFraming(options.transport) : options.kind === 'ascii' ? new AsciiFraming(options.transport) : new TcpFraming(options.transport);
     this.master = new ModbusRTU(this.framing);
     // Registers ModbusRTU's reply handler on the adapter; the transport itself is opened by the scheduler.
     this.master.open(() => undefined);
@@ -105,6 +107,20 @@ export class ModbusClient {
     return this.call(`FC16 ${address}+${values.length}`, attempt, (cb) => this.master.writeFC16(unit, address, values, cb as never)).then(
       () => undefined,
     );
+  }
+
+  /** FC22: the unit sets the register to (current AND andMask) OR (orMask AND NOT andMask), in one step. */
+  maskWriteRegister(unit: number, address: number, andMask: number, orMask: number, attempt: Attempt | AbortSignal): Promise<void> {
+    return this.call(`FC22 ${address}`, attempt, (cb) => this.master.writeFC22(unit, address, andMask, orMask, cb as never)).then(() => undefined);
+  }
+
+  /**
+   * FC43/14 read device identification, basic objects (0 vendor, 1 product code, 2 revision):
+   * object id -> text. Follow-up requests for more objects are made by modbus-serial.
+   */
+  readDeviceIdentification(unit: number, attempt: Attempt | AbortSignal): Promise<Record<number, string>> {
+    const master = this.master as unknown as { writeFC43(unit: number, code: number, objectId: number, cb: unknown): void };
+    return this.call<{ data: Record<number, string> }>('FC43/14', attempt, (cb) => master.writeFC43(unit, 1, 0, cb)).then((r) => r.data);
   }
 
   /** `attempt`: the bus scheduler's Attempt, or an AbortSignal for callers outside a scheduler. */

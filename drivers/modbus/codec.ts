@@ -2,11 +2,13 @@
  * Point decoding and encoding: raw registers or bits <-> engineering values.
  *
  * value = raw * scale + offset. Byte order swaps the two bytes inside each register; word
- * order says which register holds the high half of a 32-bit value (big: the first, the
- * Modbus convention; little: the second, "word swapped" as many PLCs and meters do).
+ * order says which register holds the high part of a value over several registers (big: the
+ * first, the Modbus convention; little: the last, "word swapped" as many PLCs and meters do).
+ * A `bit`, an int8/uint8 byte or a `bits:` field is part of one register (a field).
  */
 import type { PointMeta, PointValue } from '../../src/core/points.js';
 import type { ModbusPointConfig, ModbusPointType, Table } from './config.js';
+import { bytesToWords, fromAscii, fromBcd, swapBytes, toAscii, toBcd, wordsToBytes, type Trim } from './words.js';
 
 export interface ResolvedPoint {
   name: string;
@@ -14,11 +16,19 @@ export interface ResolvedPoint {
   address: number;
   type: ModbusPointType;
   bit: number;
+  /** The bits of the (byte-order corrected) register a bit, byte or bits: point occupies. */
+  field: { lo: number; width: number } | undefined;
   byteOrder: 'big' | 'little';
   wordOrder: 'big' | 'little';
+  /** For type string: characters, and how they are trimmed. */
+  length: number;
+  trim: Trim;
   scale: number;
   offset: number;
   access: 'r' | 'rw';
+  /** 16: always the multiple-write functions (FC16/FC15), even for one register or coil. */
+  writeFunction: 6 | 16;
+  bitWrite: 'mask' | 'read_modify_write';
   deadband: number;
   /** The declared physical range a read value must be in (`range_check: true`), else undefined. */
   range: { min: number; max: number } | undefined;
@@ -30,12 +40,27 @@ export interface ResolvedPoint {
   meta: PointMeta;
 }
 
+/** Beyond 2^53 a JavaScript number cannot hold every integer: 64-bit writes stay inside. */
+const SAFE = Number.MAX_SAFE_INTEGER;
+
 const RAW_RANGE: Partial<Record<ModbusPointType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
   int16: [-32768, 32767],
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
+  int64: [-SAFE, SAFE],
+  uint64: [0, SAFE],
+  bcd16: [0, 9999],
+  bcd32: [0, 99_999_999],
 };
+
+const SOURCE_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'bit'] as const;
+
+function isSourceType(type: ModbusPointType): type is (typeof SOURCE_TYPES)[number] {
+  return (SOURCE_TYPES as readonly string[]).includes(type);
+}
 
 export function isBitTable(table: Table): boolean {
   return table === 'coil' || table === 'discrete';
@@ -46,16 +71,53 @@ export function pointType(p: Pick<ModbusPointConfig, 'table' | 'type'>): ModbusP
   return p.type ?? (isBitTable(p.table) ? 'bool' : 'uint16');
 }
 
-export function registerCount(type: ModbusPointType): number {
-  return type === 'int32' || type === 'uint32' || type === 'float32' ? 2 : 1;
+/** Registers a point of this type occupies (`length`: a string's characters). */
+export function registerCount(type: ModbusPointType, length = 0): number {
+  switch (type) {
+    case 'int32':
+    case 'uint32':
+    case 'float32':
+    case 'bcd32':
+      return 2;
+    case 'int64':
+    case 'uint64':
+    case 'float64':
+      return 4;
+    case 'string':
+      return Math.max(1, Math.ceil(length / 2));
+    default:
+      return 1;
+  }
 }
 
-export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint {
+/** `bits: 4-7` as low bit and width. */
+export function parseBits(bits: string): { lo: number; width: number } {
+  const [a, b] = bits.split('-').map(Number) as [number, number];
+  return { lo: Math.min(a, b), width: Math.abs(b - a) + 1 };
+}
+
+/** The field of its register a point occupies, or undefined when it takes whole registers. */
+export function pointField(p: Pick<ModbusPointConfig, 'type' | 'bit' | 'bits' | 'byte'>, type: ModbusPointType): { lo: number; width: number } | undefined {
+  if (type === 'bit') return { lo: p.bit ?? 0, width: 1 };
+  if (type === 'int8' || type === 'uint8') return { lo: p.byte === 'low' ? 0 : 8, width: 8 };
+  if (p.bits !== undefined) return parseBits(p.bits);
+  return undefined;
+}
+
+/** Device-wide settings a point inherits unless it sets its own. */
+export interface PointDefaults {
+  write_function?: 6 | 16 | undefined;
+  bit_write?: 'mask' | 'read_modify_write' | undefined;
+}
+
+export function resolvePoint(name: string, p: ModbusPointConfig, defaults: PointDefaults = {}): ResolvedPoint {
   const type = pointType(p);
   const labels = p.enum === undefined ? undefined : new Map(Object.entries(p.enum).map(([k, label]) => [Number(k), label]));
   const raws = labels === undefined ? undefined : new Map([...labels].map(([raw, label]) => [label, raw]));
   const boolean = type === 'bool' || type === 'bit';
-  const range = RAW_RANGE[type];
+  const text = type === 'string';
+  const field = pointField(p, type);
+  const range = p.bits !== undefined && field !== undefined ? ([0, 2 ** field.width - 1] as [number, number]) : RAW_RANGE[type];
   const exactInt = range !== undefined && Number.isInteger(p.scale) && Number.isInteger(p.offset);
   let min = p.min;
   let max = p.max;
@@ -67,13 +129,14 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     max = Math.min(max ?? Infinity, Math.max(a, b));
   }
   const meta: PointMeta = {
-    type: boolean ? 'boolean' : labels !== undefined ? 'enum' : exactInt ? 'integer' : 'number',
+    type: boolean ? 'boolean' : text ? 'string' : labels !== undefined ? 'enum' : exactInt ? 'integer' : 'number',
     access: p.access,
     unit: p.unit,
-    ...(boolean || labels !== undefined ? {} : { min, max }),
+    ...(boolean || text || labels !== undefined ? {} : { min, max }),
     enum: labels === undefined ? undefined : [...labels.values()],
     enum_codes: labels === undefined ? undefined : [...labels.keys()],
-    source_type: p.scale === 1 && p.offset === 0 ? type : undefined,
+    // Northbound names these as their own datatypes; the wider ones are typed by their range.
+    source_type: p.scale === 1 && p.offset === 0 && isSourceType(type) ? type : undefined,
     description: p.description,
   };
   return {
@@ -82,44 +145,66 @@ export function resolvePoint(name: string, p: ModbusPointConfig): ResolvedPoint 
     address: p.address,
     type,
     bit: p.bit ?? 0,
-    byteOrder: p.byte_order,
+    field,
+    // A byte of a register is named by `byte:`; swapping bytes as well would only confuse.
+    byteOrder: type === 'int8' || type === 'uint8' ? 'big' : p.byte_order,
     wordOrder: p.word_order,
+    length: p.length ?? 0,
+    trim: p.trim ?? 'right',
     scale: p.scale,
     offset: p.offset,
     access: p.access,
+    writeFunction: p.write_function ?? defaults.write_function ?? 6,
+    bitWrite: p.bit_write ?? defaults.bit_write ?? 'mask',
     deadband: p.deadband,
     range: p.range_check ? { min: p.min ?? -Infinity, max: p.max ?? Infinity } : undefined,
-    count: boolean ? 1 : registerCount(type),
+    count: boolean ? 1 : registerCount(type, p.length),
     labels,
     raws,
     meta,
   };
 }
 
-function swapBytes(word: number): number {
-  return ((word & 0xff) << 8) | ((word >> 8) & 0xff);
+/** The raw number a point's registers hold (before scale, offset and labels); NaN for bad BCD. */
+function rawNumber(p: ResolvedPoint, words: readonly number[], at: number): number {
+  if (p.field !== undefined) {
+    const w = p.byteOrder === 'little' ? swapBytes(words[at]!) : words[at]!;
+    const v = (w >> p.field.lo) & ((1 << p.field.width) - 1);
+    return p.type === 'int8' ? (v << 24) >> 24 : v;
+  }
+  const buf = wordsToBytes(words, at, p.count, p.byteOrder, p.wordOrder);
+  switch (p.type) {
+    case 'int16':
+      return buf.readInt16BE(0);
+    case 'int32':
+      return buf.readInt32BE(0);
+    case 'uint32':
+      return buf.readUInt32BE(0);
+    case 'float32': {
+      // A float32 has about 7 significant digits; printing more only shows conversion noise.
+      const f = buf.readFloatBE(0);
+      return Number.isFinite(f) ? Number(f.toPrecision(7)) : f;
+    }
+    case 'int64':
+      return Number(buf.readBigInt64BE(0));
+    case 'uint64':
+      return Number(buf.readBigUInt64BE(0));
+    case 'float64':
+      return buf.readDoubleBE(0);
+    case 'bcd16':
+    case 'bcd32':
+      return fromBcd(buf);
+    default:
+      return buf.readUInt16BE(0);
+  }
 }
-
-/** Scratch space for 32-bit conversions; decoding runs for every point of every poll. */
-const SCRATCH = Buffer.alloc(4);
 
 /** Decodes a point from the registers starting at `at` (its address within the block read). */
 export function decodeRegisters(p: ResolvedPoint, words: readonly number[], at = 0): PointValue {
-  const little = p.byteOrder === 'little';
-  const w0 = little ? swapBytes(words[at]!) : words[at]!;
-  if (p.type === 'bit') return ((w0 >> p.bit) & 1) === 1;
-  if (p.type === 'bool') return w0 !== 0;
-  let raw: number;
-  if (p.count === 1) {
-    raw = p.type === 'int16' ? (w0 << 16) >> 16 : w0;
-  } else {
-    const w1 = little ? swapBytes(words[at + 1]!) : words[at + 1]!;
-    SCRATCH.writeUInt16BE(p.wordOrder === 'big' ? w0 : w1, 0);
-    SCRATCH.writeUInt16BE(p.wordOrder === 'big' ? w1 : w0, 2);
-    raw = p.type === 'int32' ? SCRATCH.readInt32BE(0) : p.type === 'uint32' ? SCRATCH.readUInt32BE(0) : SCRATCH.readFloatBE(0);
-    // A float32 has about 7 significant digits; printing more only shows conversion noise.
-    if (p.type === 'float32' && Number.isFinite(raw)) raw = Number(raw.toPrecision(7));
-  }
+  if (p.type === 'bit') return rawNumber(p, words, at) === 1;
+  if (p.type === 'bool') return (p.byteOrder === 'little' ? swapBytes(words[at]!) : words[at]!) !== 0;
+  if (p.type === 'string') return fromAscii(wordsToBytes(words, at, p.count, p.byteOrder, 'big'), p.length, p.trim);
+  const raw = rawNumber(p, words, at);
   if (p.labels !== undefined) return p.labels.get(raw) ?? `unknown_${raw}`;
   return engineering(p, raw);
 }
@@ -138,46 +223,83 @@ export class EncodeError extends Error {
   }
 }
 
-/** Encodes an engineering value into the registers of a register point (not for bit points). */
-export function encodeRegisters(p: ResolvedPoint, value: PointValue): number[] {
-  let raw: number;
+/** The raw number an engineering value stands for; throws EncodeError when it does not fit. */
+function rawOf(p: ResolvedPoint, value: PointValue): number {
   if (p.raws !== undefined) {
     const r = p.raws.get(String(value));
     if (r === undefined) throw new EncodeError(`${p.name}: ${String(value)} is not one of ${[...p.raws.keys()].join(', ')}`);
-    raw = r;
-  } else if (p.type === 'bool') {
-    raw = value === true ? 1 : 0;
-  } else {
-    if (typeof value !== 'number') throw new EncodeError(`${p.name}: needs a number`);
-    raw = (value - p.offset) / p.scale;
-    if (p.type !== 'float32') raw = Math.round(raw);
-    const range = RAW_RANGE[p.type];
-    if (range !== undefined && (raw < range[0] || raw > range[1])) {
-      throw new EncodeError(`${p.name}: ${value} does not fit a ${p.type} register (raw ${raw})`);
-    }
+    return r;
   }
-  const buf = Buffer.alloc(4);
-  let words: number[];
-  if (p.count === 1) {
-    if (p.type === 'int16') buf.writeInt16BE(raw, 0);
-    else buf.writeUInt16BE(raw & 0xffff, 0);
-    words = [buf.readUInt16BE(0)];
-  } else {
-    if (p.type === 'int32') buf.writeInt32BE(raw, 0);
-    else if (p.type === 'uint32') buf.writeUInt32BE(raw, 0);
-    else buf.writeFloatBE(raw, 0);
-    const hi = buf.readUInt16BE(0);
-    const lo = buf.readUInt16BE(2);
-    words = p.wordOrder === 'big' ? [hi, lo] : [lo, hi];
+  if (p.type === 'bool' || p.type === 'bit') return value === true ? 1 : 0;
+  if (typeof value !== 'number') throw new EncodeError(`${p.name}: needs a number`);
+  let raw = (value - p.offset) / p.scale;
+  if (p.type !== 'float32' && p.type !== 'float64') raw = Math.round(raw);
+  const bitsField = p.type === 'uint16' && p.field !== undefined ? p.field.width : undefined;
+  const range = bitsField !== undefined ? [0, 2 ** bitsField - 1] : RAW_RANGE[p.type];
+  if (range !== undefined && (raw < range[0]! || raw > range[1]!)) {
+    throw new EncodeError(`${p.name}: ${value} does not fit a ${bitsField !== undefined ? `${bitsField}-bit field` : `${p.type} register`} (raw ${raw})`);
   }
-  return p.byteOrder === 'little' ? words.map(swapBytes) : words;
+  return raw;
 }
 
-/** Sets or clears one bit of a register value, honouring the byte order. */
-export function encodeBit(p: ResolvedPoint, current: number, value: boolean): number {
-  const logical = p.byteOrder === 'little' ? swapBytes(current) : current;
-  const next = value ? logical | (1 << p.bit) : logical & ~(1 << p.bit) & 0xffff;
-  return p.byteOrder === 'little' ? swapBytes(next) : next;
+/** Encodes an engineering value into the registers of a point that takes whole registers. */
+export function encodeRegisters(p: ResolvedPoint, value: PointValue): number[] {
+  if (p.type === 'string') {
+    if (typeof value !== 'string') throw new EncodeError(`${p.name}: needs a string`);
+    const buf = toAscii(value, p.length, p.count);
+    if (buf === undefined) throw new EncodeError(`${p.name}: needs printable ASCII of at most ${p.length} characters`);
+    return bytesToWords(buf, p.byteOrder, 'big');
+  }
+  const raw = rawOf(p, value);
+  const buf = Buffer.alloc(2 * p.count);
+  switch (p.type) {
+    case 'int16':
+      buf.writeInt16BE(raw, 0);
+      break;
+    case 'int32':
+      buf.writeInt32BE(raw, 0);
+      break;
+    case 'uint32':
+      buf.writeUInt32BE(raw, 0);
+      break;
+    case 'float32':
+      buf.writeFloatBE(raw, 0);
+      break;
+    case 'int64':
+      buf.writeBigInt64BE(BigInt(raw), 0);
+      break;
+    case 'uint64':
+      buf.writeBigUInt64BE(BigInt(raw), 0);
+      break;
+    case 'float64':
+      buf.writeDoubleBE(raw, 0);
+      break;
+    case 'bcd16':
+    case 'bcd32':
+      toBcd(raw, 2 * p.count).copy(buf);
+      break;
+    default:
+      buf.writeUInt16BE(raw & 0xffff, 0);
+  }
+  return bytesToWords(buf, p.byteOrder, p.wordOrder);
+}
+
+/**
+ * FC22 masks that set a bit, byte or bits: field of a register to `value`, honouring the byte
+ * order: the unit computes (current AND and) OR (or AND NOT and).
+ */
+export function fieldMasks(p: ResolvedPoint, value: PointValue): { and: number; or: number } {
+  const f = p.field!;
+  const mask = (((1 << f.width) - 1) << f.lo) & 0xffff;
+  const and = ~mask & 0xffff;
+  const or = ((rawOf(p, value) & ((1 << f.width) - 1)) << f.lo) & 0xffff;
+  return p.byteOrder === 'little' ? { and: swapBytes(and), or: swapBytes(or) } : { and, or };
+}
+
+/** The register value `current` with the point's field set to `value` (read-modify-write). */
+export function encodeField(p: ResolvedPoint, current: number, value: PointValue): number {
+  const { and, or } = fieldMasks(p, value);
+  return (current & and) | or;
 }
 
 /**

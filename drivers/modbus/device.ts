@@ -11,11 +11,17 @@ import { resolvePoint, type ResolvedPoint } from './codec.js';
 import { ReadPlanner } from './planner.js';
 import { BlockRests } from './block-rests.js';
 
+export interface PollGroup {
+  intervalMs: number;
+  planner: ReadPlanner;
+}
+
 export interface ModbusDevice {
   cfg: ModbusDeviceConfig;
   desc: DeviceDescriptor;
   points: Map<string, ResolvedPoint>;
-  planner: ReadPlanner;
+  /** Points read at one interval, each with its own read plan (a fast status block, a slow counter). */
+  groups: PollGroup[];
   /** Blocks the unit leaves unanswered while it answers others, resting (see BlockRests). */
   blockRests: BlockRests;
   /** Last value published per point (the deadband compares against it). */
@@ -28,11 +34,14 @@ export interface ModbusDevice {
   writing: number;
   /** Count of control writes ever started (a poll compares it before and after). */
   writesStarted: number;
+  /** The unit answered exception 01 to FC22: its bit points are written by read-modify-write. */
+  noMaskWrite: boolean;
 }
 
 /**
  * The device's point configs: the profile's, minus the ones it excludes (`exclude:` or
- * `points: {name: null}`), then inline ones (which may override them).
+ * `points: {name: null}`), then inline ones (which may override them), moved by the device's
+ * `address_offset` (profile addresses are already those on the wire).
  */
 export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, ModbusPointConfig> {
   const out: Record<string, ModbusPointConfig> = {};
@@ -40,9 +49,10 @@ export function devicePointConfigs(cfg: ModbusDeviceConfig): Record<string, Modb
     for (const [name, p] of Object.entries(PROFILES[cfg.profile].points)) out[name] = v.parse(ModbusPointSchema, p);
   }
   for (const name of cfg.exclude ?? []) delete out[name];
+  const offset = cfg.address_offset ?? 0;
   for (const [name, p] of Object.entries(cfg.points ?? {})) {
     if (p === null) delete out[name];
-    else out[name] = p;
+    else out[name] = offset === 0 ? p : { ...p, address: p.address + offset };
   }
   return out;
 }
@@ -57,7 +67,9 @@ export interface BuildOptions {
 
 export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: BuildOptions): ModbusDevice {
   const points = new Map<string, ResolvedPoint>();
-  for (const [name, p] of Object.entries(devicePointConfigs(cfg))) points.set(name, resolvePoint(name, p));
+  const configs = devicePointConfigs(cfg);
+  for (const [name, p] of Object.entries(configs)) points.set(name, resolvePoint(name, p, cfg));
+  const groups = pollGroups(cfg, configs, points, options.maxGap);
   const meta: PointMap = {};
   for (const p of points.values()) meta[p.name] = p.meta;
   const profileType = cfg.profile === undefined ? undefined : PROFILES[cfg.profile].deviceType;
@@ -65,10 +77,7 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
     cfg,
     desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? profileType ?? 'modbus', driver: driverId, points: meta },
     points,
-    planner: new ReadPlanner({
-      points: [...points.values()].map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
-      maxGap: options.maxGap,
-    }),
+    groups,
     blockRests: new BlockRests({ floorMs: Math.max(cfg.poll_interval_ms, options.blockRestFloorMs), maxMs: options.backoffMaxMs }),
     published: {},
     polls: 0,
@@ -77,5 +86,26 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
     online: false,
     writing: 0,
     writesStarted: 0,
+    noMaskWrite: false,
   };
+}
+
+/** The device's points grouped by poll interval (a point's own, else the device's), fastest first. */
+function pollGroups(cfg: ModbusDeviceConfig, configs: Record<string, ModbusPointConfig>, points: Map<string, ResolvedPoint>, maxGap: number): PollGroup[] {
+  const byInterval = new Map<number, ResolvedPoint[]>();
+  for (const p of points.values()) {
+    const interval = configs[p.name]!.poll_interval_ms ?? cfg.poll_interval_ms;
+    byInterval.set(interval, [...(byInterval.get(interval) ?? []), p]);
+  }
+  return [...byInterval.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([intervalMs, members]) => ({
+      intervalMs,
+      planner: new ReadPlanner({
+        points: members.map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
+        maxGap,
+        ...(cfg.max_read_registers === undefined ? {} : { maxRegisters: cfg.max_read_registers }),
+        ...(cfg.max_read_bits === undefined ? {} : { maxBits: cfg.max_read_bits }),
+      }),
+    }));
 }

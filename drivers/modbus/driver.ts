@@ -15,15 +15,16 @@ import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
 import type { PointValue, Quality } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
-import { BusScheduler, type Attempt, type Priority } from '../bus/scheduler.js';
+import { BusScheduler, type Attempt, type Priority, type Transaction } from '../bus/scheduler.js';
 import { BackoffError, BusStoppedError, BusTimeoutError, isAbsentUnitAnswer, LinkDownError, TransactionCancelledError } from '../bus/errors.js';
 import { SerialTransport } from '../bus/serial.js';
 import { TcpTransport } from '../bus/tcp.js';
+import { TracingTransport } from '../bus/trace.js';
 import type { Transport } from '../bus/transport.js';
 import { ModbusClient, ModbusException } from './client.js';
-import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
+import { beyondDeadband, decodeRegisters, encodeField, encodeRegisters, fieldMasks, EncodeError, isBitTable, unusableValue, type ResolvedPoint } from './codec.js';
 import type { BusConfig, ModbusDeviceConfig } from './config.js';
-import { buildDevice, type ModbusDevice } from './device.js';
+import { buildDevice, type ModbusDevice, type PollGroup } from './device.js';
 import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
 import { groupWrites, type WriteGroup } from './writes.js';
 import { rtuFrameGapMs } from './rtu-timing.js';
@@ -44,11 +45,12 @@ export function interFrameGapMs(bus: BusConfig): number {
 /**
  * Silence after a timeout. RTU replies carry no transaction id, so a reply to an abandoned
  * request looks like the answer to the next one if it arrives after that was sent. Waiting a
- * full timeout (as libmodbus does before it flushes) drops any reply up to twice the timeout.
- * TCP replies carry an id: no wait.
+ * full timeout (as libmodbus does before it flushes) drops any reply up to twice the timeout;
+ * so does RTU over TCP (the serial server passes the frames through). TCP replies carry an id:
+ * no wait.
  */
 export function quietMs(bus: BusConfig): number {
-  return bus.quiet_ms ?? (bus.kind === 'rtu' ? bus.timeout_ms + interFrameGapMs(bus) : 0);
+  return bus.quiet_ms ?? (bus.kind === 'tcp' ? 0 : bus.timeout_ms + interFrameGapMs(bus));
 }
 
 /**
@@ -82,13 +84,18 @@ export class ModbusDriver implements Driver {
   constructor(private readonly options: ModbusDriverOptions) {
     const { bus, ctx } = options;
     this.id = `modbus:${bus.id}`;
-    const transport =
+    const line =
       options.transport ??
-      (bus.kind === 'rtu'
+      (bus.kind === 'rtu' || bus.kind === 'ascii'
         ? new SerialTransport({ path: bus.port, baud: bus.baud, parity: bus.parity, dataBits: bus.data_bits, stopBits: bus.stop_bits })
         : new TcpTransport({ host: bus.host, port: bus.port, connectTimeoutMs: Math.max(1000, bus.timeout_ms) }));
+    // At log level trace every frame on the line is logged, hex, both directions, with timing.
+    const transport = ctx.log.isLevelEnabled('trace')
+      ? new TracingTransport(line, (e) => ctx.log.trace({ bus: bus.id, dir: e.dir, ms: e.ms, hex: e.hex }, 'modbus frame'))
+      : line;
     const gapMs = interFrameGapMs(bus);
-    this.client = new ModbusClient({ transport, kind: bus.kind });
+    // RTU over TCP: RTU frames (unit, CRC, no transaction id) on a TCP connection.
+    this.client = new ModbusClient({ transport, kind: bus.kind === 'tcp' ? 'tcp' : bus.kind === 'ascii' ? 'ascii' : 'rtu' });
     this.scheduler = new BusScheduler({
       id: bus.id,
       transport,
@@ -97,8 +104,8 @@ export class ModbusDriver implements Driver {
       quietMs: quietMs(bus),
       gapMs,
       backoffMaxMs: bus.backoff_max_ms,
-      // TCP: a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
-      reconnectAfterTimeouts: bus.kind === 'tcp' ? Math.max(3, 2 * options.devices.length) : 0,
+      // TCP (also RTU over TCP): a peer that rebooted behind a NAT or gateway can leave our connection open but dead.
+      reconnectAfterTimeouts: bus.kind === 'rtu' || bus.kind === 'ascii' ? 0 : Math.max(3, 2 * options.devices.length),
       reconnectMinMs: 100,
       reconnectMaxMs: bus.reconnect_max_ms,
       log: ctx.log,
@@ -121,7 +128,7 @@ export class ModbusDriver implements Driver {
   async start(): Promise<void> {
     this.running = true;
     await this.scheduler.start();
-    for (const dev of this.units.values()) this.schedulePoll(dev, Date.now(), 0);
+    for (const dev of this.units.values()) for (const group of dev.groups) this.schedulePoll(dev, group, Date.now(), 0);
   }
 
   async stop(): Promise<void> {
@@ -154,26 +161,27 @@ export class ModbusDriver implements Driver {
    * next one keeps the original schedule, so a short stall does not cost a unit its poll rate;
    * after a longer stall the schedule restarts from now instead of bursting.
    */
-  private schedulePoll(dev: ModbusDevice, due: number, delay: number): void {
+  private schedulePoll(dev: ModbusDevice, group: PollGroup, due: number, delay: number): void {
     if (!this.running) return;
     this.timers.set(
-      dev.cfg.id,
+      `${dev.cfg.id}@${group.intervalMs}`,
       setTimeout(() => {
-        void this.pollDevice(dev).finally(() => {
-          const interval = dev.cfg.poll_interval_ms;
+        void this.pollDevice(dev, group).finally(() => {
+          const interval = group.intervalMs;
           const now = Date.now();
           let next = due + interval;
           if (next < now - interval) next = now;
-          this.schedulePoll(dev, next, Math.max(0, next - now));
+          this.schedulePoll(dev, group, next, Math.max(0, next - now));
         });
       }, delay),
     );
   }
 
-  private async pollDevice(dev: ModbusDevice): Promise<void> {
+  /** Polls one group of the unit's points (those sharing a poll interval). */
+  private async pollDevice(dev: ModbusDevice, group: PollGroup): Promise<void> {
     if (this.scheduler.restRemaining(dev.cfg.id) > 0 && !dev.online) return;
     const writesBefore = dev.writesStarted;
-    const result = await this.readBlocks(dev);
+    const result = await this.readBlocks(dev, group);
     if (result === undefined) return;
     const { values, quality, answered, silent } = result;
     if (!answered) {
@@ -186,7 +194,7 @@ export class ModbusDriver implements Driver {
     // What was learned about its blocks while it was going away may be wrong.
     if (!dev.online) dev.blockRests.clear();
     // The unit answered: the blocks it left unanswered are its own refusal, not a dead unit.
-    for (const block of silent) this.learnSilent(dev, block);
+    for (const block of silent) this.learnSilent(dev, group, block);
     dev.polls++;
     this.polls++;
     // A poll that overlapped a control write may have read the new values first; they are the
@@ -206,12 +214,12 @@ export class ModbusDriver implements Driver {
    * one more block, without retries: a second silence means the unit is gone, an answer means
    * the first block is refused.
    */
-  private async readBlocks(dev: ModbusDevice): Promise<PollResult | undefined> {
+  private async readBlocks(dev: ModbusDevice, group: PollGroup): Promise<PollResult | undefined> {
     const r: PollResult = { values: {}, quality: {}, answered: false, silent: [], silentReason: undefined };
     const mark = (block: ReadBlock, q: Quality) => {
       for (const p of block.points) r.quality[p.name] = q;
     };
-    const blocks = dev.planner.plan();
+    const blocks = group.planner.plan();
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!;
       const key = blockKey(block);
@@ -253,7 +261,7 @@ export class ModbusDriver implements Driver {
         // A merged read the unit refused says nothing about its points yet: the next poll reads
         // them in smaller requests. Otherwise the unit refused these points: bad.
         if (err instanceof ModbusException) {
-          if (this.onException(dev, block, err) !== 'split') mark(block, 'bad');
+          if (this.onException(dev, group, block, err) !== 'split') mark(block, 'bad');
           continue;
         }
         mark(block, 'bad');
@@ -277,10 +285,10 @@ export class ModbusDriver implements Driver {
   }
 
   /** A block stayed silent while its unit answered others: split it, or rest it. */
-  private learnSilent(dev: ModbusDevice, block: ReadBlock): void {
+  private learnSilent(dev: ModbusDevice, group: PollGroup, block: ReadBlock): void {
     const { log } = this.options.ctx;
     const fields = { device: dev.cfg.id, table: block.table, address: block.address, count: block.count };
-    if (dev.planner.learnRefused(block) === 'split') {
+    if (group.planner.learnRefused(block) === 'split') {
       log.info(fields, 'unit leaves a merged read unanswered while it answers others; splitting it');
       return;
     }
@@ -312,10 +320,10 @@ export class ModbusDriver implements Driver {
   }
 
   /** Learns from an exception to a read; says whether the read was split. */
-  private onException(dev: ModbusDevice, block: ReadBlock, err: ModbusException): 'split' | 'kept' {
+  private onException(dev: ModbusDevice, group: PollGroup, block: ReadBlock, err: ModbusException): 'split' | 'kept' {
     dev.exceptions++;
     this.exceptions++;
-    if ((err.exceptionCode === 3 || err.exceptionCode === 4) && dev.planner.learnRefused(block) === 'split') {
+    if ((err.exceptionCode === 3 || err.exceptionCode === 4) && group.planner.learnRefused(block) === 'split') {
       this.options.ctx.log.info(
         { device: dev.cfg.id, code: err.exceptionCode, table: block.table, address: block.address, count: block.count },
         'unit refused a merged read; splitting it',
@@ -323,7 +331,7 @@ export class ModbusDriver implements Driver {
       return 'split';
     }
     if (err.exceptionCode === 2) {
-      const learned = dev.planner.learnIllegalAddress(block);
+      const learned = group.planner.learnIllegalAddress(block);
       const { log } = this.options.ctx;
       if (learned.outcome === 'split') {
         log.info({ device: dev.cfg.id, table: block.table, address: block.address, count: block.count }, 'unit refused a merged read (exception 02); splitting it');
@@ -367,6 +375,7 @@ export class ModbusDriver implements Driver {
       label,
       ...(cancel === undefined ? {} : { cancel }),
       backoffBaseMs: dev.cfg.poll_interval_ms,
+      ...this.timing(dev),
       ...(poll === undefined ? {} : { rest: poll.rest, mayStaySilent: poll.mayStaySilent, ...(poll.retry ? {} : { retries: 0 }) }),
       run: (signal) => {
         switch (block.table) {
@@ -381,6 +390,21 @@ export class ModbusDriver implements Driver {
         }
       },
     });
+  }
+
+  /** The unit's own timeout and request delay, where it overrides the bus's. */
+  private timing(dev: ModbusDevice): Pick<Transaction<unknown>, 'timeoutMs' | 'quietMs' | 'delayMs'> {
+    const { bus } = this.options;
+    const out: Pick<Transaction<unknown>, 'timeoutMs' | 'quietMs' | 'delayMs'> = {};
+    const timeout = dev.cfg.timeout_ms;
+    if (timeout !== undefined) {
+      out.timeoutMs = timeout;
+      // A late reply of a slow RTU unit can come as late as its own timeout.
+      out.quietMs = quietMs({ ...bus, timeout_ms: timeout });
+    }
+    const delay = dev.cfg.request_delay_ms ?? bus.request_delay_ms;
+    if (delay > 0) out.delayMs = delay;
+    return out;
   }
 
   private decodeBlock(dev: ModbusDevice, block: ReadBlock, data: number[] | boolean[]): Record<string, PointValue> {
@@ -402,7 +426,11 @@ export class ModbusDriver implements Driver {
     try {
       const items = Object.entries(values).map(([name, value]) => ({ point: dev.points.get(name)!, value }));
       // Refuse a value that does not fit before anything is written, not halfway through.
-      for (const { point, value } of items) if (point.table === 'holding' && point.type !== 'bit') encodeRegisters(point, value);
+      for (const { point, value } of items) {
+        if (point.table !== 'holding') continue;
+        if (point.field !== undefined) fieldMasks(point, value);
+        else encodeRegisters(point, value);
+      }
       for (const group of groupWrites(items)) {
         if (signal.aborted) throw new GatewayError('device_timeout', `${deviceId}: the write was abandoned (control timeout)`);
         await this.writeGroup(dev, group, signal);
@@ -412,6 +440,8 @@ export class ModbusDriver implements Driver {
       const planner = new ReadPlanner({
         points: written.map((p) => ({ name: p.name, table: p.table, address: p.address, count: p.count })),
         maxGap: this.options.bus.max_gap,
+        ...(dev.cfg.max_read_registers === undefined ? {} : { maxRegisters: dev.cfg.max_read_registers }),
+        ...(dev.cfg.max_read_bits === undefined ? {} : { maxBits: dev.cfg.max_read_bits }),
       });
       const confirmed: Record<string, PointValue> = {};
       for (const block of planner.plan()) {
@@ -430,23 +460,38 @@ export class ModbusDriver implements Driver {
   private async writeGroup(dev: ModbusDevice, group: WriteGroup, cancel: AbortSignal): Promise<void> {
     const unit = dev.cfg.unit;
     const submit = (label: string, run: (attempt: Attempt) => Promise<unknown>) =>
-      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel });
-    if (group.kind === 'bit') {
-      // One bit of a register: read, change the bit, write back (Modbus has no bit write for registers).
+      this.scheduler.submit({ device: dev.cfg.id, priority: 'write', label, run, cancel, ...this.timing(dev) });
+    // The single-item functions only when every point of the group allows them.
+    const single = group.items.every((i) => i.point.writeFunction === 6);
+    if (group.kind === 'field') {
       const { point: p, value } = group.items[0];
+      if (p.bitWrite === 'mask' && !dev.noMaskWrite) {
+        const { and, or } = fieldMasks(p, value);
+        try {
+          await submit(`mask write holding ${p.address}`, (s) => this.client.maskWriteRegister(unit, p.address, and, or, s));
+          return;
+        } catch (err) {
+          if (!(err instanceof ModbusException) || err.exceptionCode !== 1) throw err;
+          // Not every unit has FC22 (it came late to the protocol): remember and fall back.
+          dev.noMaskWrite = true;
+          this.options.ctx.log.warn({ device: dev.cfg.id, point: p.name }, 'unit refuses FC22 mask write (exception 01); writing its bits by read-modify-write');
+        }
+      }
+      // Read, change the bit, write back: not atomic, the unit may change other bits meanwhile.
       const [current] = (await submit(`read holding ${p.address}+1`, (s) => this.client.readRegisters(unit, 3, p.address, 1, s))) as number[];
-      const next = encodeBit(p, current!, value === true);
-      await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
+      const next = encodeField(p, current!, value);
+      if (single) await submit(`write holding ${p.address}`, (s) => this.client.writeRegister(unit, p.address, next, s));
+      else await submit(`write holding ${p.address}+1`, (s) => this.client.writeRegisters(unit, p.address, [next], s));
       return;
     }
     if (group.kind === 'coils') {
       const bits = group.items.map((i) => i.value === true);
-      if (bits.length === 1) await submit(`write coil ${group.address}`, (s) => this.client.writeCoil(unit, group.address, bits[0]!, s));
+      if (bits.length === 1 && single) await submit(`write coil ${group.address}`, (s) => this.client.writeCoil(unit, group.address, bits[0]!, s));
       else await submit(`write coils ${group.address}+${bits.length}`, (s) => this.client.writeCoils(unit, group.address, bits, s));
       return;
     }
     const words = group.items.flatMap((i) => encodeRegisters(i.point, i.value));
-    if (words.length === 1) await submit(`write holding ${group.address}`, (s) => this.client.writeRegister(unit, group.address, words[0]!, s));
+    if (words.length === 1 && single) await submit(`write holding ${group.address}`, (s) => this.client.writeRegister(unit, group.address, words[0]!, s));
     else await submit(`write holding ${group.address}+${words.length}`, (s) => this.client.writeRegisters(unit, group.address, words, s));
   }
 

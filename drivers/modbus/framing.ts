@@ -29,9 +29,27 @@ function expectedReplyLength(adu: Buffer): number | undefined {
     case 15:
     case 16:
       return 8;
+    case 22:
+      // FC22 echoes its request: address, AND mask, OR mask.
+      return 10;
     default:
       return undefined;
   }
+}
+
+/**
+ * Length of an FC43/14 (read device identification) reply starting at `at`, walked object by
+ * object, or undefined while it is incomplete: unit, 0x2B, 0x0E, code, conformity, more
+ * follows, next object, object count, then (id, length, value) per object, then the CRC.
+ */
+function deviceIdReplyLength(rx: Buffer, at: number): number | undefined {
+  if (rx.length < at + 8) return undefined;
+  let p = at + 8;
+  for (let k = 0; k < rx[at + 7]!; k++) {
+    if (rx.length < p + 2) return undefined;
+    p += 2 + rx[p + 1]!;
+  }
+  return p + 2 - at;
 }
 
 /** Counts kept by an adapter, merged into the bus metrics. */
@@ -46,7 +64,7 @@ export interface FramingCounters {
   dropped_bytes: number;
 }
 
-abstract class PortAdapter extends EventEmitter {
+export abstract class PortAdapter extends EventEmitter {
   _transactionIdRead = 1;
   _transactionIdWrite = 1;
   readonly counters: FramingCounters = { late_replies_dropped: 0, dropped_bytes: 0 };
@@ -116,6 +134,7 @@ export class RtuFraming extends PortAdapter {
       let n: number | undefined;
       if (code === (fc | 0x80)) n = 5;
       else if (code === fc && length !== undefined) n = length;
+      else if (code === fc && fc === 0x2b) n = deviceIdReplyLength(this.rx, i);
       if (n === undefined || i + n > this.rx.length) continue;
       const frame = this.rx.subarray(i, i + n);
       if (frame.readUInt16LE(n - 2) !== crc16(frame.subarray(0, n - 2))) continue;

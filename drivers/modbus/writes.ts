@@ -1,8 +1,9 @@
 /**
  * Groups the points of one control write into as few Modbus writes as possible: adjacent coils
  * into one FC15, adjacent holding registers into one FC16 (a lone coil is FC5, a lone register
- * FC6). Only points that touch are merged: writing across a gap would overwrite registers the
- * client did not ask to change. A bit of a register is never merged: it needs read-modify-write.
+ * FC6, unless the point asks for `write_function: 16`). Only points that touch are merged:
+ * writing across a gap would overwrite registers the client did not ask to change. A bit, byte or
+ * bits: field of a register is never merged: it is written alone (FC22 mask write, or read-modify-write).
  */
 import type { PointValue } from '../../src/core/points.js';
 import type { ResolvedPoint } from './codec.js';
@@ -16,7 +17,7 @@ export interface WriteItem {
   value: PointValue;
 }
 
-export type WriteGroup = { kind: 'coils' | 'registers'; address: number; count: number; items: WriteItem[] } | { kind: 'bit'; items: [WriteItem] };
+export type WriteGroup = { kind: 'coils' | 'registers'; address: number; count: number; items: WriteItem[] } | { kind: 'field'; items: [WriteItem] };
 
 export function groupWrites(items: WriteItem[]): WriteGroup[] {
   const groups: WriteGroup[] = [];
@@ -24,8 +25,8 @@ export function groupWrites(items: WriteItem[]): WriteGroup[] {
   let current: Extract<WriteGroup, { kind: 'coils' | 'registers' }> | undefined;
   for (const item of sorted) {
     const p = item.point;
-    if (p.type === 'bit') {
-      groups.push({ kind: 'bit', items: [item] });
+    if (p.field !== undefined) {
+      groups.push({ kind: 'field', items: [item] });
       current = undefined;
       continue;
     }

@@ -49,9 +49,9 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
 
   it('bash completes commands, subcommands, options and option values', async () => {
     expect(await bash(['mgw', 'mod'])).toEqual(['modbus']);
-    expect(await bash(['mgw', 'modbus', ''])).toEqual(['read', 'write', 'scan']);
+    expect(await bash(['mgw', 'modbus', ''])).toEqual(['read', 'write', 'info', 'scan']);
     expect(await bash(['mgw', 'modbus', 'read', '--word'])).toEqual(['--word-order']);
-    expect(await bash(['mgw', 'modbus', 'read', '--unit', '3', '--type', 'in'])).toEqual(['int16', 'int32']);
+    expect(await bash(['mgw', 'modbus', 'read', '--unit', '3', '--type', 'in'])).toEqual(['int16', 'int32', 'int64']);
     expect(await bash(['mgw', 'line', 'send', '--parity', ''])).toEqual(['none', 'even', 'odd']);
     expect(await bash(['mgw', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
   });
@@ -106,7 +106,7 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
   it('zsh loads the script through bashcompinit and gets the same answers', async () => {
     // zsh filters the candidates by the typed prefix itself (compadd), so ask for whole lists.
     const { stdout } = await run('zsh', ['-f', '-c', `source ${script('zsh')}; print -r -- $_comps[mgw]; emulate sh -c 'COMP_WORDS=(mgw modbus ""); COMP_CWORD=2; _mgw; echo "\${COMPREPLY[*]}"; COMP_WORDS=(mgw modbus read --type ""); COMP_CWORD=4; _mgw; echo "\${COMPREPLY[*]}"'`]);
-    expect(stdout.split('\n')).toEqual(['_bash_complete -F _mgw', 'read write scan', 'int16 uint16 int32 uint32 float32 bool', '']);
+    expect(stdout.split('\n')).toEqual(['_bash_complete -F _mgw', 'read write info scan', 'int16 uint16 int32 uint32 float32 int64 uint64 float64 bcd16 bcd32 bool', '']);
   });
 
   it('fish completes subcommands, option values and device ids', async () => {
@@ -116,7 +116,7 @@ _mgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
       });
       return stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
     };
-    expect(await fish('mgw modbus ')).toEqual(['read', 'scan', 'write']);
+    expect(await fish('mgw modbus ')).toEqual(['info', 'read', 'scan', 'write']);
     expect(await fish('mgw modbus write --byte-order ')).toEqual(['big', 'little']);
     expect(await fish('mgw get motor')).toEqual(['motor_01', 'motor_02']);
     const dead = `http://127.0.0.1:${await closedPort()}`;

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { ModbusPointSchema, type ModbusPointInput } from '../../drivers/modbus/config.js';
-import { beyondDeadband, decodeRegisters, encodeBit, encodeRegisters, resolvePoint } from '../../drivers/modbus/codec.js';
+import { beyondDeadband, decodeRegisters, encodeField, encodeRegisters, resolvePoint } from '../../drivers/modbus/codec.js';
 import { RtuFraming, TcpFraming } from '../../drivers/modbus/framing.js';
 import { crc16 } from '../../drivers/modbus/crc.js';
 import { groupWrites } from '../../drivers/modbus/writes.js';
@@ -59,11 +59,11 @@ describe('point codec', () => {
   test('a bit of a register is read and changed without touching the other bits', () => {
     const p = point({ table: 'holding', address: 0, type: 'bit', bit: 9 });
     expect(decodeRegisters(p, [0x0200])).toBe(true);
-    expect(encodeBit(p, 0x00ff, true)).toBe(0x02ff);
-    expect(encodeBit(p, 0xffff, false)).toBe(0xfdff);
+    expect(encodeField(p, 0x00ff, true)).toBe(0x02ff);
+    expect(encodeField(p, 0xffff, false)).toBe(0xfdff);
     const swapped = point({ table: 'holding', address: 0, type: 'bit', bit: 9, byte_order: 'little' });
     expect(decodeRegisters(swapped, [0x0002])).toBe(true);
-    expect(encodeBit(swapped, 0x0000, true)).toBe(0x0002);
+    expect(encodeField(swapped, 0x0000, true)).toBe(0x0002);
   });
 
   test('deadband suppresses small changes of numbers only', () => {
@@ -86,7 +86,7 @@ describe('write grouping', () => {
       item('b', { table: 'holding', address: 13, type: 'bit', bit: 0, access: 'rw' }, true),
       item('w', { table: 'holding', address: 20, access: 'rw' }, 4),
     ]);
-    expect(groups.map((g) => (g.kind === 'bit' ? `bit ${g.items[0].point.name}` : `${g.kind} ${g.address}+${g.count}`))).toEqual([
+    expect(groups.map((g) => (g.kind === 'field' ? `bit ${g.items[0].point.name}` : `${g.kind} ${g.address}+${g.count}`))).toEqual([
       'coils 4+2',
       'coils 7+1',
       'registers 10+3',
@@ -204,11 +204,11 @@ devices:
       t: { table: input, address: 0, type: float32, access: rw }
       u: { table: input, address: 1 }
       x: { table: holding, address: 65535, type: uint32 }
-  - { id: c, driver: modbus, bus: line1, unit: 248, profile: vfd }
+  - { id: c, driver: modbus, bus: line1, unit: 256, profile: vfd }
 `),
     ).toEqual([
       // One run: the schema problem, and the cross-checks of the entries that pass the schema.
-      'devices[2].unit: must be <= 247',
+      'devices[2].unit: must be <= 255',
       'devices[0].bus: no bus "line2" under buses: (known: line1)',
       'devices[1].points.t.access: input registers are read-only in Modbus; a writable point must be a holding register',
       'devices[1].points.x.address: a uint32 at 65535 runs past the last address 65535',

@@ -14,6 +14,7 @@ does. Rules make a unit or one register misbehave:
     {"op": "rule", "unit": 5, "action": "exception", "code": 11}
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "badcount"}
     {"op": "rule", "unit": 7, "fc": 3, "address": 100, "action": "ok"}   (clears that rule)
+    {"op": "rule", "unit": 7, "action": "delay", "ms": 150}   (answers, that much later)
 
 A rule with an address applies to reads that include that register; without fc/address, to
 every request for the unit. "badcount" answers with one register fewer than asked (the byte
@@ -21,6 +22,9 @@ count does not match the request). Control on stdin, one JSON per line, answered
 
     {"op": "set", "unit": 7, "table": "hr", "address": 0, "values": [1, 2]}
     {"op": "stats"}   -> {"ok": true, "requests": {"7:3:100": 12, ...}}
+    {"op": "times"}   -> {"ok": true, "times": [12.5, 212.9, ...]}  (ms each request arrived, monotonic)
+    {"op": "frames"}  -> {"ok": true, "frames": ["00010000000601030000000A", ...], "replies": [...]}
+                         (every request and reply frame as it crossed the line, hex; TCP with its MBAP header)
 
 Prints `READY <port or device>` once it serves.
 """
@@ -32,6 +36,7 @@ import socket
 import sys
 import threading
 import termios
+import time
 import tty
 
 SIZE = 1024
@@ -39,6 +44,8 @@ lock = threading.Lock()
 tables = {}
 rules = {}
 requests = {}
+arrivals = []
+frames = {"rx": [], "tx": []}
 
 
 def crc16(data):
@@ -77,7 +84,12 @@ def answer(unit, pdu, served):
     with lock:
         key = f"{unit}:{fc}:{address}"
         requests[key] = requests.get(key, 0) + 1
+        arrivals.append(time.monotonic() * 1000)
         rule = rule_for(unit, fc, address, count)
+    if rule is not None and rule["action"] == "delay":
+        # Outside the lock: a slow unit must not stall the control channel.
+        time.sleep(float(rule.get("ms", 0)) / 1000)
+    with lock:
         if rule is not None and rule["action"] == "silent":
             return None
         if rule is not None and rule["action"] == "exception":
@@ -142,9 +154,11 @@ def serve_rtu(device, served):
                 continue
             buf = buf[n:]
             unit = frame[0]
+            frames["rx"].append(frame.hex().upper())
             pdu = answer(unit, frame[1:-2], served)
             if pdu is not None:
                 adu = bytes([unit]) + pdu
+                frames["tx"].append((adu + crc16(adu)).hex().upper())
                 os.write(fd, adu + crc16(adu))
 
 
@@ -160,10 +174,13 @@ def serve_tcp_client(conn, served):
             if len(buf) < 6 + length:
                 break
             tid, unit, pdu = buf[0:2], buf[6], buf[7 : 6 + length]
+            frames["rx"].append(buf[: 6 + length].hex().upper())
             buf = buf[6 + length :]
             out = answer(unit, pdu, served)
             if out is not None:
-                conn.sendall(tid + b"\x00\x00" + (len(out) + 1).to_bytes(2, "big") + bytes([unit]) + out)
+                reply = tid + b"\x00\x00" + (len(out) + 1).to_bytes(2, "big") + bytes([unit]) + out
+                frames["tx"].append(reply.hex().upper())
+                conn.sendall(reply)
 
 
 def serve_tcp(listener, served):
@@ -191,6 +208,10 @@ def control(line):
                 return {"ok": True}
             if req["op"] == "stats":
                 return {"ok": True, "requests": dict(requests)}
+            if req["op"] == "frames":
+                return {"ok": True, "frames": list(frames["rx"]), "replies": list(frames["tx"])}
+            if req["op"] == "times":
+                return {"ok": True, "times": list(arrivals)}
         return {"ok": False, "error": f"unknown op {req['op']}"}
     except Exception as exc:  # the test sees the reason instead of a dead peer
         return {"ok": False, "error": repr(exc)}

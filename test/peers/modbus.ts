@@ -57,13 +57,17 @@ export interface PyModbusPeer {
   pid: number;
   set(unit: number, table: PeerTable, address: number, values: (number | boolean)[]): Promise<void>;
   get(unit: number, table: PeerTable, address: number, count: number): Promise<(number | boolean)[]>;
+  /** Requests the peer served, by "unit:function code:address". */
+  requests(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 /** Starts the pymodbus slave (tcp on `where` = port or 0, or rtu on a device path) and waits until it serves. */
-export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number, opts: { units?: number[]; sparseHr?: string } = {}): Promise<PyModbusPeer> {
+export async function startPyModbus(kind: 'tcp' | 'rtu' | 'ascii', where: string | number, opts: { units?: number[]; sparseHr?: string; refuseFc?: number[]; identity?: [string, string, string] } = {}): Promise<PyModbusPeer> {
   const args = [kind, String(where), '--units', (opts.units ?? [1]).join(',')];
   if (opts.sparseHr) args.push('--sparse-hr', opts.sparseHr);
+  if (opts.refuseFc) args.push('--refuse-fc', opts.refuseFc.join(','));
+  if (opts.identity) args.push('--identity', opts.identity.join('|'));
   const peer = await startScriptPeer('modbus_server.py', args, 'the pymodbus peer');
   return {
     where: peer.where,
@@ -78,6 +82,11 @@ export async function startPyModbus(kind: 'tcp' | 'rtu', where: string | number,
       if (!r.ok) throw new Error(`peer get failed: ${r.error}`);
       return r.values!;
     },
+    async requests() {
+      const r = await peer.ask({ op: 'stats' });
+      if (!r.ok) throw new Error(`peer stats failed: ${r.error}`);
+      return r.requests!;
+    },
     stop: peer.stop,
   };
 }
@@ -86,8 +95,10 @@ export interface FieldPeerRule {
   unit: number;
   fc?: number;
   address?: number;
-  action: 'silent' | 'exception' | 'badcount' | 'ok';
+  action: 'silent' | 'exception' | 'badcount' | 'ok' | 'delay';
   code?: number;
+  /** For delay: how much later the unit answers (ms). */
+  ms?: number;
 }
 
 /** The misbehaving slave of test/peers/field_peer.py: silent registers, gateway exceptions, wrong byte counts. */
@@ -98,6 +109,10 @@ export interface FieldPeer {
   rule(rule: FieldPeerRule): Promise<void>;
   /** Requests received, by "unit:fc:address". */
   requests(): Promise<Record<string, number>>;
+  /** When each request arrived (ms, monotonic), in order. */
+  arrivals(): Promise<number[]>;
+  /** Every request frame received and reply frame sent, hex (TCP with the MBAP header), in order. */
+  frames(): Promise<{ requests: string[]; replies: string[] }>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +129,11 @@ export async function startFieldPeer(kind: 'tcp' | 'rtu', where: string | number
     set: async (unit, table, address, values) => void (await must({ op: 'set', unit, table, address, values })),
     rule: async (rule) => void (await must({ op: 'rule', ...rule })),
     requests: async () => (await must({ op: 'stats' })).requests!,
+    arrivals: async () => (await must({ op: 'times' })).times!,
+    frames: async () => {
+      const r = await must({ op: 'frames' });
+      return { requests: r.frames!, replies: r.replies! };
+    },
     stop: peer.stop,
   };
 }
@@ -122,6 +142,9 @@ interface PeerReply {
   ok: boolean;
   values?: (number | boolean)[];
   requests?: Record<string, number>;
+  times?: number[];
+  frames?: string[];
+  replies?: string[];
   error?: string;
 }
 

@@ -31,7 +31,7 @@ const SERIAL_PORTS = 'ls /dev/serial/by-id/* /dev/ttyUSB* /dev/ttyACM* /dev/ttyA
 /** Values worth offering for options that take one. */
 const OPTION_VALUES: Record<string, string[]> = {
   '--table': ['holding', 'input', 'coil', 'discrete'],
-  '--type': ['int16', 'uint16', 'int32', 'uint32', 'float32', 'bool'],
+  '--type': ['int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'bcd16', 'bcd32', 'bool'],
   '--byte-order': ['big', 'little'],
   '--word-order': ['big', 'little'],
   '--parity': ['none', 'even', 'odd'],

@@ -1,15 +1,15 @@
 /**
  * Register words <-> typed values for `mgw modbus`. Byte order is the order of the two bytes
- * inside each 16-bit register; word order is the order of the registers in a 32-bit value.
+ * inside each 16-bit register; word order is the order of the registers in a 32- or 64-bit value.
  * Modbus itself is big-endian in both (ABCD); many devices swap words (CDAB), a few swap bytes.
  */
-import { decodeRegisters, encodeRegisters, resolvePoint } from '../../../drivers/modbus/codec.js';
+import { decodeRegisters, encodeRegisters, registerCount, resolvePoint } from '../../../drivers/modbus/codec.js';
 import { CliError, EXIT } from '../exit.js';
 
-export type ValueType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'bool';
+export type ValueType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'int64' | 'uint64' | 'float64' | 'bcd16' | 'bcd32' | 'bool';
 export type Order = 'big' | 'little';
 
-export const VALUE_TYPES: readonly ValueType[] = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'bool'];
+export const VALUE_TYPES: readonly ValueType[] = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'bcd16', 'bcd32', 'bool'];
 
 export interface Layout {
   byteOrder: Order;
@@ -18,7 +18,7 @@ export interface Layout {
 
 /** Registers per value. */
 export function widthOf(type: ValueType): number {
-  return type === 'int32' || type === 'uint32' || type === 'float32' ? 2 : 1;
+  return type === 'bool' ? 1 : registerCount(type);
 }
 
 export function parseType(text: string): ValueType {
@@ -52,11 +52,15 @@ export function decodeValue(words: number[], type: ValueType, l: Layout): number
   return decodeRegisters(point(type, l), words) as number | boolean;
 }
 
-const RANGE: Record<Exclude<ValueType, 'float32' | 'bool'>, [number, number]> = {
+const RANGE: Record<Exclude<ValueType, 'float32' | 'float64' | 'bool'>, [number, number]> = {
   int16: [-32768, 32767],
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  bcd16: [0, 9999],
+  bcd32: [0, 99_999_999],
 };
 
 /** Parses one value given on the command line for `type`; throws a usage error saying why. */
@@ -69,7 +73,7 @@ export function parseValue(text: string, type: ValueType): number | boolean {
   }
   const n = /^[-+]?0x[0-9a-f]+$/i.test(text) ? Number.parseInt(text, 16) : Number(text);
   if (text.trim() === '' || !Number.isFinite(n)) throw new CliError(`value ${JSON.stringify(text)}: not a number`, EXIT.usage);
-  if (type === 'float32') return n;
+  if (type === 'float32' || type === 'float64') return n;
   if (!Number.isInteger(n)) throw new CliError(`value ${JSON.stringify(text)}: ${type} takes whole numbers`, EXIT.usage);
   const [lo, hi] = RANGE[type];
   if (n < lo || n > hi) throw new CliError(`value ${text}: out of range for ${type} (${lo}..${hi})`, EXIT.usage);

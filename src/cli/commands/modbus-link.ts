@@ -10,6 +10,7 @@ import type { Transport } from '../../../drivers/bus/transport.js';
 import type { ModbusClient } from '../../../drivers/modbus/client.js';
 import { LinkDownError } from '../../../drivers/bus/errors.js';
 import { rtuFrameGapMs } from '../../../drivers/modbus/rtu-timing.js';
+import { TracingTransport, type TraceEntry } from '../../../drivers/bus/trace.js';
 import { CliError, EXIT } from '../exit.js';
 
 export type Parity = 'none' | 'even' | 'odd';
@@ -30,6 +31,8 @@ export interface LinkOptions {
   timeoutMs: number;
   /** Attempts per request, 1..10 (default 3). */
   tries: number;
+  /** Print every frame on stderr (`--trace`). */
+  trace?: boolean;
 }
 
 
@@ -102,10 +105,11 @@ export class ModbusLink {
       import('../../../drivers/modbus/client.js'),
     ]);
     this.lib = lib;
-    const transport: Transport =
+    const line: Transport =
       o.host !== undefined
         ? new TcpTransport({ host: o.host, port: o.tcpPort, connectTimeoutMs: Math.max(1000, o.timeoutMs * o.tries) })
         : new SerialTransport({ path: o.port!, baud: o.baud, parity: o.parity, dataBits: 8, stopBits: o.stopBits === 2 ? 2 : 1 });
+    const transport = o.trace === true ? new TracingTransport(line, (e) => process.stderr.write(traceLine(e))) : line;
     try {
       await transport.open();
     } catch (err) {
@@ -187,4 +191,9 @@ export function pauseAfterTimeoutMs(o: Pick<LinkOptions, 'baud' | 'parity' | 'st
 
 function quiet(o: LinkOptions): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, pauseAfterTimeoutMs(o)));
+}
+
+/** `--trace` lines: "TX          01 03 00 00 00 01 84 0A" and "RX  +2.4 ms 01 03 02 01 F4 B8 53". */
+export function traceLine(e: TraceEntry): string {
+  return e.dir === 'tx' ? `TX          ${e.hex}\n` : `RX ${`+${e.ms.toFixed(1)}`.padStart(6)} ms ${e.hex}\n`;
 }

@@ -15,6 +15,7 @@ export interface RawLinkFlags {
   stopBits: string;
   timeout: string;
   tries: string;
+  trace?: boolean;
 }
 
 export function addLinkOptions(cmd: Command, defaults: { timeoutMs: number; tries: number }): Command {
@@ -26,7 +27,8 @@ export function addLinkOptions(cmd: Command, defaults: { timeoutMs: number; trie
     .addOption(new Option('--parity <p>', 'serial parity: none, even or odd (N/E/O)').default('even'))
     .option('--stop-bits <n>', 'serial stop bits: 1 or 2', '1')
     .option('-t, --timeout <ms>', 'answer timeout per try in ms (10-60000)', String(defaults.timeoutMs))
-    .option('--tries <n>', 'attempts per request before giving up (1-10)', String(defaults.tries));
+    .option('--tries <n>', 'attempts per request before giving up (1-10)', String(defaults.tries))
+    .option('--trace', 'print every frame sent and received on stderr: hex, with the time since the request');
 }
 
 export function intOption(name: string, text: string, min: number, max: number, unit = ''): number {
@@ -61,6 +63,7 @@ export function parseLink(f: RawLinkFlags): LinkOptions {
     stopBits,
     timeoutMs: intOption('--timeout', f.timeout, 10, 60000, 'ms'),
     tries: intOption('--tries', f.tries, 1, 10),
+    trace: f.trace === true,
   };
 }
 

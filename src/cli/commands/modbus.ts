@@ -26,7 +26,7 @@ interface BlockFlags extends RawLinkFlags {
 export function registerModbusCommands(program: Command, globals: () => GlobalOptions): void {
   const modbus = program
     .command('modbus')
-    .description('talk to Modbus units directly (no daemon needed): read, write, scan')
+    .description('talk to Modbus units directly (no daemon needed): read, write, scan, info')
     .addHelpText(
       'after',
       `
@@ -104,6 +104,29 @@ unit (after --tries), 76 the unit answered with a Modbus exception, 77 no permis
       }
     });
 
+  const info = modbus
+    .command('info')
+    .description('read the device identification of a unit (FC43/14): vendor, product code, revision')
+    .option('-u, --unit <id>', 'unit id (slave address) 1-247', '1');
+  addLinkOptions(info, { timeoutMs: 300, tries: 3 }).action(async (f: RawLinkFlags & { unit: string }) => {
+    const g = globals();
+    const link = parseLink(f);
+    const unit = parseUnit(f.unit, link);
+    const conn = new ModbusLink(link);
+    await conn.start();
+    try {
+      const objects = await conn.request(unit, 'a device identification request (FC43/14)', (c, signal) => c.readDeviceIdentification(unit, signal));
+      const ident = { vendor: objects[0] ?? null, product_code: objects[1] ?? null, revision: objects[2] ?? null };
+      if (g.json) print(JSON.stringify({ link: describeLink(link), unit, ...ident, objects }));
+      else {
+        print(`unit ${unit} on ${describeLink(link)}:`);
+        print(table(['OBJECT', 'VALUE'], [['vendor', ident.vendor ?? '-'], ['product code', ident.product_code ?? '-'], ['revision', ident.revision ?? '-']]));
+      }
+    } finally {
+      await conn.stop();
+    }
+  });
+
   const scan = modbus
     .command('scan')
     .description('find which unit ids answer on a line (one probe read per id)')
@@ -173,9 +196,9 @@ function addBlockOptions(cmd: Command): Command {
   return cmd
     .option('-a, --address <register>', 'first register: 0-based (0, 0x10) or 40001-style', '0')
     .option('--table <table>', 'holding, input, coil or discrete (implied by 40001-style numbers; default holding)')
-    .option('-T, --type <type>', 'int16, uint16, int32, uint32, float32 or bool (default uint16; bool for coils)')
+    .option('-T, --type <type>', 'int16, uint16, int32, uint32, float32, int64, uint64, float64, bcd16, bcd32 or bool (default uint16; bool for coils)')
     .option('--byte-order <order>', 'bytes inside each register: big (standard) or little (swapped)', 'big')
-    .option('--word-order <order>', 'registers of a 32-bit value: big (high word first, standard) or little', 'big');
+    .option('--word-order <order>', 'registers of a 32- or 64-bit value: big (high word first, standard) or little', 'big');
 }
 
 function parseBlock(f: BlockFlags, link: LinkOptions, count: number): BlockRequest {
@@ -210,7 +233,7 @@ function readJson(b: BlockRequest, link: LinkOptions, rows: Row[]) {
 }
 
 function sameValue(a: number | boolean, b: number | boolean, type: ValueType): boolean {
-  if (type === 'float32' && typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= Math.abs(b) * 1e-6;
+  if ((type === 'float32' || type === 'float64') && typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= Math.abs(b) * 1e-6;
   if (type === 'bool') return Boolean(a) === Boolean(b);
   return a === b;
 }
