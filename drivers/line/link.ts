@@ -213,7 +213,8 @@ export class LineLink {
     // A line cut off by the loss is counted as incomplete, not taken for a line.
     this.framer.end();
     this.framer = this.newFramer();
-    this.options.log.warn({ path: this.path, reason: cause }, msg);
+    // The scheduler has warned already ('bus lost', 'bus cannot connect'); this line names the port.
+    this.options.log.info({ path: this.path, reason: cause }, msg);
     this.options.onDown(reason);
   }
 
