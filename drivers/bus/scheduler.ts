@@ -28,6 +28,9 @@
  * - A lost line (port unplugged, peer restarted) is reopened with backoff while the daemon
  *   keeps running; transactions meanwhile fail fast with LinkDownError.
  *
+ * Events: 'up'; 'down' (reason) when an open line is lost; 'connect_failed' (reason, retry ms)
+ * after each failed attempt to open it; 'silent' (reason) and 'answering' for the whole line.
+ *
  * Timing uses the global setTimeout and `now()`, so tests drive it with fake timers.
  */
 import { EventEmitter } from 'node:events';
@@ -619,6 +622,7 @@ export class BusScheduler extends EventEmitter {
       else log.debug({ bus: this.id, retry_ms: delay, attempt: this.reconnectAttempt }, 'bus still cannot connect');
       this.lastLinkError = message;
       this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+      this.emit('connect_failed', message, delay);
     }
   }
 

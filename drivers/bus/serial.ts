@@ -10,8 +10,8 @@ import type { Transport } from './transport.js';
 export interface SerialTransportOptions {
   path: string;
   baud: number;
-  parity: 'none' | 'even' | 'odd';
-  dataBits: 7 | 8;
+  parity: 'none' | 'even' | 'odd' | 'mark' | 'space';
+  dataBits: 5 | 6 | 7 | 8;
   stopBits: 1 | 2;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The serial line-protocol driver: one instance per port, serving every device configured on
  * that port. Polled points are asked for on each device's interval (one request on the port at a
- * time), streamed lines are parsed as they arrive, writes are sent from templates and confirmed
- * by the acknowledgement or a read-back.
+ * time, through the shared bus scheduler), streamed lines are parsed as they arrive, writes are
+ * sent from templates and confirmed by the acknowledgement or a read-back.
  */
 import { GatewayError } from '../../src/core/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.js';
@@ -11,9 +11,8 @@ import type { DeviceDescriptor } from '../../src/core/registry.js';
 import type { LineDeviceConfig, LinePointConfig } from './config.js';
 import { captured, formatValue, groupCount, groupOf, parseValue, pointMeta } from './convert.js';
 import type { DiscardKind } from './framer.js';
-import { LinePort } from './port.js';
+import { LineLink, type Verdict } from './link.js';
 import { LogThrottle } from './throttle.js';
-import { Transactor, type Verdict } from './transactor.js';
 
 interface LinePoint {
   name: string;
@@ -49,13 +48,14 @@ export interface LineDriverOptions {
   ctx: DriverContext;
   /** Interval of rate-limited warnings (ms). */
   warnIntervalMs?: number;
+  /** Jitter source of the reopen backoff (tests). */
+  random?: () => number;
 }
 
 export class LineDriver implements Driver {
   readonly id: string;
   private readonly devs = new Map<string, LineDevice>();
-  private readonly port: LinePort;
-  private readonly tx: Transactor;
+  private readonly link: LineLink;
   private readonly throttle: LogThrottle;
   private lastProgress: number | null = null;
   private readonly counters = {
@@ -79,21 +79,16 @@ export class LineDriver implements Driver {
     this.id = `line:${settings.path}`;
     this.throttle = new LogThrottle({ log: options.ctx.log, intervalMs: options.warnIntervalMs ?? 10_000 });
     for (const cfg of options.devices) this.devs.set(cfg.id, compileDevice(cfg, this.id));
-    this.port = new LinePort({
+    this.link = new LineLink({
       settings,
       log: options.ctx.log,
       onLine: (line) => this.onLine(line),
       onDiscard: (kind, head) => this.onDiscard(kind, head),
-      onOpen: () => this.onOpen(),
-      onClose: (reason) => this.onClose(reason),
+      onUp: () => this.onOpen(),
+      onDown: (reason) => this.onClose(reason),
       // A lost port is retried on a timer: each attempt shows the driver is alive, so a device
       // unplugged for a while does not make the watchdog restart the whole gateway.
       onAttempt: () => (this.lastProgress = Date.now()),
-    });
-    this.tx = new Transactor({
-      send: (line) => this.port.send(line),
-      timeoutMs: settings.timeout_ms,
-      quietMs: settings.quiet_ms,
       onLate: (line, req) => {
         this.counters.late_answers++;
         this.options.ctx.log.debug({ device: req.deviceId, request: req.line, line: line.slice(0, 80) }, 'late answer dropped');
@@ -101,8 +96,8 @@ export class LineDriver implements Driver {
       onTimeout: () => {
         this.counters.timeouts++;
         this.lastProgress = Date.now(); // a timed-out attempt is a completed transaction
-        this.port.discardPartial();
       },
+      ...(options.random === undefined ? {} : { random: options.random }),
     });
   }
 
@@ -111,7 +106,8 @@ export class LineDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    this.port.start();
+    // The port opens in the background: a device that is unplugged must not hold up the gateway.
+    void this.link.start();
     for (const dev of this.devs.values()) {
       dev.timer = setInterval(() => this.tick(dev), dev.cfg.poll_interval_ms);
     }
@@ -119,18 +115,17 @@ export class LineDriver implements Driver {
 
   async stop(): Promise<void> {
     for (const dev of this.devs.values()) clearInterval(dev.timer);
-    this.tx.failAll(new GatewayError('device_offline', `${this.id} is stopping`));
-    await this.port.stop();
+    await this.link.stop();
   }
 
   health(): DriverHealth {
-    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.port.reopens, link_up: this.port.isOpen ? 1 : 0 } };
+    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.link.reopens, link_up: this.link.isOpen ? 1 : 0 } };
   }
 
   async write(deviceId: string, values: Record<string, PointValue>, signal: AbortSignal): Promise<Record<string, PointValue>> {
     const dev = this.devs.get(deviceId);
     if (dev === undefined) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
-    if (!this.port.isOpen) throw new GatewayError('device_offline', `${deviceId}: port ${dev.cfg.port.path} is not open; the write was not attempted`);
+    if (!this.link.isOpen) throw new GatewayError('device_offline', `${deviceId}: port ${dev.cfg.port.path} is not open; the write was not attempted`);
     const confirmed: Record<string, PointValue> = {};
     for (const [name, value] of Object.entries(values)) {
       const point = dev.points.get(name);
@@ -145,7 +140,7 @@ export class LineDriver implements Driver {
   private async writePoint(dev: LineDevice, point: LinePoint, value: PointValue, signal: AbortSignal): Promise<PointValue> {
     const line = point.cfg.write!.replaceAll('{value}', formatValue(point.cfg, value));
     const ack = point.ack;
-    const answer = await this.tx.request({
+    const answer = await this.link.request({
       line,
       classify: ack === undefined ? undefined : (l) => classify(l, dev.errorPattern, (x) => ack.test(x)),
       priority: 'write',
@@ -158,7 +153,7 @@ export class LineDriver implements Driver {
     }
     if (point.cfg.readback && point.cfg.command !== undefined && point.pattern !== undefined) {
       const pattern = point.pattern;
-      const readBack = await this.tx.request({
+      const readBack = await this.link.request({
         line: point.cfg.command,
         classify: (l) => classify(l, dev.errorPattern, (x) => pattern.test(x)),
         priority: 'write',
@@ -182,7 +177,7 @@ export class LineDriver implements Driver {
   }
 
   private tick(dev: LineDevice): void {
-    if (!this.port.isOpen) return;
+    if (!this.link.isOpen) return;
     if (dev.polls.length > 0) {
       void this.poll(dev);
       return;
@@ -206,7 +201,7 @@ export class LineDriver implements Driver {
       for (const group of dev.polls) {
         current = group;
         this.counters.requests++;
-        const answer = await this.tx.request({
+        const answer = await this.link.request({
           line: group.command,
           classify: (l) => classify(l, dev.errorPattern, (x) => group.points.some((p) => p.pattern!.test(x))),
           priority: 'poll',
@@ -263,7 +258,6 @@ export class LineDriver implements Driver {
   }
 
   private onLine(line: string): void {
-    if (this.tx.offer(line)) return;
     let matched = false;
     for (const dev of this.devs.values()) {
       if (dev.streams.length === 0) continue;
@@ -301,7 +295,6 @@ export class LineDriver implements Driver {
   }
 
   private onClose(reason: string): void {
-    this.tx.failAll(new GatewayError('device_offline', `${this.id}: ${reason}`));
     for (const dev of this.devs.values()) {
       dev.lastLine = 0;
       this.options.ctx.sink.setOnline(dev.cfg.id, false, reason);

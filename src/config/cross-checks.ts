@@ -7,8 +7,7 @@
  */
 import * as v from 'valibot';
 import { AuthSchema, authProblems, type AuthConfig } from '../server/auth-config.js';
-import { checkLineDevices } from '../../drivers/line/checks.js';
-import { modbusCrossChecks } from '../../drivers/modbus/checks.js';
+import { ALL_KINDS } from '../../drivers/kinds.js';
 import { BusSchema, type BusConfig } from '../../drivers/modbus/config.js';
 import { DeviceSchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 import { alarmDefinitionsOf } from '../alarms/from-config.js';
@@ -36,8 +35,7 @@ export function crossChecks(cfg: CheckedEntries | GatewayConfig): string[] {
     else seen.set(d.id, i);
   });
   if (cfg.auth !== undefined) problems.push(...authProblems(cfg.auth));
-  problems.push(...checkLineDevices(cfg.devices, cfg.buses));
-  problems.push(...modbusCrossChecks(cfg));
+  for (const kind of ALL_KINDS) if (kind.crossChecks !== undefined) problems.push(...kind.crossChecks(cfg));
   problems.push(...alarmDefinitionsOf(cfg).problems);
   problems.push(...northboundProblems(cfg.northbound));
   return problems;

@@ -5,9 +5,8 @@
  */
 import * as v from 'valibot';
 import { int, text } from './fields.js';
-import { SimulatorDeviceSchema } from '../../drivers/simulator/config.js';
-import { LineDeviceSchema } from '../../drivers/line/config.js';
-import { BusSchema, ModbusDeviceSchema } from '../../drivers/modbus/config.js';
+import { BusSchema } from '../../drivers/modbus/config.js';
+import { DRIVER_KINDS } from '../../drivers/kinds.js';
 import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
 import { LimitsSchema } from '../server/limits-config.js';
@@ -75,7 +74,14 @@ export const LogSchema = v.strictObject(
   'unknown setting',
 );
 
-export const DeviceSchema = v.variant('driver', [SimulatorDeviceSchema, LineDeviceSchema, ModbusDeviceSchema], 'driver must be one of: simulator, line, modbus');
+/** The device schemas of the driver kinds, in the order of drivers/kinds.ts, with their types kept. */
+type KindSchemas<T extends readonly unknown[]> = { -readonly [K in keyof T]: T[K] extends { schema: infer S } ? S : never };
+
+export const DeviceSchema = v.variant(
+  'driver',
+  DRIVER_KINDS.map((k) => k.schema) as KindSchemas<typeof DRIVER_KINDS>,
+  `driver must be one of: ${DRIVER_KINDS.map((k) => k.kind).join(', ')}`,
+);
 
 export const GatewayConfigSchema = v.strictObject(
   {

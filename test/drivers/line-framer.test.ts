@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LineFramer, type DiscardKind } from '../../drivers/line/framer.js';
-import { Transactor } from '../../drivers/line/transactor.js';
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import * as v from 'valibot';
+import { LineLink } from '../../drivers/line/link.js';
+import { LinePortSchema } from '../../drivers/line/config.js';
+import type { Transport } from '../../drivers/bus/transport.js';
 import { LogThrottle } from '../../drivers/line/throttle.js';
 import { SimulatedLineDevice } from '../../drivers/line/simulated.js';
-import { GatewayError } from '../../src/core/errors.js';
 
 function framer(delimiter = '\n', maxLength = 16) {
   const lines: string[] = [];
@@ -59,98 +63,167 @@ describe('LineFramer', () => {
   });
 });
 
-describe('Transactor', () => {
+class FakeLine extends EventEmitter implements Transport {
+  readonly description = 'fake line';
+  isOpen = false;
+  /** Opens that fail before one works. */
+  failOpens = 0;
+  readonly sent: string[] = [];
+  async open(): Promise<void> {
+    if (this.failOpens > 0) {
+      this.failOpens--;
+      throw new Error('no such device');
+    }
+    this.isOpen = true;
+  }
+  async close(): Promise<void> {
+    this.isOpen = false;
+  }
+  write(data: Buffer): void {
+    this.sent.push(data.toString('latin1').replace(/\n$/, ''));
+  }
+  receive(line: string): void {
+    this.emit('data', Buffer.from(`${line}\n`, 'latin1'));
+  }
+  lose(): void {
+    this.isOpen = false;
+    this.emit('close', new Error('unplugged'));
+  }
+}
+
+describe('LineLink', () => {
   afterEach(() => vi.useRealTimers());
 
-  function setup(timeoutMs = 100) {
-    const sent: string[] = [];
+  async function setup(port: { timeout_ms?: number; quiet_ms?: number; reconnect_max_ms?: number } = {}, random?: () => number) {
+    const line = new FakeLine();
+    const streams: string[] = [];
     const timeouts: string[] = [];
-    const tx = new Transactor({ send: async (l) => void sent.push(l), timeoutMs, onTimeout: (r) => timeouts.push(r.line) });
-    return { tx, sent, timeouts };
+    const late: string[] = [];
+    const events: string[] = [];
+    const link = new LineLink({
+      settings: v.parse(LinePortSchema, { path: '/dev/fake', timeout_ms: 100, quiet_ms: 0, ...port }),
+      log: pino({ level: 'silent' }),
+      onLine: (l) => streams.push(l),
+      onDiscard: () => undefined,
+      onUp: () => events.push('up'),
+      onDown: (reason) => events.push(`down: ${reason}`),
+      onTimeout: (r) => timeouts.push(r.line),
+      onLate: (l) => late.push(l),
+      transport: line,
+      ...(random === undefined ? {} : { random }),
+    });
+    await link.start();
+    return { link, line, streams, timeouts, late, events };
   }
   const isSpeed = (l: string) => (l.startsWith('SPEED=') ? ('answer' as const) : l.startsWith('ERR') ? ('error' as const) : ('other' as const));
 
-  it('keeps one request outstanding and sends the next after the answer', async () => {
-    const { tx, sent } = setup();
-    const a = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    const b = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm2' });
-    await vi.waitFor(() => expect(sent).toEqual(['SPEED?']));
-    expect(tx.offer('T=1')).toBe(false); // not the answer: left for the streams
-    expect(tx.offer('SPEED=5')).toBe(true);
+  it('keeps one request outstanding, hands other lines to the streams meanwhile, and sends the next after the answer', async () => {
+    const { link, line, streams } = await setup();
+    const a = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const b = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm2' });
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED?']));
+    line.receive('T=1'); // not the answer: left for the streams
+    await vi.waitFor(() => expect(streams).toEqual(['T=1']));
+    expect(line.sent).toEqual(['SPEED?']);
+    line.receive('SPEED=5');
     await expect(a).resolves.toBe('SPEED=5');
-    await vi.waitFor(() => expect(sent).toEqual(['SPEED?', 'SPEED?']));
-    tx.offer('SPEED=6');
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED?', 'SPEED?']));
+    line.receive('SPEED=6');
     await expect(b).resolves.toBe('SPEED=6');
+    expect(streams).toEqual(['T=1']);
+    await link.stop();
   });
 
   it('puts writes before queued polls', async () => {
-    // Long timeout: on a loaded machine the requests left pending must not time out while the
-    // test still runs; their rejections after it ends are expected and swallowed.
-    const { tx, sent } = setup(60_000);
+    const { link, line } = await setup({ timeout_ms: 60_000 });
     const ignore = () => undefined;
-    tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
-    tx.request({ line: 'STATUS?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
-    tx.request({ line: 'SPEED=7', classify: isSpeed, priority: 'write', deviceId: 'm1' }).catch(ignore);
-    await vi.waitFor(() => expect(sent).toEqual(['SPEED?']));
-    tx.offer('SPEED=1');
-    await vi.waitFor(() => expect(sent).toEqual(['SPEED?', 'SPEED=7']));
+    link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
+    link.request({ line: 'STATUS?', classify: isSpeed, priority: 'poll', deviceId: 'm1' }).catch(ignore);
+    link.request({ line: 'SPEED=7', classify: isSpeed, priority: 'write', deviceId: 'm1' }).catch(ignore);
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED?']));
+    line.receive('SPEED=1');
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED?', 'SPEED=7']));
+    await link.stop();
   });
 
-  it('times out, lets the caller drop the partial answer, and goes on', async () => {
+  it('times out, drops the partial answer, and goes on', async () => {
     vi.useFakeTimers();
-    const { tx, sent, timeouts } = setup(100);
-    const a = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    const b = tx.request({ line: 'RUN?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const { link, line, timeouts } = await setup();
+    const a = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const b = link.request({ line: 'RUN?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
     const failed = expect(a).rejects.toMatchObject({ code: 'device_timeout', message: 'm1 did not answer "SPEED?" within 100 ms' });
+    line.emit('data', Buffer.from('SPEE'));
     await vi.advanceTimersByTimeAsync(100);
     await failed;
     expect(timeouts).toEqual(['SPEED?']);
-    expect(sent).toEqual(['SPEED?', 'RUN?']);
-    tx.offer('SPEED=1');
+    expect(line.sent).toEqual(['SPEED?', 'RUN?']);
+    line.receive('SPEED=1');
     await expect(b).resolves.toBe('SPEED=1');
+    await link.stop();
   });
 
   it('keeps quiet after a timeout and drops the late answer instead of taking it for the next one', async () => {
     vi.useFakeTimers();
-    const sent: string[] = [];
-    const late: string[] = [];
-    const tx = new Transactor({
-      send: async (l) => void sent.push(l),
-      timeoutMs: 100,
-      quietMs: 50,
-      onTimeout: () => undefined,
-      onLate: (l) => late.push(l),
-    });
-    const a = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    const b = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const { link, line, late, streams } = await setup({ quiet_ms: 50 });
+    const a = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const b = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
     const failed = expect(a).rejects.toMatchObject({ code: 'device_timeout' });
     await vi.advanceTimersByTimeAsync(100);
     await failed;
-    expect(sent).toEqual(['SPEED?']); // quiet: the second is not sent yet
-    expect(tx.offer('SPEED=1')).toBe(true); // the late answer to the first
+    expect(line.sent).toEqual(['SPEED?']); // quiet: the second is not sent yet
+    line.receive('SPEED=1'); // the late answer to the first
+    line.receive('T=5'); // other lines still go to the streams
+    await vi.advanceTimersByTimeAsync(1);
     expect(late).toEqual(['SPEED=1']);
-    expect(tx.offer('T=5')).toBe(false); // other lines still go to the streams
+    expect(streams).toEqual(['T=5']);
     await vi.advanceTimersByTimeAsync(50);
-    expect(sent).toEqual(['SPEED?', 'SPEED?']);
-    tx.offer('SPEED=2');
+    expect(line.sent).toEqual(['SPEED?', 'SPEED?']);
+    line.receive('SPEED=2');
     await expect(b).resolves.toBe('SPEED=2');
+    await link.stop();
   });
 
   it('fails a request the device answers with its error line', async () => {
-    const { tx } = setup();
-    const a = tx.request({ line: 'SPEED=9999', classify: isSpeed, priority: 'write', deviceId: 'm1' });
-    await vi.waitFor(() => expect(tx.busy).toBe(true));
-    tx.offer('ERR out of range');
+    const { link, line } = await setup();
+    const a = link.request({ line: 'SPEED=9999', classify: isSpeed, priority: 'write', deviceId: 'm1' });
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED=9999']));
+    line.receive('ERR out of range');
     await expect(a).rejects.toMatchObject({ code: 'device_error', message: 'm1 answered "SPEED=9999" with "ERR out of range"' });
+    await link.stop();
   });
 
-  it('fails everything when the port is lost', async () => {
-    const { tx } = setup();
-    const a = tx.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    const b = tx.request({ line: 'RUN?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
-    tx.failAll(new GatewayError('device_offline', 'port lost'));
+  it('fails the request in flight and the queued ones when the port is lost', async () => {
+    const { link, line, events } = await setup({ timeout_ms: 60_000 });
+    const a = link.request({ line: 'SPEED?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    const b = link.request({ line: 'RUN?', classify: isSpeed, priority: 'poll', deviceId: 'm1' });
+    await vi.waitFor(() => expect(line.sent).toEqual(['SPEED?']));
+    line.lose();
     await expect(a).rejects.toMatchObject({ code: 'device_offline' });
     await expect(b).rejects.toMatchObject({ code: 'device_offline' });
+    expect(events).toEqual(['up', 'down: port /dev/fake lost: unplugged']);
+    await link.stop();
+  });
+
+  it('reopens a lost port with jittered, doubling pauses and says down once, then up', async () => {
+    vi.useFakeTimers();
+    // The lowest jitter: each pause is 75% of 100, 200, 400 ms.
+    const { link, line, events } = await setup({ reconnect_max_ms: 1000 }, () => 0);
+    line.failOpens = 2;
+    line.lose();
+    await vi.advanceTimersByTimeAsync(74);
+    expect(line.failOpens).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // 75 ms: first attempt, fails
+    expect(line.failOpens).toBe(1);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(line.failOpens).toBe(1);
+    await vi.advanceTimersByTimeAsync(1); // 150 ms later: second attempt, fails
+    expect(line.failOpens).toBe(0);
+    expect(link.isOpen).toBe(false);
+    await vi.advanceTimersByTimeAsync(300); // 300 ms later: opens
+    expect(link.isOpen).toBe(true);
+    expect(events).toEqual(['up', 'down: port /dev/fake lost: unplugged', 'up']);
+    expect(link.reopens).toBe(1);
+    await link.stop();
   });
 });
 

@@ -266,6 +266,60 @@ describe.skipIf(!haveSocat)('line driver: the port vanishes and comes back', () 
   });
 });
 
+describe.skipIf(!haveSocat)('line driver: a port that vanishes is reopened with jittered backoff', () => {
+  let pair: PtyPair | undefined;
+  let peer: LinePeer | undefined;
+  let gw: RunningGateway;
+  let ws: TestClient;
+  const gwEnd = join(dir, 'jitter-gw');
+  const devEnd = join(dir, 'jitter-dev');
+
+  beforeAll(async () => {
+    pair = await ptyPair(gwEnd, devEnd);
+    peer = await LinePeer.start(devEnd);
+    gw = await startGateway({ devices: [motorDevice(gwEnd)] });
+    ws = await TestClient.connect(gw.wsUrl);
+  });
+  afterAll(async () => {
+    ws?.close();
+    await gw?.stop();
+    await peer?.stop();
+    await pair?.stop();
+  });
+
+  it('retries the open with pauses spread around 100, 200, 400 ms, offline meanwhile and online after', async () => {
+    await ws.next(update('motor_l1', (s) => s['speed'] === 1200));
+    await pair!.stop();
+    await peer!.stop();
+    pair = undefined;
+    peer = undefined;
+    const off = await ws.next(update('motor_l1', (s) => s['online'] === false));
+    // Every failed attempt to reopen the port is logged with the pause before the next one.
+    const pauses = () =>
+      gw.logs
+        .map((l) => l as Record<string, unknown>)
+        .filter((l) => typeof l['retry_ms'] === 'number' && (l['bus'] === `line:${gwEnd}` || l['path'] === gwEnd))
+        .map((l) => l['retry_ms'] as number);
+    await waitFor('three failed reopen attempts', () => pauses().length >= 3);
+    const seen = pauses().slice(0, 3);
+    // The pauses double from 100 ms up to reconnect_max_ms (400), each spread by +-25%...
+    for (const ms of seen) {
+      expect(ms).toBeGreaterThanOrEqual(75);
+      expect(ms).toBeLessThanOrEqual(400);
+    }
+    // ...so that ports lost together are not retried in lockstep: without jitter every pause
+    // would be exactly 100, 200 or 400 ms; with it, the chance of that is nil.
+    expect(seen.every((ms) => ms === 100 || ms === 200 || ms === 400)).toBe(false);
+
+    const from = ws.messages.indexOf(off);
+    pair = await ptyPair(gwEnd, devEnd);
+    peer = await LinePeer.start(devEnd);
+    await peer.command({ speed: 2345 });
+    await ws.next(update('motor_l1', (s) => s['online'] === true && s['speed'] === 2345), 10_000, from);
+    expect(counters(gw, gwEnd)['link_up']).toBe(1);
+  });
+});
+
 describe.skipIf(!haveSocat)('line driver: two devices on one port', () => {
   let pair: PtyPair;
   let peer: LinePeer;
