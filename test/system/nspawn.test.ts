@@ -331,6 +331,8 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     try {
       for (const f of ['dist', 'package.json', 'package-lock.json', 'config', 'systemd', 'README.md']) cpSync(join(REPO, f), join(next, f), { recursive: true });
       cpSync(join(REPO, 'src/hmi'), join(next, 'src/hmi'), { recursive: true });
+      // The Sparkplug schema, which install.sh puts into every release beside dist/.
+      cpSync(join(REPO, 'src/northbound/sparkplug_b.proto'), join(next, 'src/northbound/sparkplug_b.proto'));
       writeFileSync(join(next, 'package.json'), readFileSync(join(REPO, 'package.json'), 'utf8').replace(/"version": "[^"]+"/, '"version": "9.9.9"'));
       writeFileSync(join(next, 'dist/BUILD'), 'next\n');
       const up = sh('bash', [join(next, 'systemd/install.sh'), '--root', root, '--skip-build']);
