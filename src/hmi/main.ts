@@ -207,7 +207,9 @@ class Page {
       // Nothing changed: the device already held that value.
       return client.device(deviceId)?.state[point] ?? value;
     } catch (err) {
-      if (err instanceof GatewayClientError) throw new Error(err.message.charAt(0).toUpperCase() + err.message.slice(1));
+      // The gateway's message starts with the device id ("motor_01.speed: ..."): ids are shown as
+      // they are spelled, never capitalised.
+      if (err instanceof GatewayClientError) throw new Error(err.message);
       throw err;
     }
   }
