@@ -47,3 +47,20 @@ function formatNumber(value: number, meta: PointMeta | undefined): string {
 }
 
 const MAX_UNSTATED_DECIMALS = 3;
+
+/** The plant's one format for times of day (from the gateway; 24-hour until it says). */
+let hourCycle: 'h23' | 'h12' = 'h23';
+
+export function setTimeFormat(format: '24h' | '12h' | undefined): void {
+  hourCycle = format === '12h' ? 'h12' : 'h23';
+}
+
+/** A time of day in the plant's format: "14:05:09" (or "2:05:09 PM"), never the browser's choice. */
+export function formatClock(at: Date, seconds = true): string {
+  return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hourCycle });
+}
+
+/** A date and time of day in the plant's format. */
+export function formatDateTime(at: Date): string {
+  return at.toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle });
+}

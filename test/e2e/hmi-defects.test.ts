@@ -44,8 +44,8 @@ describe.skipIf(!peers('chromium', '/usr/bin/python3'))('the HMI page, defects a
     return gw;
   }
 
-  async function open(url: string, viewport = { width: 1024, height: 600 }): Promise<{ page: Page; errors: string[] }> {
-    const ctx = await browser.newContext({ viewport });
+  async function open(url: string, viewport = { width: 1024, height: 600 }, locale?: string): Promise<{ page: Page; errors: string[] }> {
+    const ctx = await browser.newContext({ viewport, ...(locale === undefined ? {} : { locale }) });
     contexts.push(ctx);
     const page = await ctx.newPage();
     const errors = watchErrors(page);
@@ -176,5 +176,21 @@ describe.skipIf(!peers('chromium', '/usr/bin/python3'))('the HMI page, defects a
     const card = await page.locator('[data-device="motor_01"]').boundingBox();
     expect(card!.height).toBeLessThan(844 * 0.6);
     await page.screenshot({ path: outputPath('hmi-phone.png') });
+  });
+
+  test('times of day follow the gateway config (24-hour by default), not the browser locale', async () => {
+    /** The time the page shows after the gateway drops its WebSocket and the page resyncs. */
+    async function resyncedAt(gw: RunningGateway): Promise<string> {
+      const { page } = await open(`${gw.url}/`, undefined, 'en-US');
+      await expect.poll(() => page.locator('header.top').getAttribute('data-link')).toBe('connected');
+      for (const ws of [...(gw.gateway.server as unknown as { sockets: Set<{ close(): void }> }).sockets]) ws.close();
+      await expect.poll(() => page.locator('header.top').getAttribute('data-link')).toBe('resynced');
+      return page.locator('#link .link-detail').innerText();
+    }
+    // en-US reads 12-hour by itself; the plant's default is 24-hour.
+    const plain = await resyncedAt(await gateway({ devices: MOTORS }));
+    expect(plain).toMatch(/^at \d{2}:\d{2}:\d{2}$/);
+    const twelve = await resyncedAt(await gateway({ server: { hmi_time_format: '12h' }, devices: MOTORS }));
+    expect(twelve).toMatch(/^at \d{1,2}:\d{2}:\d{2}\s?[AP]M$/);
   });
 });
