@@ -169,6 +169,8 @@ describe.skipIf(!peers('chromium', '/usr/bin/python3'))('the HMI page, defects a
     const filter = await page.locator('#filter').boundingBox();
     const banner = (await page.locator('#alarm-banner').boundingBox())?.height ?? 0;
     expect(header!.height).toBeLessThan(filter!.height + banner + 30);
+    // ...and the filter keeps room to type in.
+    expect(filter!.width).toBeGreaterThan(150);
     const tops = await page.locator('header.top > :not(.alarm-banner)').evaluateAll((els) =>
       els.filter((e) => (e as HTMLElement).offsetWidth > 0).map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2)),
     );
