@@ -15,7 +15,8 @@ export function pointMeta(cfg: LinePointConfig): PointMeta {
       // A fractional scale turns whole raw counts into fractional engineering values.
       return { ...base, type: Number.isInteger(cfg.scale) && Number.isInteger(cfg.offset) ? 'integer' : 'number' };
     case 'float':
-      return { ...base, type: 'number' };
+      // The digits the device is written with are the digits it is shown with.
+      return { ...base, type: 'number', decimals: cfg.decimals };
     case 'bool':
       return { type: 'boolean', access: cfg.access, description: cfg.description };
     case 'enum': {

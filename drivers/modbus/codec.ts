@@ -90,6 +90,22 @@ export function registerCount(type: ModbusPointType, length = 0): number {
   }
 }
 
+/**
+ * Digits a scaled register value is known to: those of its scale and offset (x0.1 gives one,
+ * x0.01 two, x0.25 two). A float register (or a string) has no fixed resolution: none is claimed.
+ */
+export function resolutionDecimals(type: ModbusPointType, scale: number, offset: number): number | undefined {
+  if (type === 'float32' || type === 'float64' || type === 'string') return undefined;
+  return Math.max(fractionDigits(scale), fractionDigits(offset));
+}
+
+function fractionDigits(n: number): number {
+  const text = String(Number(n.toPrecision(12)));
+  const exp = /e-(\d+)$/.exec(text);
+  if (exp !== null) return Math.min(12, Number(exp[1]) + (text.split('e')[0]!.split('.')[1]?.length ?? 0));
+  return Math.min(12, text.split('.')[1]?.length ?? 0);
+}
+
 /** `bits: 4-7` as low bit and width. */
 export function parseBits(bits: string): { lo: number; width: number } {
   const [a, b] = bits.split('-').map(Number) as [number, number];
@@ -138,6 +154,7 @@ export function resolvePoint(name: string, p: ModbusPointConfig, defaults: Point
     // Northbound names these as their own datatypes; the wider ones are typed by their range.
     source_type: p.scale === 1 && p.offset === 0 && isSourceType(type) ? type : undefined,
     description: p.description,
+    decimals: boolean || text || labels !== undefined ? undefined : (p.decimals ?? resolutionDecimals(type, p.scale, p.offset)),
   };
   return {
     name,

@@ -171,6 +171,7 @@ export const ModbusPointSchema = v.strictObject(
     word_order: v.optional(v.picklist(ORDERS, 'must be big or little (big: high word first)'), 'big'),
     scale: v.optional(num('value = raw * scale + offset'), 1),
     offset: v.optional(num('value = raw * scale + offset'), 0),
+    decimals: v.optional(int(0, 12, 'Digits after the decimal point to show; default: those of scale and offset (scale 0.1 shows one).')),
     unit: v.optional(text('Engineering unit shown to users, e.g. rpm, °C, kWh.')),
     access: v.optional(v.picklist(['r', 'rw'] as const, 'must be r or rw'), 'r'),
     min: v.optional(num('Smallest value a write may set (engineering units).')),

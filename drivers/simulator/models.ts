@@ -14,9 +14,9 @@ export interface MotorState {
 export const MOTOR_POINTS: PointMap = {
   speed: { type: 'integer', access: 'rw', unit: 'rpm', min: 0, max: 3000, description: 'Speed setpoint' },
   running: { type: 'boolean', access: 'rw', description: 'Run (true) or stop (false)' },
-  actual_speed: { type: 'number', access: 'r', unit: 'rpm', min: 0, max: 3000, description: 'Measured shaft speed' },
-  current: { type: 'number', access: 'r', unit: 'A', min: 0, max: 20, description: 'Motor current' },
-  temperature: { type: 'number', access: 'r', unit: '°C', min: -20, max: 150, description: 'Winding temperature' },
+  actual_speed: { type: 'number', access: 'r', unit: 'rpm', min: 0, max: 3000, decimals: 1, description: 'Measured shaft speed' },
+  current: { type: 'number', access: 'r', unit: 'A', min: 0, max: 20, decimals: 2, description: 'Motor current' },
+  temperature: { type: 'number', access: 'r', unit: '°C', min: -20, max: 150, decimals: 2, description: 'Winding temperature' },
 };
 
 /** rpm per second the drive ramps by. */
@@ -55,8 +55,8 @@ export interface SensorState {
 }
 
 export const SENSOR_POINTS: PointMap = {
-  temperature: { type: 'number', access: 'r', unit: '°C', min: -40, max: 85, description: 'Air temperature' },
-  humidity: { type: 'number', access: 'r', unit: '%RH', min: 0, max: 100, description: 'Relative humidity' },
+  temperature: { type: 'number', access: 'r', unit: '°C', min: -40, max: 85, decimals: 2, description: 'Air temperature' },
+  humidity: { type: 'number', access: 'r', unit: '%RH', min: 0, max: 100, decimals: 1, description: 'Relative humidity' },
 };
 
 export function initialSensor(seed: number): SensorState {
@@ -91,7 +91,7 @@ export type IoState = Record<string, number>;
 export const IO_POINTS: PointMap = Object.fromEntries(
   Array.from({ length: IO_CHANNELS }, (_, i) => [
     ioName(i),
-    { type: 'number', access: 'r', unit: '%', min: 0, max: 100, description: `Analog input ${i + 1} (4-20 mA scaled to 0-100 %)` },
+    { type: 'number', access: 'r', unit: '%', min: 0, max: 100, decimals: 1, description: `Analog input ${i + 1} (4-20 mA scaled to 0-100 %)` },
   ]),
 );
 

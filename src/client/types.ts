@@ -24,6 +24,8 @@ export interface PointMeta {
   /** The number of each `enum` label on the device, where it has one; a write may give it instead of the label. */
   enum_codes?: readonly number[];
   description?: string;
+  /** Digits after the decimal point the value is known to (its resolution), where the gateway knows it. */
+  decimals?: number;
 }
 
 /** A device as REST and WebSocket snapshots show it; `seq` is the diff the snapshot reflects. */

@@ -32,6 +32,10 @@ export const ServerSchema = v.strictObject(
     control_timeout_ms: v.optional(int(10, 600_000, 'How long a control write may wait for the device to confirm (ms).'), 5000),
     shutdown_timeout_ms: v.optional(int(100, 60_000, 'Longest a clean shutdown may take before the process exits anyway (ms).'), 2000),
     tls: v.optional(TlsSchema),
+    hmi_time_format: v.optional(
+      v.pipe(v.picklist(['24h', '12h'] as const, 'must be 24h or 12h'), v.description('How the HMI page shows times of day, whatever the browser locale says (one format for the plant).')),
+      '24h',
+    ),
   },
   'unknown setting',
 );

@@ -39,6 +39,12 @@ export interface PointMeta {
   enum_codes?: readonly number[] | undefined;
   description?: string | undefined;
   /**
+   * Digits after the decimal point the value is known to: the resolution of the reading (a Modbus
+   * register with scale 0.1 has one), so every display shows the same digits the device gives.
+   * Absent when the source does not say (a float, a simulator).
+   */
+  decimals?: number | undefined;
+  /**
    * The field type the value is read from, when the value is that raw number unscaled (a Modbus
    * `int16` register with scale 1): northbound Sparkplug names it as its datatype.
    */

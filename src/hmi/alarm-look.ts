@@ -2,6 +2,7 @@
  * How an alarm looks on the page: a shape and a word for each priority and state, so that no
  * meaning is carried by colour alone (EEMUA 191; colour-blind operators), and its texts.
  */
+import { formatClock } from './format.js';
 import type { AlarmPriority, AlarmState, AlarmView } from '../alarms/model.js';
 
 export const PRIORITY_ICON: Record<AlarmPriority, string> = { critical: '◆', high: '▲', medium: '●', low: '▼' };
@@ -38,7 +39,7 @@ export function kindWord(a: Pick<AlarmView, 'kind'>): string {
 }
 
 export function timeOf(s: number | null): string {
-  return s === null ? '' : new Date(s * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return s === null ? '' : formatClock(new Date(s * 1000));
 }
 
 export function valueText(a: Pick<AlarmView, 'value' | 'unit'>): string {

@@ -47,12 +47,14 @@ export class DeviceCard {
       const value = h('span', { class: 'num' });
       const quality = h('span', { class: 'q' });
       const trend = isNumeric(meta) ? new Trend(options.trendWindowS) : undefined;
-      const control = options.canWrite && meta.access === 'rw' ? new PointControl(d.device_id, name, meta, options.write(d.device_id, name)) : undefined;
+      const control = options.canWrite && meta.access === 'rw' ? new PointControl(d.device_id, d.name, name, meta, options.write(d.device_id, name)) : undefined;
       const row = h(
         'div',
         { class: `point${meta.access === 'rw' ? ' rw' : ''}`, 'data-point': name, title: meta.description ?? '' },
-        h('div', { class: 'pl' }, label(name), meta.access === 'rw' ? h('span', { class: 'tag' }, 'set') : null),
-        h('div', { class: 'pv' }, value, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null, quality),
+        // The quality word sits on the label line (which never wraps), so a mark coming or going
+        // moves no value sideways and squeezes no trend. A writable point shows its control, not a tag.
+        h('div', { class: 'pl' }, h('span', { class: 'pname' }, label(name)), quality),
+        h('div', { class: 'pv' }, value, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null),
         trend?.el ?? null,
         control?.el ?? null,
       );
@@ -155,21 +157,27 @@ export class DeviceCard {
   /**
    * Marks a point whose value is not the device's value now, with a word (never colour alone):
    * the gateway's quality, or stale for a good one while the device or the page's link is down.
+   * A whole card gone stale (device offline, link down) says so once, in its badge: its points
+   * are dimmed without a word each.
    */
   private refreshQuality(name: string): void {
     const row = this.rows.get(name);
     if (row === undefined) return;
     const stated = pointQuality(this.current, name);
-    const shown: Quality | undefined = stated === 'good' && !(this.current.online && this.linkLive) ? 'stale' : stated;
+    const cardStale = !(this.current.online && this.linkLive);
+    const shown: Quality | undefined = stated === 'good' && cardStale ? 'stale' : stated;
     setAttr(row.row, 'data-quality', shown ?? null);
-    const text = shown === undefined || shown === 'good' ? undefined : QUALITY_TEXT[shown];
+    const worded = shown === undefined || shown === 'good' || (shown === 'stale' && cardStale) ? undefined : shown;
+    const text = worded === undefined ? undefined : QUALITY_TEXT[worded];
     setText(row.quality, text?.word ?? '');
     setAttr(row.quality, 'title', text?.why ?? null);
   }
 
   private refreshOnline(): void {
     const online = this.current.online;
-    setText(this.online, online ? 'online' : 'offline');
+    // Without the page's link the last known "online" is not news: the badge says stale instead.
+    setText(this.online, !online ? 'offline' : this.linkLive ? 'online' : 'stale');
+    setAttr(this.online, 'title', online && !this.linkLive ? QUALITY_TEXT.stale.why : null);
     setAttr(this.el, 'data-online', String(online));
     // Stale: the shown values are the last known ones, not live (device or page link down).
     setAttr(this.el, 'data-stale', online && this.linkLive ? null : 'true');

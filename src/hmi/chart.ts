@@ -3,6 +3,8 @@
  * per unit (left, then right), the min/max band of aggregated buckets, stale or bad spans drawn
  * grey and dashed, and drag-to-zoom. No library: a few hundred lines cost less than any.
  */
+import { formatClock, formatDateTime } from './format.js';
+
 export interface ChartSeries {
   name: string;
   unit: string | null;
@@ -110,7 +112,7 @@ export class Chart {
     this.el.dataset['from'] = String(this.from);
     this.el.dataset['to'] = String(this.to);
     this.el.dataset['rows'] = String(rows);
-    this.canvas.setAttribute('aria-label', `Chart of ${this.series.map((s) => s.name).join(', ')} from ${new Date(this.from * 1000).toLocaleString()} to ${new Date(this.to * 1000).toLocaleString()}`);
+    this.canvas.setAttribute('aria-label', `Chart of ${this.series.map((s) => s.name).join(', ')} from ${formatDateTime(new Date(this.from * 1000))} to ${formatDateTime(new Date(this.to * 1000))}`);
   }
 
   /** One axis per unit: the first on the left, every other on the right. */
@@ -164,7 +166,7 @@ export class Chart {
       c.lineTo(px, plot.y1);
       c.stroke();
       const d = new Date(t * 1000);
-      const time = d.toLocaleTimeString([], step < 60 ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+      const time = formatClock(d, step < 60);
       const label = withDate && (step >= 86_400 || d.getHours() * 3600 + d.getMinutes() * 60 < step) ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${step >= 86_400 ? '' : time}` : time;
       c.fillText(label.trim(), px, plot.y1 + 6);
     }

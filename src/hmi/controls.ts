@@ -7,7 +7,7 @@
  * While the operator edits a field, live updates do not overwrite what they typed.
  */
 import { h, setAttr, setText } from './dom.js';
-import { formatValue } from './format.js';
+import { formatValue, label } from './format.js';
 import type { PointMeta, PointValue } from './types.js';
 
 /** Sends one value; resolves with the value the device confirmed. */
@@ -25,6 +25,7 @@ export class PointControl {
 
   constructor(
     private readonly deviceId: string,
+    private readonly deviceName: string,
     private readonly name: string,
     private readonly meta: PointMeta,
     private readonly write: WriteFn,
@@ -51,11 +52,15 @@ export class PointControl {
   private build(): HTMLElement {
     const { meta, name } = this;
     const id = `${this.deviceId}--${name}`;
+    // A screen reader hears which device and point a control acts on, not a bare "Start" or "Set".
+    const what = `${this.deviceName} ${label(name)}`;
     switch (meta.type) {
       case 'boolean': {
         const isRun = /^(running|run|enabled?|on)$/i.test(name);
-        const on = h('button', { type: 'button', class: 'btn on', 'data-value': 'true' }, isRun ? 'Start' : 'On');
-        const off = h('button', { type: 'button', class: 'btn off', 'data-value': 'false' }, isRun ? 'Stop' : 'Off');
+        const onWord = isRun ? 'Start' : 'On';
+        const offWord = isRun ? 'Stop' : 'Off';
+        const on = h('button', { type: 'button', class: 'btn on', 'data-value': 'true', 'aria-label': `${onWord} ${what}` }, onWord);
+        const off = h('button', { type: 'button', class: 'btn off', 'data-value': 'false', 'aria-label': `${offWord} ${what}` }, offWord);
         on.addEventListener('click', () => this.send(true));
         off.addEventListener('click', () => this.send(false));
         this.inputs.push(on, off);
@@ -66,8 +71,8 @@ export class PointControl {
         return h('div', { class: 'row' }, on, off);
       }
       case 'enum': {
-        const select = h('select', { id, 'aria-label': `${name} value` }, ...(meta.enum ?? []).map((e) => h('option', { value: e }, e)));
-        const set = this.setButton(() => this.send(select.value));
+        const select = h('select', { id, 'aria-label': `${what}, new value` }, ...(meta.enum ?? []).map((e) => h('option', { value: e }, e)));
+        const set = this.setButton(what, () => this.send(select.value));
         select.addEventListener('change', () => (this.dirty = true));
         this.inputs.push(select, set);
         this.sync = (v) => {
@@ -76,8 +81,8 @@ export class PointControl {
         return h('div', { class: 'row' }, select, set);
       }
       case 'string': {
-        const input = h('input', { id, type: 'text', 'aria-label': `${name} value`, autocomplete: 'off' });
-        const set = this.setButton(() => this.send(input.value));
+        const input = h('input', { id, type: 'text', 'aria-label': `${what}, new value`, autocomplete: 'off' });
+        const set = this.setButton(what, () => this.send(input.value));
         input.addEventListener('input', () => (this.dirty = true));
         this.inputs.push(input, set);
         this.sync = (v) => {
@@ -95,7 +100,7 @@ export class PointControl {
           step,
           min: meta.min,
           max: meta.max,
-          'aria-label': `${name} new value`,
+          'aria-label': `${what}, new value`,
         });
         const parts: HTMLElement[] = [];
         let slider: HTMLInputElement | undefined;
@@ -105,7 +110,7 @@ export class PointControl {
             min: meta.min,
             max: meta.max,
             step: meta.type === 'integer' ? Math.max(1, Math.round((meta.max - meta.min) / 300)) : (meta.max - meta.min) / 300,
-            'aria-label': `${name} slider`,
+            'aria-label': `${what}, slider`,
           });
           s.addEventListener('input', () => {
             this.dirty = true;
@@ -119,7 +124,7 @@ export class PointControl {
           this.dirty = true;
           if (slider !== undefined && number.value !== '') slider.value = number.value;
         });
-        const set = this.setButton(() => {
+        const set = this.setButton(what, () => {
           const raw = number.value.trim();
           const n = Number(raw);
           if (raw === '' || !Number.isFinite(n)) {
@@ -144,8 +149,8 @@ export class PointControl {
     }
   }
 
-  private setButton(onClick: () => void): HTMLButtonElement {
-    const b = h('button', { type: 'button', class: 'btn set' }, 'Set');
+  private setButton(what: string, onClick: () => void): HTMLButtonElement {
+    const b = h('button', { type: 'button', class: 'btn set', 'aria-label': `Set ${what}` }, 'Set');
     b.addEventListener('click', onClick);
     return b;
   }

@@ -13,7 +13,7 @@ export function formatValue(value: PointValue | undefined, meta: PointMeta | und
   if (typeof value === 'boolean') return value ? 'ON' : 'OFF';
   if (typeof value === 'number') {
     if (meta?.type === 'integer') return String(Math.round(value));
-    return value.toFixed(decimals(value, meta));
+    return formatNumber(value, meta);
   }
   return value;
 }
@@ -36,10 +36,31 @@ export function label(name: string): string {
 }
 
 /**
- * Decimals for a point: from its range when it has one, so a value keeps the same number of
- * digits as it moves (no jumping width, "600" next to "1500" rather than "600.0").
+ * A number with the digits its point is known to: the resolution the gateway states (scale 0.1:
+ * one decimal, so 21.8 °C never reads 22), and `mgw devices` shows the same. A point whose
+ * resolution is unknown (a float, a simulator) shows the value as the gateway sends it, to at
+ * most three decimals. A range never decides: a register's range says nothing of its resolution.
  */
-function decimals(value: number, meta: PointMeta | undefined): number {
-  const span = meta?.min !== undefined && meta.max !== undefined ? meta.max - meta.min : Math.abs(value);
-  return span >= 1000 ? 0 : span >= 100 ? 1 : 2;
+function formatNumber(value: number, meta: PointMeta | undefined): string {
+  if (meta?.decimals !== undefined) return value.toFixed(meta.decimals);
+  return String(Number(value.toFixed(MAX_UNSTATED_DECIMALS)));
+}
+
+const MAX_UNSTATED_DECIMALS = 3;
+
+/** The plant's one format for times of day (from the gateway; 24-hour until it says). */
+let hourCycle: 'h23' | 'h12' = 'h23';
+
+export function setTimeFormat(format: '24h' | '12h' | undefined): void {
+  hourCycle = format === '12h' ? 'h12' : 'h23';
+}
+
+/** A time of day in the plant's format: "14:05:09" (or "2:05:09 PM"), never the browser's choice. */
+export function formatClock(at: Date, seconds = true): string {
+  return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hourCycle });
+}
+
+/** A date and time of day in the plant's format. */
+export function formatDateTime(at: Date): string {
+  return at.toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle });
 }

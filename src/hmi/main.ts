@@ -9,6 +9,7 @@ import { DeviceCard } from './card.js';
 import { DeviceDetail } from './detail.js';
 import { AlarmPanel } from './alarm-panel.js';
 import { h, setText } from './dom.js';
+import { formatClock, setTimeFormat } from './format.js';
 import { Header, type PageLink } from './header.js';
 import type { DeviceView, PointValue, WhoAmI } from './types.js';
 import { mayWrite } from './types.js';
@@ -79,6 +80,7 @@ class Page {
     for (;;) {
       try {
         who = await this.api.whoami();
+        setTimeFormat(who.time_format);
         break;
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) {
@@ -134,7 +136,7 @@ class Page {
     client.on('synced', (s) => {
       if (!s.resumed && this.cards.size === 0) this.board.replaceChildren(h('p', { class: 'empty' }, 'The gateway has no devices configured.'));
       if (s.resumed) {
-        this.setLink('resynced', `at ${new Date().toLocaleTimeString()}`);
+        this.setLink('resynced', `at ${formatClock(new Date())}`);
         // The trends missed what happened while away: fetch them again.
         for (const id of this.cards.keys()) void this.loadHistory(id);
       }
@@ -207,7 +209,9 @@ class Page {
       // Nothing changed: the device already held that value.
       return client.device(deviceId)?.state[point] ?? value;
     } catch (err) {
-      if (err instanceof GatewayClientError) throw new Error(err.message.charAt(0).toUpperCase() + err.message.slice(1));
+      // The gateway's message starts with the device id ("motor_01.speed: ..."): ids are shown as
+      // they are spelled, never capitalised.
+      if (err instanceof GatewayClientError) throw new Error(err.message);
       throw err;
     }
   }

@@ -33,6 +33,8 @@ export interface WhoAmI {
   role: 'viewer' | 'operator' | 'admin';
   anonymous: boolean;
   auth_required: boolean;
+  /** How times of day are shown (the gateway's server.hmi_time_format); absent from an older gateway. */
+  time_format?: '24h' | '12h';
 }
 
 export function isNumeric(meta: PointMeta | undefined): boolean {

@@ -1,6 +1,6 @@
 /**
  * Routes about the caller and the configuration: `GET /api/v1/whoami` (any role) tells a client
- * which token and role it is using; `GET /api/v1/tokens` (admin) lists the tokens with expiry
+ * which token and role it is using (and the HMI's time format); `GET /api/v1/tokens` (admin) lists the tokens with expiry
  * and last use (`mgw token list`); `GET /api/v1/config` (admin) shows the running config with
  * token hashes and the TLS passphrase removed.
  */
@@ -14,7 +14,8 @@ export function registerAuthRoutes(app: TemplatedApp, ctx: ServerContext, config
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'read');
     if (who === undefined) return;
-    sendJson(reply, 200, { token: who.name, role: who.role, anonymous: who.anonymous, auth_required: ctx.security.enabled, remote: reply.remote });
+    // time_format: how the HMI shows times of day (server.hmi_time_format); the page reads it here, at start.
+    sendJson(reply, 200, { token: who.name, role: who.role, anonymous: who.anonymous, auth_required: ctx.security.enabled, remote: reply.remote, time_format: ctx.config.hmi_time_format });
   });
 
   app.get('/api/v1/tokens', (res, req) => {

@@ -225,9 +225,10 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     await expect.poll(() => page.locator('header.top').getAttribute('data-link')).toBe('reconnecting');
     // While away, the values are marked stale rather than shown as live.
     await expect.poll(() => page.locator('[data-device="motor_02"]').getAttribute('data-stale')).toBe('true');
-    // ...each point too, with the word beside it, not only the card.
+    // ...each point dimmed too, the word said once for the card (its badge), not on every value.
     expect(await page.locator('[data-device="motor_02"] [data-point="speed"]').getAttribute('data-quality')).toBe('stale');
-    expect(await page.locator('[data-device="motor_02"] [data-point="speed"] .q').textContent()).toBe('stale');
+    expect(await page.locator('[data-device="motor_02"] .online').textContent()).toBe('stale');
+    expect(await page.locator('[data-device="motor_02"] [data-point="speed"] .q').textContent()).toBe('');
     // ...and no write is offered that could only fail.
     expect(await page.locator('[data-device="motor_02"] [data-point="speed"] button.set').isDisabled()).toBe(true);
     await page.screenshot({ path: outputPath('hmi-reconnecting.png') });
@@ -285,8 +286,8 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
           if (v === 'setup') throw new Error('press_01.mode: setup needs the key switch');
           return v;
         };
-        const mode = new PointControl('press_01', 'mode', { type: 'enum', access: 'rw', enum: ['manual', 'auto', 'setup'] }, write);
-        const recipe = new PointControl('press_01', 'recipe', { type: 'string', access: 'rw' }, write);
+        const mode = new PointControl('press_01', 'Press 1', 'mode', { type: 'enum', access: 'rw', enum: ['manual', 'auto', 'setup'] }, write);
+        const recipe = new PointControl('press_01', 'Press 1', 'recipe', { type: 'string', access: 'rw' }, write);
         mode.el.id = 'mode';
         recipe.el.id = 'recipe';
         const box = document.createElement('div');

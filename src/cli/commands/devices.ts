@@ -47,7 +47,7 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
           ['POINT', 'VALUE', 'ACCESS', 'RANGE'],
           Object.entries(d.points).map(([name, p]) => [
             name,
-            formatQualified(d.state[name], pointQuality(d, name), p.unit),
+            formatQualified(atResolution(d.state[name], p.decimals), pointQuality(d, name), p.unit),
             p.access,
             p.enum ? enumRange(p.enum, p.enum_codes) : p.min !== undefined || p.max !== undefined ? `${p.min ?? ''}..${p.max ?? ''}` : '',
           ]),
@@ -131,4 +131,9 @@ export function parseAssignments(assignments: string[]): Record<string, unknown>
 
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
+}
+
+/** A number with the digits its point is known to (as the HMI shows it): 22.0 °C, not 22. */
+function atResolution(value: unknown, decimals: number | undefined): unknown {
+  return typeof value === 'number' && decimals !== undefined ? value.toFixed(decimals) : value;
 }
