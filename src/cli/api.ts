@@ -1,29 +1,9 @@
 /**
- * The CLI's REST calls, with errors a technician can act on and the exit status they map to.
+ * The CLI's REST calls, with errors a technician can act on and the exit status they map to
+ * (src/protocol/errors.ts: the same table the server answers from).
  */
+import { exitForCode } from '../protocol/errors.js';
 import { CliError, EXIT } from './exit.js';
-
-const EXIT_BY_CODE: Record<string, number> = {
-  invalid_json: EXIT.dataerr,
-  invalid_config: EXIT.config,
-  invalid_request: EXIT.dataerr,
-  validation_error: EXIT.dataerr,
-  device_not_found: EXIT.dataerr,
-  alarm_not_found: EXIT.dataerr,
-  alarm_state: EXIT.dataerr,
-  not_found: EXIT.dataerr,
-  payload_too_large: EXIT.dataerr,
-  unauthorized: EXIT.noperm,
-  forbidden: EXIT.noperm,
-  rate_limited: EXIT.tempfail,
-  device_timeout: EXIT.tempfail,
-  device_offline: EXIT.unavailable,
-  not_ready: EXIT.unavailable,
-  audit_unavailable: EXIT.unavailable,
-  unsupported_media_type: EXIT.dataerr,
-  too_many_connections: EXIT.tempfail,
-  device_error: EXIT.protocol,
-};
 
 export interface ApiOptions {
   url: string;
@@ -64,7 +44,7 @@ export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: str
   if (!res.ok) {
     const e = (json ?? {}) as { error_code?: string; message?: string };
     const code = e.error_code ?? `http_${res.status}`;
-    throw new CliError(`${code}: ${e.message ?? res.statusText}`, EXIT_BY_CODE[code] ?? EXIT.software);
+    throw new CliError(`${code}: ${e.message ?? res.statusText}`, exitForCode(code));
   }
   return json as T;
 }
