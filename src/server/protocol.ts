@@ -14,12 +14,11 @@ import {
   type RequestId,
   type Topic,
 } from '../protocol/wire.js';
+import { DEVICE_ID_RULE, isDeviceId } from '../protocol/names.js';
 
 export { TOPICS };
 export type { BatchEntry, ClientMessage, RequestId, Topic };
 
-/** The same rule as a device id in the configuration (src/config/fields.ts). */
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const ACTIONS = ['subscribe', 'unsubscribe', 'get_status', 'get_all_status', 'ping'] as const;
 
@@ -106,8 +105,8 @@ function parseBatchSubscribe(m: Record<string, unknown>, withId: { id?: RequestI
   const entries: BatchEntry[] = [];
   for (const [deviceId, since] of Object.entries(devices as Record<string, unknown>)) {
     const shown = JSON.stringify(deviceId).slice(0, 70);
-    if (!DEVICE_ID.test(deviceId)) {
-      throw new GatewayError('invalid_message', `"devices": ${shown} is not a device id (1-64 letters, digits, "_", "-" or ".")`);
+    if (!isDeviceId(deviceId)) {
+      throw new GatewayError('invalid_message', `"devices": ${shown} is not a device id (${DEVICE_ID_RULE})`);
     }
     if (since !== null && !(typeof since === 'number' && Number.isInteger(since) && since >= 0)) {
       throw new GatewayError('invalid_message', `"devices": the since of ${shown} must be null or a whole number >= 0 (the last seq you applied)`);
