@@ -3,6 +3,7 @@
  * (src/protocol/errors.ts: the same table the server answers from).
  */
 import { exitForCode } from '../protocol/errors.js';
+import { networkReason, restRequest } from '../protocol/rest.js';
 import { CliError, EXIT } from './exit.js';
 
 export interface ApiOptions {
@@ -18,43 +19,19 @@ export interface ApiMeta {
 }
 
 export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown, meta?: ApiMeta): Promise<T> {
-  const url = new URL(path, opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (opts.token) headers['Authorization'] = `Bearer ${opts.token}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-    });
-  } catch (err) {
-    throw new CliError(`cannot reach the gateway at ${opts.url}: ${networkReason(err)} (is \`mgw serve\` running? see --url)`, EXIT.unavailable);
+  const r = await restRequest<T>({ method, path, base: opts.url, body, token: opts.token, timeoutMs: opts.timeoutMs ?? 10_000 });
+  switch (r.kind) {
+    case 'network':
+      throw new CliError(
+        `cannot reach the gateway at ${opts.url}: ${r.timedOut ? 'no answer in time' : networkReason(r.cause)} (is \`mgw serve\` running? see --url)`,
+        EXIT.unavailable,
+      );
+    case 'not_json':
+      throw new CliError(`${opts.url} answered ${r.status} with something that is not JSON: is it a machine-gateway?`, EXIT.unavailable);
+    case 'error':
+      throw new CliError(`${r.code}: ${r.message ?? r.statusText}`, exitForCode(r.code));
+    case 'ok':
+      if (meta) meta.serverDateMs = Date.parse(r.date ?? '') || undefined;
+      return r.json;
   }
-  if (meta) meta.serverDateMs = Date.parse(res.headers.get('date') ?? '') || undefined;
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text === '' ? null : JSON.parse(text);
-  } catch {
-    throw new CliError(`${opts.url} answered ${res.status} with something that is not JSON: is it a machine-gateway?`, EXIT.unavailable);
-  }
-  if (!res.ok) {
-    const e = (json ?? {}) as { error_code?: string; message?: string };
-    const code = e.error_code ?? `http_${res.status}`;
-    throw new CliError(`${code}: ${e.message ?? res.statusText}`, exitForCode(code));
-  }
-  return json as T;
-}
-
-function networkReason(err: unknown): string {
-  const e = err as { name?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return 'no answer in time';
-  const code = e.cause?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND') return 'unknown host';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-  return e.cause?.message ?? String(err);
 }
