@@ -190,3 +190,21 @@ export type ClientMessage =
   | { action: 'get_status'; device_id: string; id?: RequestId }
   | { action: 'get_all_status'; id?: RequestId }
   | { action: 'ping'; id?: RequestId };
+
+/**
+ * POST /api/v1/admin/reload (and `mgw reload`): what the reload changed, or (ok: false, sent as
+ * 422 invalid_config) every problem of the refused file.
+ */
+export type ReloadOutcome =
+  | {
+      ok: true;
+      file: string;
+      restart_required: string[];
+      drivers_restarted: string[];
+      drivers_started: string[];
+      drivers_stopped: string[];
+      devices_added: string[];
+      devices_removed: string[];
+      errors: string[];
+    }
+  | { ok: false; file: string; problems: string[] };
