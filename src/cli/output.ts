@@ -4,6 +4,11 @@
  */
 import type { Quality } from '../protocol/wire.js';
 
+/** One line of output on stdout. */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
 }

@@ -3,7 +3,7 @@ import { pointQuality } from '../../client/quality.js';
 import type { ControlResult, DeviceView } from '../../protocol/wire.js';
 import { api, type ApiMeta } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
-import { age, dim, formatQualified, formatValue, green, red, table } from '../output.js';
+import { age, dim, formatQualified, formatValue, green, print, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 
 export function registerDeviceCommands(program: Command, globals: () => GlobalOptions): void {
@@ -127,8 +127,4 @@ export function parseAssignments(assignments: string[]): Record<string, unknown>
     body[name] = value;
   }
   return body;
-}
-
-export function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
