@@ -5,6 +5,7 @@
  * start: registry -> drivers constructed (devices known) -> server listening -> drivers started -> ready
  * stop:  not ready -> server stops accepting and closes clients -> drivers stopped
  */
+import type { ReloadOutcome } from './protocol/wire.js';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { Registry } from './core/registry.js';
@@ -52,7 +53,7 @@ export class Gateway {
   /** Event-loop and driver-progress health: feeds the systemd watchdog, /metrics and `mgw status`. */
   readonly health: HealthMonitor;
   /** Re-reads the config source and reloads; set by whoever knows the source (`mgw serve`). */
-  reloader: (() => Promise<unknown>) | undefined;
+  reloader: (() => Promise<ReloadOutcome>) | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     const { config, log } = options;

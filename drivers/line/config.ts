@@ -8,7 +8,7 @@
  * JavaScript syntax; compile errors are reported with their path by checkLineDevices().
  */
 import * as v from 'valibot';
-import { deviceCommon, int, num, text } from '../../src/config/fields.js';
+import { deviceCommon, int, num, pointNameRule, text } from '../../src/config/fields.js';
 
 export const LINE_PARITIES = ['none', 'even', 'odd', 'mark', 'space'] as const;
 export const LINE_ENCODINGS = ['ascii', 'utf8', 'latin1'] as const;
@@ -102,7 +102,7 @@ export const LineDeviceSchema = v.strictObject(
     error_pattern: v.optional(text('Regex of the line the device answers a bad request with, e.g. "^ERR (.*)$"; fails the write at once.')),
     points: v.pipe(
       v.record(
-        v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'point names are 1-64 letters, digits or "_", not starting with a digit')),
+        v.pipe(v.string(), pointNameRule),
         LinePointSchema,
         'must map point names to point definitions',
       ),

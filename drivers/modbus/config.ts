@@ -4,7 +4,7 @@
  * holding register "40001" in a vendor manual is `table: holding, address: 0`.
  */
 import * as v from 'valibot';
-import { deviceCommon, int, num, text } from '../../src/config/fields.js';
+import { deviceCommon, int, num, pointNameRule, text } from '../../src/config/fields.js';
 import { PROFILE_NAMES } from '../profiles/index.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
@@ -226,7 +226,7 @@ export const ModbusDeviceSchema = v.strictObject(
     profile: v.optional(v.pipe(v.picklist(PROFILE_NAMES, `must be one of ${PROFILE_NAMES.join(', ')}`), v.description('A built-in register map.'))),
     points: v.optional(
       v.record(
-        v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'point names are 1-64 letters, digits or "_", not starting with a digit')),
+        v.pipe(v.string(), pointNameRule),
         v.nullable(ModbusPointSchema),
         'must map point names to point definitions (null drops a point of the profile)',
       ),

@@ -6,6 +6,7 @@
  * This file must not import src/config/fields.ts: that file imports this one (deviceCommon).
  */
 import * as v from 'valibot';
+import { POINT_NAME_PATTERN, POINT_NAME_RULE } from '../protocol/names.js';
 import { ALARM_PRIORITIES } from './model.js';
 
 const num = (description: string) => v.pipe(v.number('must be a number'), v.finite('must be finite'), v.description(description));
@@ -107,7 +108,7 @@ export const DeviceAlarmsSchema = v.pipe(
       offline: v.optional(falseOr(OfflineSchema)),
       points: v.optional(
         v.record(
-          v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'point names are 1-64 letters, digits or "_", not starting with a digit')),
+          v.pipe(v.string(), v.regex(POINT_NAME_PATTERN, `point names are ${POINT_NAME_RULE}`)),
           falseOr(PointAlarmsSchema),
           'must map point names to their alarms',
         ),

@@ -1,29 +1,10 @@
 /**
- * The CLI's REST calls, with errors a technician can act on and the exit status they map to.
+ * The CLI's REST calls, with errors a technician can act on and the exit status they map to
+ * (src/protocol/errors.ts: the same table the server answers from).
  */
+import { exitForCode } from '../protocol/errors.js';
+import { networkReason, restRequest } from '../protocol/rest.js';
 import { CliError, EXIT } from './exit.js';
-
-const EXIT_BY_CODE: Record<string, number> = {
-  invalid_json: EXIT.dataerr,
-  invalid_config: EXIT.config,
-  invalid_request: EXIT.dataerr,
-  validation_error: EXIT.dataerr,
-  device_not_found: EXIT.dataerr,
-  alarm_not_found: EXIT.dataerr,
-  alarm_state: EXIT.dataerr,
-  not_found: EXIT.dataerr,
-  payload_too_large: EXIT.dataerr,
-  unauthorized: EXIT.noperm,
-  forbidden: EXIT.noperm,
-  rate_limited: EXIT.tempfail,
-  device_timeout: EXIT.tempfail,
-  device_offline: EXIT.unavailable,
-  not_ready: EXIT.unavailable,
-  audit_unavailable: EXIT.unavailable,
-  unsupported_media_type: EXIT.dataerr,
-  too_many_connections: EXIT.tempfail,
-  device_error: EXIT.protocol,
-};
 
 export interface ApiOptions {
   url: string;
@@ -38,43 +19,19 @@ export interface ApiMeta {
 }
 
 export async function api<T>(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown, meta?: ApiMeta): Promise<T> {
-  const url = new URL(path, opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (opts.token) headers['Authorization'] = `Bearer ${opts.token}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-    });
-  } catch (err) {
-    throw new CliError(`cannot reach the gateway at ${opts.url}: ${networkReason(err)} (is \`mgw serve\` running? see --url)`, EXIT.unavailable);
+  const r = await restRequest<T>({ method, path, base: opts.url, body, token: opts.token, timeoutMs: opts.timeoutMs ?? 10_000 });
+  switch (r.kind) {
+    case 'network':
+      throw new CliError(
+        `cannot reach the gateway at ${opts.url}: ${r.timedOut ? 'no answer in time' : networkReason(r.cause)} (is \`mgw serve\` running? see --url)`,
+        EXIT.unavailable,
+      );
+    case 'not_json':
+      throw new CliError(`${opts.url} answered ${r.status} with something that is not JSON: is it a machine-gateway?`, EXIT.unavailable);
+    case 'error':
+      throw new CliError(`${r.code}: ${r.message ?? r.statusText}`, exitForCode(r.code));
+    case 'ok':
+      if (meta) meta.serverDateMs = Date.parse(r.date ?? '') || undefined;
+      return r.json;
   }
-  if (meta) meta.serverDateMs = Date.parse(res.headers.get('date') ?? '') || undefined;
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text === '' ? null : JSON.parse(text);
-  } catch {
-    throw new CliError(`${opts.url} answered ${res.status} with something that is not JSON: is it a machine-gateway?`, EXIT.unavailable);
-  }
-  if (!res.ok) {
-    const e = (json ?? {}) as { error_code?: string; message?: string };
-    const code = e.error_code ?? `http_${res.status}`;
-    throw new CliError(`${code}: ${e.message ?? res.statusText}`, EXIT_BY_CODE[code] ?? EXIT.software);
-  }
-  return json as T;
-}
-
-function networkReason(err: unknown): string {
-  const e = err as { name?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return 'no answer in time';
-  const code = e.cause?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND') return 'unknown host';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-  return e.cause?.message ?? String(err);
 }

@@ -2,7 +2,12 @@
  * Human output: plain tables, colour only on a terminal and without NO_COLOR. An empty
  * NO_COLOR does not count (no-color.org: "when present and not an empty string").
  */
-import type { Quality } from '../client/index.js';
+import type { Quality } from '../protocol/wire.js';
+
+/** One line of output on stdout. */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';

@@ -3,14 +3,10 @@
  * that carries the API's error_code and the HTTP status.
  */
 import { GatewayClientError } from './errors.js';
+import { networkReason, restRequest, type FetchLike } from '../protocol/rest.js';
 import type { ControlResult, DeviceView, PointValue } from './types.js';
 
-export type FetchLike = (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
-  ok: boolean;
-  status: number;
-  statusText: string;
-  text(): Promise<string>;
-}>;
+export type { FetchLike };
 
 export interface RestClientOptions {
   /** The gateway's base address, e.g. `http://127.0.0.1:8000` (a path prefix is kept). */
@@ -52,51 +48,22 @@ export class RestClient {
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, deviceId?: string): Promise<T> {
-    const url = new URL(path, this.base).toString();
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.options.token) headers['Authorization'] = `Bearer ${this.options.token}`;
     const timeoutMs = this.options.timeoutMs ?? 10_000;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const r = await restRequest<T>({ method, path, base: this.base, body, token: this.options.token, timeoutMs, fetch: this.fetchImpl });
     const where = deviceId === undefined ? {} : { deviceId };
-    let res: Awaited<ReturnType<FetchLike>>;
-    let text: string;
-    try {
-      res = await this.fetchImpl(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: controller.signal });
-      text = await res.text();
-    } catch (err) {
-      if (controller.signal.aborted) {
-        throw new GatewayClientError('timeout', `${method} ${url}: no answer within ${timeoutMs} ms`, { ...where, cause: err });
-      }
-      throw new GatewayClientError('network_error', `cannot reach the gateway at ${this.options.url}: ${reason(err)}`, { ...where, cause: err });
-    } finally {
-      clearTimeout(timer);
+    switch (r.kind) {
+      case 'ok':
+        return r.json;
+      case 'network':
+        if (r.timedOut) throw new GatewayClientError('timeout', `${method} ${r.url}: no answer within ${timeoutMs} ms`, { ...where, cause: r.cause });
+        throw new GatewayClientError('network_error', `cannot reach the gateway at ${this.options.url}: ${networkReason(r.cause)}`, { ...where, cause: r.cause });
+      case 'not_json':
+        throw new GatewayClientError('bad_response', `${r.url} answered ${r.status} with something that is not JSON: is it a machine-gateway?`, {
+          status: r.status,
+          ...where,
+        });
+      case 'error':
+        throw new GatewayClientError(r.code, r.message ?? r.statusText, { status: r.status, details: r.details, ...where });
     }
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      throw new GatewayClientError('bad_response', `${url} answered ${res.status} with something that is not JSON: is it a machine-gateway?`, {
-        status: res.status,
-        ...where,
-      });
-    }
-    if (!res.ok) {
-      const { error_code, message, ...details } = (typeof json === 'object' && json !== null ? json : {}) as { error_code?: unknown; message?: unknown } & Record<string, unknown>;
-      const code = typeof error_code === 'string' ? error_code : `http_${res.status}`;
-      const text = typeof message === 'string' ? message : res.statusText;
-      throw new GatewayClientError(code, text, { status: res.status, details, ...where });
-    }
-    return json as T;
   }
-}
-
-function reason(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  const code = e.cause?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND') return 'unknown host';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-  return e.cause?.message ?? e.message ?? String(err);
 }

@@ -3,6 +3,7 @@
  * act on. The error path (`devices[2].poll_interval_ms`) is added by the loader.
  */
 import * as v from 'valibot';
+import { DEVICE_ID_PATTERN, DEVICE_ID_RULE, POINT_NAME_PATTERN, POINT_NAME_RULE } from '../protocol/names.js';
 import { DeviceAlarmsSchema } from '../alarms/config.js';
 
 export const int = (min: number, max: number, description: string) =>
@@ -18,12 +19,15 @@ export const num = (description: string) => v.pipe(v.number('must be a number'),
 
 export const text = (description: string) => v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.description(description));
 
-/** Device ids become WebSocket topics and URL path segments. */
+/** Device ids become WebSocket topics and URL path segments (the rule: src/protocol/names.ts). */
 export const deviceId = v.pipe(
   v.string('must be a string'),
-  v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."'),
+  v.regex(DEVICE_ID_PATTERN, `must be ${DEVICE_ID_RULE}`),
   v.description('Unique device id: the WebSocket topic and the REST path segment.'),
 );
+
+/** A point name as a configuration key (the rule: src/protocol/names.ts). */
+export const pointNameRule = v.regex(POINT_NAME_PATTERN, `point names are ${POINT_NAME_RULE}`);
 
 /** Fields every device has, whatever its driver. */
 export const deviceCommon = {

@@ -7,16 +7,10 @@ import { GatewayError, asGatewayError } from './errors.js';
 import { validatePointWrite, type PointValue } from './points.js';
 import type { Registry } from './registry.js';
 import type { Driver } from './driver.js';
+import type { ControlResult } from '../protocol/wire.js';
 
-export interface ControlResult {
-  device_id: string;
-  device_type: string;
-  previous_state: Record<string, PointValue | boolean>;
-  new_state: Record<string, PointValue | boolean>;
-  changed: boolean;
-  action: 'device_control';
-  seq: number;
-}
+/** The REST control reply's type lives in the protocol module, so the clients see the same one. */
+export type { ControlResult };
 
 /** Who asked, for the audit trail and the logs. */
 export interface Requester {

@@ -5,12 +5,9 @@
  */
 import { GatewayError } from './errors.js';
 
-export type PointValue = number | boolean | string | null;
-export type PointType = 'number' | 'integer' | 'boolean' | 'string' | 'enum';
-export type Access = 'r' | 'rw';
-
 /**
- * How far a point's value can be trusted, as OPC UA status codes and Sparkplug's `is_stale` say it:
+ * The value, quality and metadata shapes are wire shapes: declared once in src/protocol/wire.ts.
+ * Quality, as OPC UA status codes and Sparkplug's `is_stale` say it:
  * - `good`: the device's value as of its last successful read;
  * - `stale`: the last good value, kept, but the read that should have refreshed it failed (its
  *   block timed out, the unit or the whole line is silent, the device is offline);
@@ -21,35 +18,9 @@ export type Access = 'r' | 'rw';
  * A point's value and timestamp always stay those of the last good reading; quality says whether
  * that reading is still current.
  */
-export type Quality = 'good' | 'stale' | 'bad' | 'uncertain';
+import type { Access, PointMeta, PointType, PointValue, Quality } from '../protocol/wire.js';
 
-export interface PointMeta {
-  type: PointType;
-  access: Access;
-  unit?: string | undefined;
-  min?: number | undefined;
-  max?: number | undefined;
-  /** For type 'enum': the allowed labels. Values are the labels themselves. */
-  enum?: readonly string[] | undefined;
-  /**
-   * For type 'enum' whose labels stand for numbers on the device (a Modbus register, a line
-   * device's "0"/"1"): the number of each label, in the order of `enum`. A write may give the
-   * number instead of the label (a data sheet names the codes); it is stored as the label.
-   */
-  enum_codes?: readonly number[] | undefined;
-  description?: string | undefined;
-  /**
-   * Digits after the decimal point the value is known to: the resolution of the reading (a Modbus
-   * register with scale 0.1 has one), so every display shows the same digits the device gives.
-   * Absent when the source does not say (a float, a simulator).
-   */
-  decimals?: number | undefined;
-  /**
-   * The field type the value is read from, when the value is that raw number unscaled (a Modbus
-   * `int16` register with scale 1): northbound Sparkplug names it as its datatype.
-   */
-  source_type?: 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'bit' | undefined;
-}
+export type { Access, PointMeta, PointType, PointValue, Quality };
 
 export type PointMap = Record<string, PointMeta>;
 

@@ -4,11 +4,12 @@
  */
 import * as v from 'valibot';
 import { int } from '../config/fields.js';
+import { DEVICE_ID_CHARS } from '../protocol/names.js';
 
 /** `device` or `device.point`: what `exclude` may name. */
 const exclusion = v.pipe(
   v.string('must be a string'),
-  v.regex(/^[A-Za-z0-9_.-]{1,64}(\.[^.\s]{1,64})?$/, 'must be a device id or device.point, e.g. motor_01 or motor_01.vibration'),
+  v.regex(new RegExp(`^${DEVICE_ID_CHARS}(\\.[^.\\s]{1,64})?$`), 'must be a device id or device.point, e.g. motor_01 or motor_01.vibration'),
 );
 
 export const HistoryStoreSchema = v.strictObject(

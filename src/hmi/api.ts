@@ -2,6 +2,7 @@
  * The REST calls the typed client does not wrap: who the caller is, and point history.
  * Failures become ApiError with the gateway's own message, ready to show.
  */
+import { restRequest } from '../protocol/rest.js';
 import type { HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
 
 export class ApiError extends Error {
@@ -33,25 +34,18 @@ export class Api {
   }
 
   private async get<T>(path: string): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (this.token) headers['Authorization'] = `Bearer ${this.token}`;
-    let res: Response;
-    try {
-      res = await fetch(path, { headers, cache: 'no-store' });
-    } catch {
-      throw new ApiError('network_error', 'The gateway does not answer (network down or gateway restarting).', 0);
+    const r = await restRequest<T>({ method: 'GET', path, token: this.token, noStore: true });
+    switch (r.kind) {
+      case 'ok':
+        return r.json;
+      case 'network':
+        throw new ApiError('network_error', 'The gateway does not answer (network down or gateway restarting).', 0);
+      case 'not_json':
+        // An answer that is not JSON: nothing to show but its status.
+        if (r.status >= 200 && r.status < 300) return null as T;
+        throw new ApiError(`http_${r.status}`, `The gateway answered ${r.status} ${r.statusText}.`, r.status);
+      case 'error':
+        throw new ApiError(r.code, r.message ?? `The gateway answered ${r.status} ${r.statusText}.`, r.status);
     }
-    const text = await res.text();
-    let json: unknown = null;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      // not JSON: reported below with the status
-    }
-    if (!res.ok) {
-      const e = json as { error_code?: string; message?: string } | null;
-      throw new ApiError(e?.error_code ?? `http_${res.status}`, e?.message ?? `The gateway answered ${res.status} ${res.statusText}.`, res.status);
-    }
-    return json as T;
   }
 }

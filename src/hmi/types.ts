@@ -1,8 +1,8 @@
 /**
- * The API shapes the page reads: the device shapes come from the typed client; the history
+ * The API shapes the page reads: the device shapes come from the protocol module; the history
  * and caller shapes, which the client does not wrap, are declared here.
  */
-import type { DeviceView, PointMeta, PointValue, Quality } from '../client/index.js';
+import type { DeviceView, PointMeta, PointValue, Quality } from '../protocol/wire.js';
 
 export type { DeviceView, PointMeta, PointValue, Quality };
 

@@ -13,6 +13,7 @@ import { writeFileAtomicSync } from './atomic.js';
 import { SystemdNotifier } from './notify.js';
 import { RELOAD_OUTCOME_FILE, type ReloadRecord } from './reload-outcome.js';
 import { Watchdog } from './watchdog.js';
+import type { ReloadOutcome } from '../protocol/wire.js';
 
 export interface DaemonOptions {
   config: GatewayConfig;
@@ -32,19 +33,8 @@ export interface DaemonOptions {
   runtimeDir?: string;
 }
 
-export type ReloadOutcome =
-  | {
-      ok: true;
-      file: string;
-      restart_required: string[];
-      drivers_restarted: string[];
-      drivers_started: string[];
-      drivers_stopped: string[];
-      devices_added: string[];
-      devices_removed: string[];
-      errors: string[];
-    }
-  | { ok: false; file: string; problems: string[] };
+/** The reload's answer is a wire shape (POST /api/v1/admin/reload): declared in src/protocol. */
+export type { ReloadOutcome };
 
 export class Daemon {
   readonly gateway: Gateway;

@@ -24,11 +24,10 @@ export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: In
     }
     pending.then(
       (outcome) => {
-        const o = outcome as { ok: boolean; problems?: string[]; file?: string };
-        if (o.ok) sendJson(reply, 200, outcome);
+        if (outcome.ok) sendJson(reply, 200, outcome);
         else {
-          const problems = o.problems ?? [];
-          const message = `${o.file ?? 'the configuration'} has errors; still running on the previous configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`;
+          const { problems } = outcome;
+          const message = `${outcome.file} has errors; still running on the previous configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`;
           sendError(reply, new GatewayError('invalid_config', message, { details: { problems } }));
         }
       },

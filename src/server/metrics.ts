@@ -3,6 +3,7 @@
  * GET /api/v1/status (JSON) behind `mgw status`. Both read counters that already exist; a
  * scrape costs one pass over drivers and devices, nothing is kept between scrapes.
  */
+import type { ReloadOutcome } from '../protocol/wire.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Driver } from '../core/driver.js';
@@ -23,7 +24,7 @@ export interface Insight {
   /** ms since epoch */
   startedAt: number;
   /** Re-reads and applies the config; undefined result when no config source is known. */
-  reload: () => Promise<unknown> | undefined;
+  reload: () => Promise<ReloadOutcome> | undefined;
   /** The audit trail's state (src/platform/audit.ts). */
   audit?: AuditState;
   /** The history store, when history.store is on. */

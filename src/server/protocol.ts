@@ -4,44 +4,21 @@
  */
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { DeviceDiff, DeviceSnapshot } from '../core/registry.js';
-import type { Quality } from '../core/points.js';
-import type { Quality as ClientQuality } from '../client/types.js';
+import {
+  TOPICS,
+  type BatchEntry,
+  type ClientMessage,
+  type DeviceUpdateMessage,
+  type DeviceView,
+  type ErrorMessage,
+  type RequestId,
+  type Topic,
+} from '../protocol/wire.js';
+import { DEVICE_ID_RULE, isDeviceId } from '../protocol/names.js';
 
-/**
- * The typed client declares the wire shapes again (it bundles for the browser without the
- * server): the compiler refuses a quality one side knows and the other does not.
- */
-type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const QUALITIES_AGREE: SameUnion<Quality, ClientQuality> = true;
-void QUALITIES_AGREE;
+export { TOPICS };
+export type { BatchEntry, ClientMessage, RequestId, Topic };
 
-export type RequestId = string | number;
-
-export type ClientMessage =
-  | { action: 'subscribe'; device_id: string; since?: number; instance?: string; id?: RequestId }
-  | { action: 'subscribe'; devices: BatchEntry[]; instance?: string; id?: RequestId }
-  | { action: 'subscribe'; topic: Topic; since?: number; id?: RequestId }
-  | { action: 'unsubscribe'; topic: Topic; id?: RequestId }
-  | { action: 'unsubscribe'; device_id: string; id?: RequestId }
-  | { action: 'get_status'; device_id: string; id?: RequestId }
-  | { action: 'get_all_status'; id?: RequestId }
-  | { action: 'ping'; id?: RequestId };
-
-/** One device of a batch subscribe: its id and the last seq the client applied (null: no `since`). */
-export interface BatchEntry {
-  device_id: string;
-  since: number | null;
-}
-
-/**
- * Topics besides devices (*ext*): `{"action": "subscribe", "topic": "alarms", "since": 41}`. A
- * topic is never a device id, so a device may be called "alarms".
- */
-export const TOPICS = ['alarms'] as const;
-export type Topic = (typeof TOPICS)[number];
-
-/** The same rule as a device id in the configuration (src/config/fields.ts). */
-const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const ACTIONS = ['subscribe', 'unsubscribe', 'get_status', 'get_all_status', 'ping'] as const;
 
@@ -128,8 +105,8 @@ function parseBatchSubscribe(m: Record<string, unknown>, withId: { id?: RequestI
   const entries: BatchEntry[] = [];
   for (const [deviceId, since] of Object.entries(devices as Record<string, unknown>)) {
     const shown = JSON.stringify(deviceId).slice(0, 70);
-    if (!DEVICE_ID.test(deviceId)) {
-      throw new GatewayError('invalid_message', `"devices": ${shown} is not a device id (1-64 letters, digits, "_", "-" or ".")`);
+    if (!isDeviceId(deviceId)) {
+      throw new GatewayError('invalid_message', `"devices": ${shown} is not a device id (${DEVICE_ID_RULE})`);
     }
     if (since !== null && !(typeof since === 'number' && Number.isInteger(since) && since >= 0)) {
       throw new GatewayError('invalid_message', `"devices": the since of ${shown} must be null or a whole number >= 0 (the last seq you applied)`);
@@ -143,7 +120,7 @@ function parseBatchSubscribe(m: Record<string, unknown>, withId: { id?: RequestI
 }
 
 export function deviceUpdateMessage(diff: DeviceDiff): string {
-  return JSON.stringify({
+  const msg: DeviceUpdateMessage = {
     type: 'device_update',
     device_id: diff.device_id,
     data: {
@@ -157,16 +134,19 @@ export function deviceUpdateMessage(diff: DeviceDiff): string {
     },
     timestamp: diff.timestamp,
     seq: diff.seq,
-  });
+  };
+  return JSON.stringify(msg);
 }
 
 export function errorMessage(code: ErrorCode, message: string, id?: RequestId): string {
-  return JSON.stringify({ type: 'error', error_code: code, message, timestamp: now(), ...(id === undefined ? {} : { id }) });
+  const msg: ErrorMessage = { type: 'error', error_code: code, message, timestamp: now(), ...(id === undefined ? {} : { id }) };
+  return JSON.stringify(msg);
 }
 
 /** The error for one device of a batch subscribe: names the device, since the batch carries many. */
 export function deviceErrorMessage(code: ErrorCode, message: string, deviceId: string): string {
-  return JSON.stringify({ type: 'error', error_code: code, message, device_id: deviceId, timestamp: now() });
+  const msg: ErrorMessage = { type: 'error', error_code: code, message, device_id: deviceId, timestamp: now() };
+  return JSON.stringify(msg);
 }
 
 export function reply(type: string, body: Record<string, unknown>, id?: RequestId): string {
@@ -174,7 +154,7 @@ export function reply(type: string, body: Record<string, unknown>, id?: RequestI
 }
 
 /** The device as REST and WebSocket replies show it. */
-export function deviceView(s: DeviceSnapshot): Record<string, unknown> {
+export function deviceView(s: DeviceSnapshot): DeviceView {
   return {
     device_id: s.device_id,
     device_type: s.device_type,

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import WebSocket from 'ws';
 import { api } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
-import { dim, paint, red, table } from '../output.js';
+import { dim, paint, print, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 import { backoffDelay } from '../../client/backoff.js';
 import { parseDuration } from '../../alarms/duration.js';
@@ -205,8 +205,4 @@ async function watch(g: GlobalOptions, opts: ListOptions): Promise<void> {
     process.stderr.write(`${dim(`disconnected (${closed.reason || closed.code}); reconnecting in ${(delay / 1000).toFixed(1)} s`)}\n`);
     await new Promise((r) => setTimeout(r, delay));
   }
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }

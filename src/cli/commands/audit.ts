@@ -9,8 +9,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { auditFile, type AuditLine, type AuditRecord, type ReloadRecord } from '../../platform/audit.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
-import { formatValue, green, red, table } from '../output.js';
-import { print } from './devices.js';
+import { formatValue, green, print, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 
 interface AuditOptions {

@@ -9,7 +9,7 @@ import type { Command, Option } from 'commander';
 import { DEVICE_TIMEOUT_MS, deviceIds } from '../complete-devices.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
-import { print } from './devices.js';
+import { print } from '../output.js';
 
 /**
  * How the scripts get device ids: the small complete-devices entry point run by the same node

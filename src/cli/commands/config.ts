@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { configJsonSchema } from '../../config/jsonschema.js';
-import { print } from './devices.js';
+import { print } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 
 export function registerConfigCommands(program: Command, globals: () => GlobalOptions): void {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { pointQuality } from '../../client/quality.js';
-import type { DeviceView } from '../../client/index.js';
+import type { ControlResult, DeviceView } from '../../protocol/wire.js';
 import { api, type ApiMeta } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
-import { age, dim, formatQualified, formatValue, green, red, table } from '../output.js';
+import { age, dim, formatQualified, formatValue, green, print, red, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 
 export function registerDeviceCommands(program: Command, globals: () => GlobalOptions): void {
@@ -63,7 +63,7 @@ export function registerDeviceCommands(program: Command, globals: () => GlobalOp
     .action(async (id: string, assignments: string[]) => {
       const g = globals();
       const body = parseAssignments(assignments);
-      const result = await api<{ new_state: Record<string, unknown>; previous_state: Record<string, unknown>; changed: boolean }>(
+      const result = await api<ControlResult>(
         g,
         'POST',
         `api/v1/devices/${encodeURIComponent(id)}`,
@@ -127,10 +127,6 @@ export function parseAssignments(assignments: string[]): Record<string, unknown>
     body[name] = value;
   }
   return body;
-}
-
-export function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
 
 /** A number with the digits its point is known to (as the HMI shows it): 22.0 °C, not 22. */

@@ -7,7 +7,7 @@ import type { SerialTransport } from '../../../drivers/bus/serial.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
 import { intOption } from './modbus-options.js';
-import { print } from './devices.js';
+import { print } from '../output.js';
 
 const EOL: Record<string, string> = { crlf: '\r\n', lf: '\n', cr: '\r', none: '' };
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit.js';
-import { dim, table } from '../output.js';
+import { dim, print, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 import { describeRegister, parseRegister, parseTable, TABLE_NOUN, type RegisterRef } from './modbus-address.js';
 import { layoutName, parseOrder, parseType, parseValue, widthOf, type Layout, type ValueType } from './modbus-codec.js';
@@ -12,7 +12,6 @@ import { describeLink, ModbusLink, type LinkOptions } from './modbus-link.js';
 import { addLinkOptions, intOption, parseLink, parseUnit, type RawLinkFlags } from './modbus-options.js';
 import { checkBlock, readBlock, writeBlock, type BlockRequest, type Row } from './modbus-io.js';
 import { ProgressBar, scanRow, scanUnits, type ScanHit } from './modbus-scan.js';
-import { print } from './devices.js';
 
 interface BlockFlags extends RawLinkFlags {
   unit: string;

@@ -6,9 +6,8 @@ import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit.js';
-import { dim, table } from '../output.js';
+import { dim, print, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
-import { print } from './devices.js';
 
 export interface PortInfo {
   path: string;

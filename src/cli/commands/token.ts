@@ -14,8 +14,7 @@ import { api } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
 import { addEntry, readTokenFile, removeEntry, saveTokenFile } from '../config-tokens.js';
 import { defaultConfigPath } from '../paths.js';
-import { table } from '../output.js';
-import { print } from './devices.js';
+import { print, table } from '../output.js';
 import type { GlobalOptions } from '../main.js';
 
 const NAME = /^[A-Za-z0-9_.@-]{1,64}$/;

@@ -5,7 +5,8 @@
  * (stale, bad), and stale for a good one read before the device went offline or while this watch
  * has no link to the gateway.
  */
-import type { DeviceView, PointMeta, PointValue, Quality, UpdateEvent } from '../../client/index.js';
+import type { UpdateEvent } from '../../client/index.js';
+import type { DeviceView, PointMeta, PointValue, Quality } from '../../protocol/wire.js';
 import { pointQuality as statedQuality } from '../../client/quality.js';
 import { dim, formatQualified, green, red, yellow } from '../output.js';
 

@@ -1,0 +1,173 @@
+/**
+ * The wire types' fields as data, so a test can hold a real server message against them. Each
+ * table is checked by the compiler against its type (every field listed, optional ones marked):
+ * a field added to a type and not here, or here and not in the type, does not compile; a field
+ * the server sends and the type lacks fails `shapeProblems`.
+ */
+import type {
+  AllDevicesStatusMessage,
+  ConnectionEstablishedMessage,
+  ControlResult,
+  DeviceStatusMessage,
+  DeviceUpdateData,
+  DeviceUpdateMessage,
+  DeviceView,
+  ErrorMessage,
+  ServerMessage,
+  SubscribedBatchMessage,
+  SubscribedMessage,
+} from './wire.js';
+
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+/** One entry per field of T: 'optional' for an optional field, else 'required'. */
+type FieldTable<T> = { readonly [K in keyof T]-?: K extends OptionalKeys<T> ? 'optional' : 'required' };
+
+export const DEVICE_VIEW_FIELDS = {
+  device_id: 'required',
+  device_type: 'required',
+  name: 'required',
+  state: 'required',
+  online: 'required',
+  last_update: 'required',
+  seq: 'required',
+  points: 'required',
+  quality: 'optional',
+} as const satisfies FieldTable<DeviceView>;
+
+export const DEVICE_UPDATE_DATA_FIELDS = {
+  device_id: 'required',
+  device_type: 'required',
+  previous_state: 'required',
+  new_state: 'required',
+  changed: 'required',
+  action: 'required',
+  quality: 'optional',
+} as const satisfies FieldTable<DeviceUpdateData>;
+
+export const CONTROL_RESULT_FIELDS = {
+  device_id: 'required',
+  device_type: 'required',
+  previous_state: 'required',
+  new_state: 'required',
+  changed: 'required',
+  action: 'required',
+  seq: 'required',
+} as const satisfies FieldTable<ControlResult>;
+
+const CONNECTION_ESTABLISHED_FIELDS = {
+  type: 'required',
+  message: 'required',
+  timestamp: 'required',
+  total_connections: 'required',
+  client_id: 'optional',
+  instance: 'optional',
+  devices: 'optional',
+} as const satisfies FieldTable<ConnectionEstablishedMessage>;
+
+const DEVICE_UPDATE_FIELDS = {
+  type: 'required',
+  device_id: 'required',
+  data: 'required',
+  timestamp: 'required',
+  seq: 'required',
+} as const satisfies FieldTable<DeviceUpdateMessage>;
+
+const SUBSCRIBED_FIELDS = {
+  type: 'required',
+  device_id: 'required',
+  seq: 'optional',
+  data: 'optional',
+  replayed: 'optional',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<SubscribedMessage>;
+
+const SUBSCRIBED_BATCH_FIELDS = {
+  type: 'required',
+  count: 'required',
+  subscribed: 'required',
+  failed: 'required',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<SubscribedBatchMessage>;
+
+const DEVICE_STATUS_FIELDS = {
+  type: 'required',
+  device_id: 'required',
+  data: 'required',
+  seq: 'optional',
+  resync: 'optional',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<DeviceStatusMessage>;
+
+const ALL_DEVICES_STATUS_FIELDS = {
+  type: 'required',
+  devices: 'required',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<AllDevicesStatusMessage>;
+
+const ERROR_FIELDS = {
+  type: 'required',
+  error_code: 'required',
+  message: 'required',
+  device_id: 'optional',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<ErrorMessage>;
+
+type PlainReply = Extract<ServerMessage, { type: 'pong' | 'unsubscribed' }>;
+const PLAIN_REPLY_FIELDS = {
+  type: 'required',
+  id: 'optional',
+  device_id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<PlainReply>;
+
+type Table = Readonly<Record<string, 'required' | 'optional'>>;
+
+/** A message type's fields, and which of them hold a device view or an update's data. */
+interface MessageShape {
+  fields: Table;
+  views?: readonly string[];
+  viewLists?: readonly string[];
+  updateData?: string;
+}
+
+export const MESSAGE_SHAPES: Readonly<Record<string, MessageShape>> = {
+  connection_established: { fields: CONNECTION_ESTABLISHED_FIELDS, viewLists: ['devices'] },
+  device_update: { fields: DEVICE_UPDATE_FIELDS, updateData: 'data' },
+  subscribed: { fields: SUBSCRIBED_FIELDS, views: ['data'] },
+  subscribed_batch: { fields: SUBSCRIBED_BATCH_FIELDS },
+  device_status: { fields: DEVICE_STATUS_FIELDS, views: ['data'] },
+  all_devices_status: { fields: ALL_DEVICES_STATUS_FIELDS, viewLists: ['devices'] },
+  error: { fields: ERROR_FIELDS },
+  pong: { fields: PLAIN_REPLY_FIELDS },
+  unsubscribed: { fields: PLAIN_REPLY_FIELDS },
+};
+
+/** Fields of `value` the table does not list, and required fields it lacks, each with its path. */
+export function fieldProblems(value: unknown, table: Table, where: string): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${where}: not an object`];
+  const problems: string[] = [];
+  for (const key of Object.keys(value)) if (!(key in table)) problems.push(`${where}.${key}: not in the protocol type`);
+  for (const [key, need] of Object.entries(table)) if (need === 'required' && !(key in value)) problems.push(`${where}.${key}: required, missing`);
+  return problems;
+}
+
+/** Holds one WebSocket message against its protocol type (nested device views and update data too). */
+export function messageProblems(msg: unknown): string[] {
+  const type = (msg as { type?: unknown } | null)?.type;
+  const shape = typeof type === 'string' ? MESSAGE_SHAPES[type] : undefined;
+  if (shape === undefined) return [`message type ${String(type)}: not in the protocol types`];
+  const m = msg as Record<string, unknown>;
+  const problems = fieldProblems(msg, shape.fields, type as string);
+  for (const f of shape.views ?? []) if (m[f] !== undefined) problems.push(...fieldProblems(m[f], DEVICE_VIEW_FIELDS, `${type}.${f}`));
+  for (const f of shape.viewLists ?? []) {
+    const list = m[f];
+    if (Array.isArray(list)) list.forEach((v, i) => problems.push(...fieldProblems(v, DEVICE_VIEW_FIELDS, `${type}.${f}[${i}]`)));
+  }
+  if (shape.updateData !== undefined) problems.push(...fieldProblems(m[shape.updateData], DEVICE_UPDATE_DATA_FIELDS, `${type}.${shape.updateData}`));
+  return problems;
+}
