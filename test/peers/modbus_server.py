@@ -49,6 +49,8 @@ def ranges(spec):
 
 
 requests = {}
+# Tasks that must outlive the statement that started them (see main).
+RUNNING = set()
 
 
 class LoggingSlave(ModbusSlaveContext):
@@ -133,7 +135,10 @@ async def main():
     if args.identity:
         vendor, product, revision = args.identity.split("|")
         identity = ModbusDeviceIdentification(info_name={"VendorName": vendor, "ProductCode": product, "MajorMinorRevision": revision})
-    asyncio.get_running_loop().create_task(control(context))
+    # Keep a reference: the event loop holds tasks only weakly, and a control task collected by
+    # the garbage collector mid-readline leaves the test waiting for an answer forever.
+    control_task = asyncio.get_running_loop().create_task(control(context))
+    RUNNING.add(control_task)
     if args.kind == "tcp":
         server = await StartAsyncTcpServer(
             context,
