@@ -109,6 +109,8 @@ describe.skipIf(!peers('/usr/bin/python3'))('Modbus polling settings', () => {
     const times = await field.arrivals();
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     console.log(`request_delay_ms 150: smallest gap between requests ${Math.min(...gaps).toFixed(1)} ms over ${gaps.length}`);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
+    // The scheduler counts in whole milliseconds (Date.now()); the peer's clock is finer, so a
+    // gap may read up to 1 ms short of the setting.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(149);
   });
 });
