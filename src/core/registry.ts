@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PointMap, PointValue, Quality } from './points.js';
+import type { DeviceUpdateData, UpdateAction } from '../protocol/wire.js';
 
 export interface DeviceDescriptor {
   id: string;
@@ -21,24 +22,14 @@ export interface DeviceDescriptor {
 }
 
 /** Why a diff happened: a confirmed write, a poll, a streamed line, or a change of reachability. */
-export type DiffAction = 'device_control' | 'poll' | 'stream' | 'status';
+export type DiffAction = UpdateAction;
 
-export interface DeviceDiff {
-  device_id: string;
-  device_type: string;
-  previous_state: Record<string, PointValue | boolean>;
-  new_state: Record<string, PointValue | boolean>;
-  changed: boolean;
-  action: DiffAction;
+/** The wire's update shape (src/protocol) plus where the diff stands in its device's sequence. */
+export interface DeviceDiff extends DeviceUpdateData {
   /** Per device, +1 for every published diff; restarts at 0 with the process (see `instance`). */
   seq: number;
   /** Seconds since the epoch, as in the ADR. */
   timestamp: number;
-  /**
-   * The new quality of each point whose quality changed with this diff (absent when none did).
-   * An extension: a client from the ADR ignores it.
-   */
-  quality?: Record<string, Quality>;
 }
 
 export interface DeviceSnapshot {
