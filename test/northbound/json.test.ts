@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitto): Promise<{ broker: Mosquitto; gw: RunningGateway; stateDir: string }> {
+async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitto, devices?: GatewayConfigInput['devices']): Promise<{ broker: Mosquitto; gw: RunningGateway; stateDir: string }> {
   const b = broker ?? new Mosquitto();
   if (broker === undefined) {
     cleanups.push(() => (b.stop(), b.cleanup()));
@@ -30,6 +30,7 @@ async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitt
   const gw = await startGateway({
     state_dir: stateDir,
     northbound: { enabled: true, mode: 'json', json: { prefix: 'plant/line1' }, ...northbound, mqtt: { reconnect_min_ms: 3000, reconnect_max_ms: 3000, ...((northbound['mqtt'] as object | undefined) ?? {}), url: b.url } },
+    ...(devices === undefined ? {} : { devices }),
   } as Partial<GatewayConfigInput>);
   cleanups.push(() => gw.stop());
   return { broker: b, gw, stateDir };
@@ -74,7 +75,9 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   });
 
   test('more changes than the broker confirms in time wait in the store and follow in order, as live data', async () => {
-    const { broker, gw } = await setup({ mqtt: { url: '', max_inflight: 1 } });
+    // One slow device: with one message in flight, four devices changing every 50 ms on a busy
+    // machine keep the store from ever being empty at the moment the test looks.
+    const { broker, gw } = await setup({ mqtt: { url: '', max_inflight: 1 } }, undefined, [{ id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 1000 }]);
     const truth: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => truth.push(d));
     const sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
