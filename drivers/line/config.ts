@@ -8,7 +8,7 @@
  * JavaScript syntax; compile errors are reported with their path by checkLineDevices().
  */
 import * as v from 'valibot';
-import { deviceCommon, int, num, pointNameRule, text } from '../../src/config/fields.js';
+import { deviceCommon, int, num, pointConfirm, pointNameRule, text } from '../../src/config/fields.js';
 
 export const LINE_PARITIES = ['none', 'even', 'odd', 'mark', 'space'] as const;
 export const LINE_ENCODINGS = ['ascii', 'utf8', 'latin1'] as const;
@@ -86,6 +86,7 @@ export const LinePointSchema = v.strictObject(
     ),
     readback: v.optional(v.boolean('must be true or false'), true),
     description: v.optional(text('What the point means.')),
+    confirm: pointConfirm,
   },
   'unknown setting',
 );

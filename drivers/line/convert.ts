@@ -9,6 +9,11 @@ const TRUE_WORDS = ['1', 'true', 'on', 'yes'];
 const FALSE_WORDS = ['0', 'false', 'off', 'no'];
 
 export function pointMeta(cfg: LinePointConfig): PointMeta {
+  const meta = kindMeta(cfg);
+  return cfg.confirm === undefined ? meta : { ...meta, confirm: cfg.confirm };
+}
+
+function kindMeta(cfg: LinePointConfig): PointMeta {
   const base = { access: cfg.access, unit: cfg.unit, min: cfg.min, max: cfg.max, description: cfg.description };
   switch (cfg.type) {
     case 'int':

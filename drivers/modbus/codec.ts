@@ -154,6 +154,7 @@ export function resolvePoint(name: string, p: ModbusPointConfig, defaults: Point
     // Northbound names these as their own datatypes; the wider ones are typed by their range.
     source_type: p.scale === 1 && p.offset === 0 && isSourceType(type) ? type : undefined,
     description: p.description,
+    ...(p.confirm === undefined ? {} : { confirm: p.confirm }),
     decimals: boolean || text || labels !== undefined ? undefined : (p.decimals ?? resolutionDecimals(type, p.scale, p.offset)),
   };
   return {

@@ -4,7 +4,7 @@
  * holding register "40001" in a vendor manual is `table: holding, address: 0`.
  */
 import * as v from 'valibot';
-import { deviceCommon, int, num, pointNameRule, text } from '../../src/config/fields.js';
+import { deviceCommon, int, num, pointConfirm, pointNameRule, text } from '../../src/config/fields.js';
 import { PROFILE_NAMES } from '../profiles/index.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
@@ -196,6 +196,7 @@ export const ModbusPointSchema = v.strictObject(
       int(10, 3_600_000, "How often this point is read (ms), when it differs from its device's: points with one interval are read together."),
     ),
     description: v.optional(text('What the point means.')),
+    confirm: pointConfirm,
   },
   'unknown setting',
 );

@@ -29,6 +29,17 @@ export const deviceId = v.pipe(
 /** A point name as a configuration key (the rule: src/protocol/names.ts). */
 export const pointNameRule = v.regex(POINT_NAME_PATTERN, `point names are ${POINT_NAME_RULE}`);
 
+/**
+ * A point whose writes the HMI asks the operator to confirm first (a dialog). Start/Stop of a run
+ * command asks anyway; `confirm: false` on such a point turns that off.
+ */
+export const pointConfirm = v.optional(
+  v.pipe(
+    v.boolean('must be true or false'),
+    v.description('Ask for a confirmation in the HMI before a write (Start/Stop of a run command asks unless false). Default: false, except run commands.'),
+  ),
+);
+
 /** Fields every device has, whatever its driver. */
 export const deviceCommon = {
   id: deviceId,

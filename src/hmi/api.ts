@@ -3,7 +3,7 @@
  * Failures become ApiError with the gateway's own message, ready to show.
  */
 import { restRequest } from '../protocol/rest.js';
-import type { HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
+import type { AuditReply, HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -31,6 +31,11 @@ export class Api {
   historyRange(deviceId: string, points: string[], from: number, to: number, maxPoints: number): Promise<StoreHistoryReply> {
     const q = new URLSearchParams({ from: from.toFixed(3), to: to.toFixed(3), points: points.join(','), max_points: String(maxPoints) });
     return this.get<StoreHistoryReply>(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?${q.toString()}`);
+  }
+
+  /** The newest `limit` entries of the device's audit trail, newest first (operator, admin). */
+  audit(deviceId: string, limit: number): Promise<AuditReply> {
+    return this.get<AuditReply>(`/api/v1/devices/${encodeURIComponent(deviceId)}/audit?limit=${limit}`);
   }
 
   private async get<T>(path: string): Promise<T> {

@@ -22,6 +22,7 @@ export interface ChartSeries {
 const HEIGHT = 320;
 const PAD = { top: 14, bottom: 30, left: 58, right: 58 };
 const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800];
+/** Grid and label colours when the page states none (the dark theme's); else its --line and --muted. */
 const GRID = '#2a3540';
 const TEXT = '#b3bfcb';
 const NOT_GOOD = '#7d8a96';
@@ -44,6 +45,8 @@ export class Chart {
   private dragTo: number | undefined;
   /** Called with the time range the user dragged across (seconds). */
   onZoom: (from: number, to: number) => void = () => {};
+  private grid = GRID;
+  private text = TEXT;
 
   constructor() {
     this.canvas = document.createElement('canvas');
@@ -75,6 +78,10 @@ export class Chart {
   }
 
   draw(): void {
+    // The theme's colours (light or dark) as they are now.
+    const css = getComputedStyle(this.el);
+    this.grid = css.getPropertyValue('--line').trim() || GRID;
+    this.text = css.getPropertyValue('--muted').trim() || TEXT;
     const width = Math.max(200, this.el.clientWidth);
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(width * dpr) || this.canvas.height !== Math.round(HEIGHT * dpr)) {
@@ -154,8 +161,8 @@ export class Chart {
     const offset = new Date(this.from * 1000).getTimezoneOffset() * 60;
     const first = Math.ceil((this.from - offset) / step) * step + offset;
     const withDate = span > 86_400 || new Date(this.from * 1000).toDateString() !== new Date(this.to * 1000).toDateString();
-    c.strokeStyle = GRID;
-    c.fillStyle = TEXT;
+    c.strokeStyle = this.grid;
+    c.fillStyle = this.text;
     c.textAlign = 'center';
     c.textBaseline = 'top';
     c.lineWidth = 1;
@@ -170,7 +177,7 @@ export class Chart {
       const label = withDate && (step >= 86_400 || d.getHours() * 3600 + d.getMinutes() * 60 < step) ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${step >= 86_400 ? '' : time}` : time;
       c.fillText(label.trim(), px, plot.y1 + 6);
     }
-    c.strokeStyle = TEXT;
+    c.strokeStyle = this.text;
     c.beginPath();
     c.moveTo(plot.x0, plot.y1 + 0.5);
     c.lineTo(plot.x1, plot.y1 + 0.5);
@@ -181,14 +188,14 @@ export class Chart {
     const c = this.ctx;
     const step = niceStep((a.hi - a.lo) / 4);
     const y = (v: number) => plot.y1 - ((v - a.lo) / (a.hi - a.lo)) * (plot.y1 - plot.y0);
-    c.fillStyle = TEXT;
+    c.fillStyle = this.text;
     c.textBaseline = 'middle';
     c.textAlign = a.side === 'left' ? 'right' : 'left';
     const xLabel = a.side === 'left' ? plot.x0 - 6 : plot.x1 + 6;
     for (let v = a.lo; v <= a.hi + step / 2; v += step) {
       const py = Math.round(y(v)) + 0.5;
       if (a.side === 'left') {
-        c.strokeStyle = GRID;
+        c.strokeStyle = this.grid;
         c.beginPath();
         c.moveTo(plot.x0, py);
         c.lineTo(plot.x1, py);

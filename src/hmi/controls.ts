@@ -5,7 +5,12 @@
  * A write shows "pending" until the gateway answers; the point's displayed value changes only
  * when the device's read-back arrives, never optimistically, so it cannot flicker back.
  * While the operator edits a field, live updates do not overwrite what they typed.
+ *
+ * Start/Stop of a run command, and any write of a point with `confirm: true` in the config, ask
+ * for a confirmation first (a dialog, src/hmi/confirm.ts). From the click until the gateway's
+ * answer the control is busy (`aria-busy`, its inputs disabled): a write cannot be sent twice.
  */
+import { askConfirm } from './confirm.js';
 import { h, setAttr, setText } from './dom.js';
 import { formatValue, label } from './format.js';
 import type { PointMeta, PointValue } from './types.js';
@@ -22,6 +27,10 @@ export class PointControl {
   private available = true;
   private statusTimer: number | undefined;
   private sync: (value: PointValue) => void = () => undefined;
+  /** The point's value as last heard from the gateway. */
+  private current: PointValue | undefined;
+  /** Start/Stop of a run command (asks for a confirmation unless the config says confirm: false). */
+  private isRun = false;
 
   constructor(
     private readonly deviceId: string,
@@ -36,6 +45,7 @@ export class PointControl {
 
   /** The point's current value from the gateway. */
   update(value: PointValue): void {
+    this.current = value;
     this.sync(value);
   }
 
@@ -57,6 +67,7 @@ export class PointControl {
     switch (meta.type) {
       case 'boolean': {
         const isRun = /^(running|run|enabled?|on)$/i.test(name);
+        this.isRun = isRun;
         const onWord = isRun ? 'Start' : 'On';
         const offWord = isRun ? 'Stop' : 'Off';
         const on = h('button', { type: 'button', class: 'btn on', 'data-value': 'true', 'aria-label': `${onWord} ${what}` }, onWord);
@@ -155,10 +166,42 @@ export class PointControl {
     return b;
   }
 
+  /** Whether a write of this point asks first. */
+  get confirms(): boolean {
+    return this.meta.confirm ?? this.isRun;
+  }
+
   private async send(value: PointValue): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     for (const i of this.inputs) i.disabled = true;
+    this.el.setAttribute('aria-busy', 'true');
+    try {
+      if (this.confirms && !(await askConfirm(this.question(value)))) {
+        this.show('cancelled', 'Not sent (cancelled).');
+        return;
+      }
+      await this.sendNow(value);
+    } finally {
+      this.busy = false;
+      this.el.removeAttribute('aria-busy');
+      for (const i of this.inputs) i.disabled = !this.available;
+    }
+  }
+
+  private question(value: PointValue): { title: string; detail: string; action: string; actionName: string } {
+    const what = `${this.deviceName} ${label(this.name)}`;
+    const now = this.current === undefined ? '–' : `${formatValue(this.current, this.meta)}${unit(this.meta)}`;
+    const next = `${formatValue(value, this.meta)}${unit(this.meta)}`;
+    const detail = `${label(this.name)}: ${now} → ${next} (${this.deviceId}.${this.name})`;
+    if (this.isRun && typeof value === 'boolean') {
+      const verb = value ? 'Start' : 'Stop';
+      return { title: `${verb} ${this.deviceName}?`, detail, action: verb, actionName: `${verb} ${what}` };
+    }
+    return { title: `Set ${what} to ${next}?`, detail, action: 'Set', actionName: `Set ${what} to ${next}` };
+  }
+
+  private async sendNow(value: PointValue): Promise<void> {
     this.show('pending', `Sending ${formatValue(value, this.meta)}${unit(this.meta)}…`);
     try {
       const confirmed = await this.write(value);
@@ -167,18 +210,15 @@ export class PointControl {
       this.show('confirmed', `Confirmed ${formatValue(confirmed, this.meta)}${unit(this.meta)}`);
     } catch (err) {
       this.show('error', err instanceof Error ? err.message : String(err));
-    } finally {
-      this.busy = false;
-      for (const i of this.inputs) i.disabled = !this.available;
     }
   }
 
-  private show(state: 'pending' | 'confirmed' | 'error', text: string): void {
+  private show(state: 'pending' | 'confirmed' | 'error' | 'cancelled', text: string): void {
     clearTimeout(this.statusTimer);
     this.status.dataset['state'] = state;
     setText(this.status, text);
     // A confirmation is news for a moment; an error stays until the next attempt.
-    if (state === 'confirmed') {
+    if (state === 'confirmed' || state === 'cancelled') {
       this.statusTimer = window.setTimeout(() => {
         delete this.status.dataset['state'];
         setText(this.status, '');

@@ -1,5 +1,5 @@
 /**
- * The device detail view (`#/device/<id>`): a chart of several points of one device from the
+ * The trends of the device page (src/hmi/device-page.ts, `#/devices/<id>`): a chart of several points of one device from the
  * history store, with range buttons (5 min to 7 days), drag-to-zoom, and live values appended
  * while it is open and shows the present.
  */
@@ -24,6 +24,8 @@ export interface DetailOptions {
   /** The gateway's clock, seconds. */
   now: () => number;
   close: () => void;
+  /** false: without its own heading and back link (inside the device page). */
+  head?: boolean;
 }
 
 export class DeviceDetail {
@@ -89,7 +91,7 @@ export class DeviceDetail {
     this.el = h(
       'section',
       { class: 'detail', 'data-detail': d.device_id },
-      h('div', { class: 'detail-head' }, close, h('h2', {}, d.name ?? d.device_id), h('span', { class: 'detail-type' }, d.device_type)),
+      options.head === false ? null : h('div', { class: 'detail-head' }, close, h('h2', {}, d.name ?? d.device_id), h('span', { class: 'detail-type' }, d.device_type)),
       ranges,
       this.chart.el,
       picks,

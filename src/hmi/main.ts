@@ -6,13 +6,15 @@ import { GatewayClient, GatewayClientError } from '../client/index.js';
 import { Api, ApiError } from './api.js';
 import { askToken, loadToken, saveToken } from './auth.js';
 import { DeviceCard } from './card.js';
-import { DeviceDetail } from './detail.js';
+import { DevicePage, devicePageHash, devicePageId } from './device-page.js';
+import { Kiosk } from './kiosk.js';
+import { Theme } from './theme.js';
 import { AlarmPanel } from './alarm-panel.js';
 import { h, setText } from './dom.js';
 import { formatClock, setTimeFormat } from './format.js';
 import { Header, type PageLink } from './header.js';
 import type { DeviceView, PointValue, WhoAmI } from './types.js';
-import { mayWrite } from './types.js';
+import { mayAudit, mayWrite } from './types.js';
 
 /** What the trends show, seconds. */
 const TREND_WINDOW_S = 300;
@@ -24,8 +26,11 @@ class Page {
   private readonly board: HTMLElement;
   private readonly notice: HTMLElement;
   private readonly cards = new Map<string, DeviceCard>();
-  /** The open device detail view (`#/device/<id>`), if any. */
-  private detail: DeviceDetail | undefined;
+  /** The open device page (`#/devices/<id>`, or `#/device/<id>`), if any. */
+  private detail: DevicePage | undefined;
+  private who: WhoAmI | undefined;
+  private readonly kiosk = new Kiosk();
+  private readonly theme = new Theme();
   private client: GatewayClient | undefined;
   private alarms: AlarmPanel | undefined;
   private api: Api;
@@ -34,6 +39,8 @@ class Page {
   private clockOffsetS = 0;
   private resyncedTimer: number | undefined;
   private everConnected = false;
+  /** The gateway's device list arrived once (a device page for an unknown id can say so). */
+  private synced = false;
   /** Cards on screen: only they redraw ages and trends each second (a plant may have hundreds). */
   private readonly onScreen = new Set<Element>();
   private readonly visibility = new IntersectionObserver((entries) => {
@@ -55,24 +62,38 @@ class Page {
     });
     this.notice = h('div', { class: 'notice', id: 'notice', role: 'alert', hidden: true });
     this.board = h('main', { class: 'board', id: 'board' });
+    // A kiosk shows neither the filter nor the sign-out and theme switch (body.kiosk [data-kiosk-hide]).
+    this.header.el.querySelector('.filters')?.setAttribute('data-kiosk-hide', '');
+    this.header.signOut.setAttribute('data-kiosk-hide', '');
+    this.header.signOut.before(this.theme.select);
     root.replaceChildren(this.header.el, this.notice, this.board);
     window.setInterval(() => this.tick(), 1000);
     window.addEventListener('hashchange', () => this.route());
   }
 
-  /** `#/device/<id>` opens a device's detail view over the board; anything else closes it. */
+  /** `#/devices/<id>` (or `#/device/<id>`) opens a device's page instead of the board; anything else closes it. */
   private route(): void {
-    const m = /^#\/device\/(.+)$/.exec(location.hash);
-    const id = m ? decodeURIComponent(m[1]!) : undefined;
-    if (this.detail !== undefined && this.detail.deviceId === id) return;
+    const id = devicePageId(location.hash);
+    if (this.detail !== undefined && this.detail.deviceId === id && (this.detail.ready || this.client?.device(id) === undefined)) return;
     this.detail?.el.remove();
     this.detail = undefined;
-    const device = id === undefined ? undefined : this.client?.device(id);
-    this.board.hidden = device !== undefined;
-    if (device === undefined) return;
-    this.detail = new DeviceDetail({ device, api: this.api, now: () => this.now(), close: () => (location.hash = '') });
+    this.board.hidden = id !== undefined;
+    if (id === undefined || this.who === undefined) return;
+    const canWrite = this.canWrite;
+    this.detail = new DevicePage({
+      deviceId: id,
+      device: this.client?.device(id),
+      api: this.api,
+      canWrite,
+      canAudit: mayAudit(this.who),
+      role: this.who.role,
+      now: () => this.now(),
+      close: () => (location.hash = ''),
+      write: (point) => (value) => this.write(id, point, value),
+    });
     this.board.after(this.detail.el);
-    void this.detail.load();
+    if (this.detail.ready) this.detail.load();
+    else if (this.synced) this.detail.missing();
   }
 
   async boot(): Promise<void> {
@@ -103,11 +124,13 @@ class Page {
       }
     }
     this.say(null);
+    this.who = who;
     this.canWrite = mayWrite(who);
     const who_ = who.auth_required ? `${who.token} · ${who.role}` : 'auth off';
     this.header.setRole(who_, this.canWrite, this.token !== null);
     this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, header: this.header.el, board: this.board });
     this.startClient();
+    this.route();
   }
 
   private startClient(): void {
@@ -122,6 +145,7 @@ class Page {
     this.client = client;
     client.on('connection', (c) => {
       if (c.state === 'connected') {
+        this.kiosk.connected(c.instance);
         // "resynced" is set once every device is in step again (the synced event).
         if (!this.everConnected) this.setLink('connected', '');
         this.everConnected = true;
@@ -134,6 +158,8 @@ class Page {
       }
     });
     client.on('synced', (s) => {
+      this.synced = true;
+      if (this.detail !== undefined && !this.detail.ready) this.detail.missing();
       if (!s.resumed && this.cards.size === 0) this.board.replaceChildren(h('p', { class: 'empty' }, 'The gateway has no devices configured.'));
       if (s.resumed) {
         this.setLink('resynced', `at ${formatClock(new Date())}`);
@@ -141,7 +167,10 @@ class Page {
         for (const id of this.cards.keys()) void this.loadHistory(id);
       }
     });
-    client.on('resync', (r) => this.upsert(r.device));
+    client.on('resync', (r) => {
+      this.upsert(r.device);
+      if (this.detail?.deviceId === r.device_id) this.detail.resync(r.device);
+    });
     client.on('update', (u) => {
       this.clock(u.timestamp);
       const card = this.cards.get(u.device_id);
@@ -150,7 +179,7 @@ class Page {
         card.changed(u.device, Object.keys(u.new_state), u.timestamp);
         if (u.quality !== undefined) card.qualityChanged(u.device, Object.keys(u.quality));
       }
-      if (this.detail?.deviceId === u.device_id) this.detail.update(u.new_state, u.timestamp, u.quality);
+      if (this.detail?.deviceId === u.device_id) this.detail.update(u.device, u.new_state, u.timestamp, u.quality, u.action);
     });
     client.on('removed', (r) => {
       const card = this.cards.get(r.device_id);
@@ -171,6 +200,7 @@ class Page {
     this.header.setLink(state, detail);
     const live = state === 'connected' || state === 'resynced';
     for (const c of this.cards.values()) c.setLinkLive(live);
+    this.detail?.setLinkLive(live);
     if (state === 'resynced') this.resyncedTimer = window.setTimeout(() => this.header.setLink('connected', ''), RESYNCED_SHOWN_MS);
   }
 
@@ -188,7 +218,7 @@ class Page {
       write: (deviceId, point) => (value) => this.write(deviceId, point, value),
     });
     this.cards.set(device.device_id, card);
-    card.el.append(h('a', { class: 'detail-link', href: `#/device/${encodeURIComponent(device.device_id)}` }, 'History ›'));
+    card.el.append(h('a', { class: 'detail-link', href: devicePageHash(device.device_id), 'aria-label': `Details of ${device.name}` }, 'Details ›'));
     this.board.append(card.el);
     this.visibility.observe(card.el);
     this.header.setTypes([...this.cards.values()].map((c) => c.device.device_type));
@@ -196,7 +226,7 @@ class Page {
     this.alarms?.markCards();
     card.tick(this.now());
     void this.loadHistory(device.device_id);
-    if (location.hash.startsWith('#/device/') && this.detail === undefined) this.route();
+    if (this.detail?.deviceId === device.device_id && !this.detail.ready) this.route();
   }
 
   /** Writes one point; resolves with the value the device confirmed (its read-back). */

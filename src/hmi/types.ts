@@ -37,6 +37,31 @@ export interface WhoAmI {
   time_format?: '24h' | '12h';
 }
 
+/** One entry of GET /api/v1/devices/{id}/audit (src/server/audit-route.ts). */
+export interface AuditEntry {
+  time: string;
+  kind: 'control' | 'alarm';
+  token: string;
+  remote: string | null;
+  previous: Record<string, unknown>;
+  requested: Record<string, unknown>;
+  outcome: 'ok' | 'error';
+  new_state?: Record<string, unknown>;
+  error_code?: string;
+  message?: string;
+}
+
+export interface AuditReply {
+  device_id: string;
+  entries: AuditEntry[];
+  limit: number;
+}
+
+/** Roles that may read the audit trail (the gateway checks too). */
+export function mayAudit(who: WhoAmI): boolean {
+  return who.role === 'operator' || who.role === 'admin';
+}
+
 export function isNumeric(meta: PointMeta | undefined): boolean {
   return meta !== undefined && (meta.type === 'number' || meta.type === 'integer');
 }

@@ -35,6 +35,11 @@ export interface PointMeta {
   enum_codes?: readonly number[] | undefined;
   description?: string | undefined;
   /**
+   * true: the HMI asks for a confirmation before a write (the config's `confirm`); false: it does
+   * not, even for Start/Stop of a run command (which asks when this is absent).
+   */
+  confirm?: boolean | undefined;
+  /**
    * Digits after the decimal point the value is known to: the resolution of the reading (a Modbus
    * register with scale 0.1 has one), so every display shows the same digits the device gives.
    * Absent when the source does not say (a float, a simulator point without a declared one).

@@ -18,6 +18,7 @@ import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
 import type { History } from '../core/history.js';
 import { registerHistory } from './history-route.js';
+import { registerAudit } from './audit-route.js';
 import type { Historian } from '../historian/historian.js';
 import { StaticSite } from './static.js';
 import { Security } from './auth-guard.js';
@@ -98,6 +99,8 @@ export class Server {
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
     if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
+    const audit = this.options.insight?.audit;
+    if (audit) registerAudit(app, ctx, () => audit.file);
     new StaticSite({ log }).register(app);
     app.any('/*', (res, req) => {
       const url = req.getUrl();
