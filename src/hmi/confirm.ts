@@ -41,8 +41,17 @@ export function askConfirm(text: ConfirmText): Promise<boolean> {
   setText(d.ok, text.action);
   d.ok.setAttribute('aria-label', text.actionName);
   d.el.returnValue = '';
+  // Focus goes back where it was (the button that asked), for the keyboard.
+  const back = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
   return new Promise((resolve) => {
-    d.el.addEventListener('close', () => resolve(d.el.returnValue === 'ok'), { once: true });
+    d.el.addEventListener(
+      'close',
+      () => {
+        if (back?.isConnected) back.focus();
+        resolve(d.el.returnValue === 'ok');
+      },
+      { once: true },
+    );
     d.el.showModal();
     d.cancel.focus();
   });

@@ -55,7 +55,7 @@ export class PointControl {
    */
   setAvailable(available: boolean): void {
     this.available = available;
-    if (!this.busy) for (const i of this.inputs) i.disabled = !available;
+    for (const i of this.inputs) i.disabled = !available;
     this.el.toggleAttribute('data-unavailable', !available);
   }
 
@@ -146,7 +146,11 @@ export class PointControl {
           void this.send(meta.type === 'integer' ? Math.round(n) : n);
         });
         number.addEventListener('keydown', (ev) => {
-          if (ev.key === 'Enter') set.click();
+          if (ev.key === 'Enter') {
+            // Not also a key press for whatever has the focus next (the confirmation's Cancel).
+            ev.preventDefault();
+            set.click();
+          }
           if (ev.key === 'Escape') this.dirty = false;
         });
         this.inputs.push(number, set);
@@ -173,9 +177,14 @@ export class PointControl {
 
   private async send(value: PointValue): Promise<void> {
     if (this.busy) return;
+    // Busy from the click to the answer: every further activation is dropped. The inputs are
+    // marked (aria-disabled), not disabled, so the keyboard focus stays where the operator left it.
     this.busy = true;
-    for (const i of this.inputs) i.disabled = true;
     this.el.setAttribute('aria-busy', 'true');
+    for (const i of this.inputs) {
+      i.setAttribute('aria-disabled', 'true');
+      if (i instanceof HTMLInputElement && i.type !== 'range') i.readOnly = true;
+    }
     try {
       if (this.confirms && !(await askConfirm(this.question(value)))) {
         this.show('cancelled', 'Not sent (cancelled).');
@@ -185,7 +194,10 @@ export class PointControl {
     } finally {
       this.busy = false;
       this.el.removeAttribute('aria-busy');
-      for (const i of this.inputs) i.disabled = !this.available;
+      for (const i of this.inputs) {
+        i.removeAttribute('aria-disabled');
+        if (i instanceof HTMLInputElement) i.readOnly = false;
+      }
     }
   }
 

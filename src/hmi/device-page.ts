@@ -200,7 +200,9 @@ export class DevicePage {
       'tr',
       { 'data-point': name },
       h('th', { scope: 'row', 'data-label': 'Point' }, h('span', { class: 'pname' }, label(name)), h('code', { class: 'dp-pid' }, name), meta.description ? h('span', { class: 'dp-desc' }, meta.description) : null),
-      h('td', { class: 'dp-value', 'data-label': 'Value' }, value, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null),
+      h('td', { class: 'dp-value', 'data-label': 'Value' }, value, meta.unit ? ' ' : null, meta.unit ? h('span', { class: 'unit' }, meta.unit) : null),
+      // A phone's layout breaks the line here (display: none in the table).
+      h('td', { class: 'dp-break', 'aria-hidden': 'true' }),
       h('td', { 'data-label': 'Type', class: 'dp-type' }, typeText(meta)),
       h('td', { 'data-label': 'Range', class: 'dp-range' }, rangeText(meta)),
       h('td', { 'data-label': 'Resolution', class: 'dp-resolution' }, resolutionText(meta)),

@@ -184,6 +184,8 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     // Start/stop buttons for a boolean.
     const running = a.page.locator('[data-device="motor_01"] [data-point="running"]');
     await running.locator('button.off').click();
+    // Stop asks first (test/e2e/hmi-device-page.test.ts has the whole dialog).
+    await a.page.locator('dialog[open] [data-confirm="ok"]').click();
     await expect.poll(() => running.locator('.wstatus').innerText()).toBe('Confirmed OFF');
     await b.page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'OFF', num('motor_01', 'running'));
     expect(await running.locator('button.off').getAttribute('aria-pressed')).toBe('true');
