@@ -192,7 +192,7 @@ describe.skipIf(!peers('chromium'))('the HMI page', () => {
     // The refused write is the only failed request (the browser logs it).
     expect(a.errors).toEqual(['console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)']);
     expect(b.errors).toEqual([]);
-  });
+  }, 60_000);
 
   test('when the WebSocket drops, the network fails or the gateway restarts, the page shows reconnecting, then recovers with correct values', async () => {
     const gw = await gateway();
