@@ -68,7 +68,7 @@ describe('the HMI page is served', () => {
     const html = (await get(`${gw.url}/`)).body.toString();
     const refs = [...html.matchAll(/(?:href|src)="(\/hmi\/[^"]+)"/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThan(5);
-    const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' };
+    const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', webmanifest: 'application/manifest+json' };
     for (const ref of new Set(refs)) {
       const r = await get(`${gw.url}${ref}`, { 'accept-encoding': 'gzip' });
       expect({ ref, status: r.status }).toEqual({ ref, status: 200 });
