@@ -17,6 +17,12 @@ export const RANGES: { label: string; s: number }[] = [
   { label: '7 d', s: 7 * 86_400 },
 ];
 const COLORS = ['#4da3ff', '#ffc53d', '#3ddc84', '#ff6b6b', '#c58cff', '#5ee0e0'];
+/** The same hues, dark enough to read on the light theme's white. */
+const LIGHT_COLORS = ['#0b5cad', '#a86400', '#0a7338', '#c41c1c', '#6b2fb3', '#007a7a'];
+
+function palette(): string[] {
+  return document.documentElement.dataset['scheme'] === 'light' ? LIGHT_COLORS : COLORS;
+}
 
 export interface DetailOptions {
   device: DeviceView;
@@ -84,6 +90,15 @@ export class DeviceDetail {
       options.close();
     });
     this.status = h('p', { class: 'detail-status', 'aria-live': 'polite' });
+    // Another theme: the lines in its colours (the grid and labels follow by themselves).
+    // Held weakly: a closed page is collected, and its listener goes at the next change.
+    const self = new WeakRef(this);
+    const recolour = (): void => {
+      const d = self.deref();
+      if (d === undefined || !d.el.isConnected) window.removeEventListener('mgw-theme', recolour);
+      else if (d.reply !== undefined) void d.load();
+    };
+    window.addEventListener('mgw-theme', recolour);
     this.chart.onZoom = (from, to) => {
       this.zoom = { from, to };
       void this.load();
@@ -185,7 +200,7 @@ export class DeviceDetail {
     return Object.entries(reply.points).map(([name, p], i) => ({
       name,
       unit: p.unit,
-      color: COLORS[i % COLORS.length]!,
+      color: palette()[i % COLORS.length]!,
       t: p.t.slice(),
       v: p.v.slice(),
       min: p.min?.slice(),

@@ -94,6 +94,8 @@ test.skipIf(!peers('chromium'))('the history chart: ranges, drag-to-zoom, live e
   // The last hour: the prefilled history in buckets with their min/max band, then the live minutes.
   await page.waitForFunction(() => /^\d+s$/.test(document.querySelector('[data-detail="motor_01"]')?.getAttribute('data-resolution') ?? ''));
   expect(await pixelsOf(page, [77, 163, 255])).toBeGreaterThan(300);
+  // The chart is the device page's trends, below its points: bring it up.
+  await page.locator('.dp-trends').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: outputPath('history-chart.png') });
   copyFileSync(outputPath('history-chart.png'), 'test/e2e/history-chart.png');
 
