@@ -87,6 +87,7 @@ export class Gateway {
       audit: this.audit,
       tokens: () => this.security.tokens,
       log,
+      alarms: this.alarms.table,
     });
     if (northbound !== undefined) this.addConsumer(northbound);
     this.server = new Server({

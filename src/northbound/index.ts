@@ -3,6 +3,7 @@
  * The composition root adds it as one more consumer of registry diffs.
  */
 import type { Logger } from 'pino';
+import type { AlarmEvent } from '../alarms/model.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
@@ -12,6 +13,7 @@ import { CommandHandler } from './commands.js';
 import { JsonMode } from './json.js';
 import { NorthboundPublisher } from './publisher.js';
 import { SparkplugMode } from './sparkplug.js';
+import type { AlarmSource } from './mode.js';
 
 export interface NorthboundDeps {
   config: GatewayConfig;
@@ -21,6 +23,8 @@ export interface NorthboundDeps {
   audit: AuditLog;
   tokens: () => TokenStore;
   log: Logger;
+  /** The alarm table: its transitions go north in order with the diffs, its state in the births. */
+  alarms?: AlarmSource & { onEvent(listener: (e: AlarmEvent) => void): unknown };
 }
 
 export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | undefined {
@@ -31,7 +35,7 @@ export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | un
   const commands = nb.commands.enabled
     ? new CommandHandler({ config: nb.commands, control: deps.control, audit: deps.audit, tokens: deps.tokens, log })
     : undefined;
-  return new NorthboundPublisher({
+  const publisher = new NorthboundPublisher({
     config: { ...nb, mqtt },
     stateDir: deps.stateDir,
     log,
@@ -46,6 +50,7 @@ export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | un
           registry: deps.registry,
           stateDir: deps.stateDir,
           commands,
+          alarms: deps.alarms,
           host,
           log,
         });
@@ -56,7 +61,10 @@ export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | un
         registry: deps.registry,
         commands,
         discoveryPrefix: nb.json.home_assistant ? nb.json.discovery_prefix : undefined,
+        alarms: deps.alarms,
       });
     },
   });
+  deps.alarms?.onEvent((e) => publisher.onAlarm(e));
+  return publisher;
 }

@@ -6,12 +6,18 @@
  *   <prefix>/<device>/diff      QoS 1: every change, the WebSocket's device_update message;
  *                               stored ones carry "historical": true
  *   <prefix>/<device>/set       QoS 1, in: a write, the REST POST body ({"speed": 150})
+ *   <prefix>/<device>/alarm/<alarm>          QoS 1: every transition of the alarm, the AlarmEvent
+ *                                            (the WebSocket's `event`); stored ones carry "historical": true
+ *   <prefix>/<device>/alarm/<alarm>/state    retained: the alarm as GET /api/v1/alarms/<id> shows it
+ *                                            (every configured alarm, normal ones too; emptied when a
+ *                                            reload removes the alarm)
  */
 import type { Packet } from 'mqtt';
 import type { DeviceDiff, Registry } from '../core/registry.js';
 import { deviceUpdateMessage, deviceView } from '../server/protocol.js';
 import type { OutMessage, Subscription } from './link.js';
-import type { NorthboundMode } from './mode.js';
+import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmSource, NorthboundMode } from './mode.js';
 import type { CommandHandler } from './commands.js';
 import { discoveryMessages } from './home-assistant.js';
 
@@ -23,6 +29,13 @@ export interface JsonModeOptions {
   commands?: CommandHandler | undefined;
   /** Home Assistant discovery prefix, when discovery is on. */
   discoveryPrefix?: string | undefined;
+  /** The alarms' current state (retained per alarm). */
+  alarms?: AlarmSource | undefined;
+}
+
+/** An alarm id as one topic level: MQTT's separators and wildcards cannot be in it. */
+export function alarmTopicLevel(id: string): string {
+  return id.replace(/[/+#\u0000]/g, '_');
 }
 
 export class JsonMode implements NorthboundMode {
@@ -54,6 +67,7 @@ export class JsonMode implements NorthboundMode {
     }
     out.push({ topic: `${this.prefix}/status`, payload: 'online', qos: 1, retain: true });
     for (const id of registry.ids()) out.push(this.state(id));
+    out.push(...this.alarmStates());
     return out;
   }
 
@@ -80,7 +94,29 @@ export class JsonMode implements NorthboundMode {
 
   afterHistory(): OutMessage[] {
     // The births' retained state is older than the history just sent: state it again, current.
-    return this.options.registry.ids().map((id) => this.state(id));
+    return [...this.options.registry.ids().map((id) => this.state(id)), ...this.alarmStates()];
+  }
+
+  alarmLive(e: AlarmEvent): OutMessage[] {
+    return [{ topic: this.alarmTopic(e.device_id, e.alarm_id), payload: JSON.stringify(e), qos: 1, retain: false }, this.alarmState(e.device_id, e.alarm_id)];
+  }
+
+  alarmHistorical(e: AlarmEvent): OutMessage[] {
+    return [{ topic: this.alarmTopic(e.device_id, e.alarm_id), payload: JSON.stringify({ historical: true, ...e }), qos: 1, retain: false }];
+  }
+
+  private alarmTopic(deviceId: string, alarmId: string): string {
+    return `${this.prefix}/${deviceId}/alarm/${alarmTopicLevel(alarmId)}`;
+  }
+
+  private alarmState(deviceId: string, alarmId: string): OutMessage {
+    const view = this.options.alarms?.view(alarmId);
+    // An alarm no longer configured: an empty retained message removes its state from the broker.
+    return { topic: `${this.alarmTopic(deviceId, alarmId)}/state`, payload: view === undefined ? '' : JSON.stringify(view), qos: 1, retain: true };
+  }
+
+  private alarmStates(): OutMessage[] {
+    return (this.options.alarms?.list({ all: true }) ?? []).map((a) => ({ topic: `${this.alarmTopic(a.device_id, a.id)}/state`, payload: JSON.stringify(a), qos: 1 as const, retain: true }));
   }
 
   farewell(): OutMessage[] {

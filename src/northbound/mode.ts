@@ -1,11 +1,30 @@
 /**
  * What a northbound mode (Sparkplug B, plain JSON) supplies to the publisher core in index.ts.
  * The core owns the broker link, the store-and-forward and the order of things; a mode only
- * turns diffs and snapshots into MQTT messages and handles what arrives on its topics.
+ * turns diffs, alarm transitions and snapshots into MQTT messages and handles what arrives on its topics.
  */
 import type { Packet } from 'mqtt';
+import type { AlarmEvent, AlarmView } from '../alarms/model.js';
 import type { DeviceDiff } from '../core/registry.js';
 import type { OutMessage, Subscription } from './link.js';
+
+/** An alarm transition, as it waits in the store beside the diffs (a diff has no `alarm` field). */
+export interface AlarmRecord {
+  alarm: AlarmEvent;
+}
+
+/** What goes north, in the one order the publisher keeps: a registry diff or an alarm transition. */
+export type NorthboundRecord = DeviceDiff | AlarmRecord;
+
+export function isAlarmRecord(r: NorthboundRecord): r is AlarmRecord {
+  return (r as Partial<AlarmRecord>).alarm !== undefined;
+}
+
+/** The alarms' current state, for births (the alarm table). */
+export interface AlarmSource {
+  view(id: string): AlarmView | undefined;
+  list(filter: { all?: boolean; device?: string }): AlarmView[];
+}
 
 export interface NorthboundMode {
   readonly clientId: string;
@@ -18,6 +37,10 @@ export interface NorthboundMode {
   live(diff: DeviceDiff): OutMessage[];
   /** A diff that waited in the store: marked as history. */
   historical(diff: DeviceDiff): OutMessage[];
+  /** An alarm transition published as it happens. */
+  alarmLive(event: AlarmEvent): OutMessage[];
+  /** An alarm transition that waited in the store: marked as history. */
+  alarmHistorical(event: AlarmEvent): OutMessage[];
   /** The store has drained after (re)connecting: what follows the history (e.g. deaths, current state). */
   afterHistory(): OutMessage[];
   /** Sent before a clean disconnect. */

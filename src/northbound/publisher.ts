@@ -2,6 +2,9 @@
  * The northbound publisher: a consumer of registry diffs (like the WebSocket publisher) that
  * sends every change to the plant broker in one of two modes (Sparkplug B, plain JSON).
  *
+ * Alarm transitions (from the alarm table) take exactly the same path as diffs: one store, one
+ * order, so a transition made while the broker is away follows the diffs around it.
+ *
  * Order is the whole point. A diff goes out live only while the broker is connected, the
  * session's births are sent, the mode allows it (Sparkplug: the primary host is online) and
  * nothing older waits in the store; otherwise it is appended to the store. After (re)connecting:
@@ -12,10 +15,11 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
+import type { AlarmEvent } from '../alarms/model.js';
 import type { DeviceDiff } from '../core/registry.js';
 import type { NorthboundConfig } from './config.js';
 import { BrokerLink, type OutMessage } from './link.js';
-import type { ModeHost, NorthboundMode } from './mode.js';
+import { isAlarmRecord, type ModeHost, type NorthboundMode, type NorthboundRecord } from './mode.js';
 import { ForwardStore } from './store.js';
 
 /** Stored records forwarded per round trip: enough to keep the pipe full, small enough to stop soon on a loss. */
@@ -31,21 +35,22 @@ export interface NorthboundOptions {
 
 export class NorthboundPublisher implements DiffConsumer {
   readonly name = 'mqtt';
-  readonly store: ForwardStore<DeviceDiff>;
+  readonly store: ForwardStore<NorthboundRecord>;
   readonly link: BrokerLink;
   readonly mode: NorthboundMode;
   private born = false;
   private forwarding = false;
   /** Records wait in the store because the broker was slow, not away: they go out as live data. */
   private overflow = false;
-  private inflight = new Map<number, DeviceDiff>();
+  private inflight = new Map<number, NorthboundRecord>();
   private nextInflight = 0;
   private stopped = false;
+  private started = false;
   private counts = { published_live_total: 0, publish_failures_total: 0, overflow_total: 0 };
 
   constructor(private readonly options: NorthboundOptions) {
     const { config, log } = options;
-    this.store = new ForwardStore<DeviceDiff>({
+    this.store = new ForwardStore<NorthboundRecord>({
       dir: join(options.stateDir, 'northbound'),
       maxBytes: config.store.max_bytes,
       segmentBytes: config.store.segment_bytes,
@@ -82,6 +87,7 @@ export class NorthboundPublisher implements DiffConsumer {
     } catch (err) {
       throw new Error(`cannot open the store-and-forward directory ${join(this.options.stateDir, 'northbound')}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (set state_dir to a writable directory)`);
     }
+    this.started = true;
     this.link.start();
   }
 
@@ -94,6 +100,17 @@ export class NorthboundPublisher implements DiffConsumer {
   }
 
   onDiff(diff: DeviceDiff): void {
+    this.accept(diff);
+  }
+
+  /** An alarm transition (the alarm table's listener): in order with the diffs. */
+  onAlarm(event: AlarmEvent): void {
+    // Before the store is open there is no session yet: the first births carry the alarm's state.
+    if (!this.started) return;
+    this.accept({ alarm: event });
+  }
+
+  private accept(diff: NorthboundRecord): void {
     if (this.stopped) return;
     if (!this.liveNow()) {
       if (this.overflow) this.counts.overflow_total++;
@@ -129,10 +146,18 @@ export class NorthboundPublisher implements DiffConsumer {
     return this.link.isUp && this.born && !this.forwarding && this.store.length === 0 && this.mode.liveAllowed();
   }
 
-  private publishLive(diff: DeviceDiff): void {
+  private liveMessages(r: NorthboundRecord): OutMessage[] {
+    return isAlarmRecord(r) ? this.mode.alarmLive(r.alarm) : this.mode.live(r);
+  }
+
+  private historicalMessages(r: NorthboundRecord): OutMessage[] {
+    return isAlarmRecord(r) ? this.mode.alarmHistorical(r.alarm) : this.mode.historical(r);
+  }
+
+  private publishLive(diff: NorthboundRecord): void {
     const id = this.nextInflight++;
     this.inflight.set(id, diff);
-    const sent = this.mode.live(diff).map((m) => this.link.publish(m));
+    const sent = this.liveMessages(diff).map((m) => this.link.publish(m));
     this.counts.published_live_total++;
     Promise.all(sent).then(
       () => {
@@ -207,7 +232,7 @@ export class NorthboundPublisher implements DiffConsumer {
           const sent: Promise<void>[] = [];
           // A birth in the meantime (reconnect, rebirth) turns what is left into history.
           const live = asLive && this.overflow;
-          for (const d of batch) for (const m of live ? this.mode.live(d) : this.mode.historical(d)) sent.push(this.link.publish(m));
+          for (const d of batch) for (const m of live ? this.liveMessages(d) : this.historicalMessages(d)) sent.push(this.link.publish(m));
           try {
             await Promise.all(sent);
           } catch {

@@ -5,6 +5,10 @@
  *   DDATA           spBv1.0/<group>/DDATA/<edge>/<dev>          changed metrics by alias
  *   NCMD/DCMD       in: rebirth; writes through the control service
  *   STATE           spBv1.0/STATE/<primary host>                the host's online state (retained)
+ * Alarms are metrics of their device, in a folder per alarm (`Alarms/<point>/<kind>/State`,
+ * `.../Active`, `.../Acked`; `Alarms/offline/...` for the device's offline alarm): every one in
+ * the DBIRTH with `Priority` and `Documentation` (the message) as properties, each transition a
+ * DDATA. A dead device (after DDEATH) gets no DDATA, so its next DBIRTH carries what changed.
  * QoS as the specification says: births, data and commands QoS 0 and not retained, the NDEATH
  * Will QoS 1. Every metric carries the point's quality as the `Quality` property (192 good,
  * 500 stale, 0 bad, as Ignition reads it): a stale value never goes north looking good.
@@ -16,9 +20,10 @@ import type { PointMeta } from '../core/points.js';
 import type { DeviceDiff, Registry } from '../core/registry.js';
 import type { CommandHandler } from './commands.js';
 import type { OutMessage, Subscription } from './link.js';
-import type { ModeHost, NorthboundMode } from './mode.js';
+import type { AlarmEvent, AlarmView } from '../alarms/model.js';
+import type { AlarmSource, ModeHost, NorthboundMode } from './mode.js';
 import { SparkplugSession } from './session.js';
-import { DataType, birthProperties, datatypeOf, decodePayload, encodePayload, qualityValue, setValue, valueFor, type Metric } from './sparkplug-payload.js';
+import { DataType, type PropertyValue, birthProperties, datatypeOf, decodePayload, encodePayload, qualityValue, setValue, valueFor, type Metric } from './sparkplug-payload.js';
 
 const NS = 'spBv1.0';
 const REBIRTH = 'Node Control/Rebirth';
@@ -31,6 +36,8 @@ export interface SparkplugModeOptions {
   registry: Registry;
   stateDir: string;
   commands?: CommandHandler | undefined;
+  /** The alarms' current state (for DBIRTH). */
+  alarms?: AlarmSource | undefined;
   host: ModeHost;
   log: Logger;
 }
@@ -40,6 +47,15 @@ interface Born {
   alias: Map<string, number>;
   byAlias: Map<number, string>;
   datatype: Map<string, number>;
+  /** Alarm ids whose metrics this DBIRTH announced. */
+  alarms: Set<string>;
+}
+
+/** The metric folder of an alarm within its device: `Alarms/current/hi`, `Alarms/fault/overheat`, `Alarms/offline`. */
+export function alarmFolder(deviceId: string, alarmId: string): string {
+  const local = alarmId.startsWith(`${deviceId}.`) ? alarmId.slice(deviceId.length + 1) : alarmId;
+  const dot = local.indexOf('.');
+  return `Alarms/${dot < 0 ? local : `${local.slice(0, dot)}/${local.slice(dot + 1)}`}`;
 }
 
 export class SparkplugMode implements NorthboundMode {
@@ -47,10 +63,12 @@ export class SparkplugMode implements NorthboundMode {
   private readonly session: SparkplugSession;
   private readonly topicBase: string;
   private born = new Map<string, Born>();
+  /** Devices whose DDEATH is the last word: no DDATA until their next DBIRTH. */
+  private dead = new Set<string>();
   private nextAlias = 1;
   private hostOnline: boolean;
   private hostSeen = false;
-  private readonly c = { births_total: 0, rebirth_requests_total: 0, ddata_total: 0, host_online: 0 };
+  private readonly c = { births_total: 0, rebirth_requests_total: 0, ddata_total: 0, alarm_ddata_total: 0, host_online: 0 };
 
   constructor(private readonly options: SparkplugModeOptions) {
     this.clientId = options.clientId;
@@ -76,6 +94,7 @@ export class SparkplugMode implements NorthboundMode {
   births(): OutMessage[] {
     const now = Date.now();
     this.born.clear();
+    this.dead.clear();
     this.nextAlias = 1;
     this.c.births_total++;
     const out: OutMessage[] = [
@@ -102,6 +121,25 @@ export class SparkplugMode implements NorthboundMode {
     if (!this.born.has(diff.device_id)) return [];
     const m = this.ddata(diff, true);
     return m === undefined ? [] : [m];
+  }
+
+  alarmLive(e: AlarmEvent): OutMessage[] {
+    const id = e.device_id;
+    if (this.options.registry.descriptor(id) === undefined || this.dead.has(id)) return [];
+    const born = this.born.get(id);
+    if (born === undefined || !born.alarms.has(e.alarm_id)) {
+      // A device or alarm the last births did not have (a reload added it): born afresh, with it.
+      return e.transition === 'removed' ? [] : [this.dbirth(id)];
+    }
+    // Sparkplug has no way to take one metric back but a new DBIRTH without it.
+    if (e.transition === 'removed') return [this.dbirth(id)];
+    return [this.alarmData(e, born, false)];
+  }
+
+  alarmHistorical(e: AlarmEvent): OutMessage[] {
+    const born = this.born.get(e.device_id);
+    if (born === undefined || !born.alarms.has(e.alarm_id) || e.transition === 'removed') return [];
+    return [this.alarmData(e, born, true)];
   }
 
   afterHistory(): OutMessage[] {
@@ -133,6 +171,7 @@ export class SparkplugMode implements NorthboundMode {
     if (!this.born.has(deviceId)) return [];
     const m = this.ddeath(deviceId);
     this.born.delete(deviceId);
+    this.dead.delete(deviceId);
     return [m];
   }
 
@@ -219,7 +258,7 @@ export class SparkplugMode implements NorthboundMode {
     const snap = this.options.registry.snapshot(id);
     const desc = this.options.registry.descriptor(id);
     const now = Date.now();
-    const born: Born = { alias: new Map(), byAlias: new Map(), datatype: new Map() };
+    const born: Born = { alias: new Map(), byAlias: new Map(), datatype: new Map(), alarms: new Set() };
     const metrics: Metric[] = [];
     if (snap !== undefined && desc !== undefined) {
       const ts = snap.last_update === null ? now : Math.round(snap.last_update * 1000);
@@ -233,8 +272,10 @@ export class SparkplugMode implements NorthboundMode {
         setValue(m, datatype, meta, Object.hasOwn(snap.state, name) ? snap.state[name]! : null);
         metrics.push(m);
       }
+      for (const a of this.options.alarms?.list({ all: true, device: id }) ?? []) metrics.push(...this.alarmBirth(id, a, born));
     }
     this.born.set(id, born);
+    this.dead.delete(id);
     return this.message('DBIRTH', id, { timestamp: now, seq: this.session.nextSeq(), metrics });
   }
 
@@ -244,7 +285,45 @@ export class SparkplugMode implements NorthboundMode {
     return prev ?? this.nextAlias++;
   }
 
+  /** The three metrics of one alarm in a DBIRTH: state, active, acked; priority and message as properties. */
+  private alarmBirth(id: string, a: AlarmView, born: Born): Metric[] {
+    const folder = alarmFolder(id, a.id);
+    const ts = Math.round(a.last_change * 1000);
+    const priority: PropertyValue = { type: DataType.String, stringValue: a.priority };
+    const out: Metric[] = [];
+    for (const [leaf, datatype, value] of [
+      ['State', DataType.String, a.state],
+      ['Active', DataType.Boolean, a.active],
+      ['Acked', DataType.Boolean, a.acked],
+    ] as const) {
+      const name = `${folder}/${leaf}`;
+      const alias = this.aliasFor(id, name);
+      born.alias.set(name, alias);
+      born.byAlias.set(alias, name);
+      born.datatype.set(name, datatype);
+      const properties = leaf === 'State' ? { keys: ['Priority', 'Documentation'], values: [priority, { type: DataType.String, stringValue: a.message }] } : { keys: ['Priority'], values: [priority] };
+      out.push({ name, alias, timestamp: ts, datatype, properties, ...(typeof value === 'string' ? { stringValue: value } : { booleanValue: value }) });
+    }
+    born.alarms.add(a.id);
+    return out;
+  }
+
+  /** One transition: the alarm's three metrics by alias, at the time of the transition. */
+  private alarmData(e: AlarmEvent, born: Born, historical: boolean): OutMessage {
+    const folder = alarmFolder(e.device_id, e.alarm_id);
+    const ts = Math.round(e.time * 1000);
+    const metrics: Metric[] = [
+      { alias: born.alias.get(`${folder}/State`)!, timestamp: ts, datatype: DataType.String, stringValue: e.to },
+      { alias: born.alias.get(`${folder}/Active`)!, timestamp: ts, datatype: DataType.Boolean, booleanValue: e.active },
+      { alias: born.alias.get(`${folder}/Acked`)!, timestamp: ts, datatype: DataType.Boolean, booleanValue: e.acked },
+    ];
+    if (historical) for (const m of metrics) m.isHistorical = true;
+    this.c.alarm_ddata_total++;
+    return this.message('DDATA', e.device_id, { timestamp: Date.now(), seq: this.session.nextSeq(), metrics });
+  }
+
   private ddeath(id: string): OutMessage {
+    this.dead.add(id);
     return this.message('DDEATH', id, { timestamp: Date.now(), seq: this.session.nextSeq(), metrics: [] });
   }
 

@@ -13,7 +13,8 @@ export class Relay {
 
   constructor(public target: number) {}
 
-  async start(): Promise<number> {
+  /** Listens on `port` (0: any free one; the port it had before: back where clients look for it). */
+  async start(port = 0): Promise<number> {
     const server = createServer((client) => {
       const upstream = createConnection({ host: '127.0.0.1', port: this.target });
       for (const s of [client, upstream]) {
@@ -27,7 +28,7 @@ export class Relay {
       upstream.on('close', () => client.destroy());
     });
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.port = (server.address() as { port: number }).port;
     return this.port;
   }

@@ -1,0 +1,196 @@
+/**
+ * Alarms northbound against a real Mosquitto: a limit crossed on the simulator (the speed
+ * setpoint written through the REST API) goes out as a JSON transition message with the alarm's
+ * retained state, and as DDATA of the alarm's metrics to an independent Sparkplug host; an
+ * acknowledgement from the REST API follows the same way; transitions made while the broker is
+ * away wait in the store in order with the diffs and arrive afterwards, marked historical.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { peers } from '../helpers/peers.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
+import { Recorder, type Received } from '../helpers/mqtt-client.js';
+import { SparkplugHost, type HostEvent } from '../helpers/sparkplug-host.js';
+import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import type { DeviceDiff } from '../../src/core/registry.js';
+import type { AlarmEvent } from '../../src/alarms/model.js';
+import { until } from '../cli/helpers.js';
+import { Relay } from '../e2e/relay.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function broker(): Promise<Mosquitto> {
+  const b = new Mosquitto();
+  cleanups.push(() => (b.stop(), b.cleanup()));
+  await b.start();
+  return b;
+}
+
+const DEVICES: GatewayConfigInput['devices'] = [
+  { id: 'motor_01', driver: 'simulator', model: 'motor', poll_interval_ms: 100, alarms: { points: { speed: { hi: 2500, hihi: { limit: 2900, priority: 'critical', message: 'Conveyor at its mechanical limit' } } } } },
+  { id: 'sensor_01', driver: 'simulator', model: 'sensor', poll_interval_ms: 200 },
+];
+
+async function gateway(northbound: Record<string, unknown>): Promise<RunningGateway> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'mgw-nb-alarms-'));
+  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const gw = await startGateway({ state_dir: stateDir, devices: DEVICES, northbound: { enabled: true, ...northbound } } as Partial<GatewayConfigInput>);
+  cleanups.push(() => gw.stop());
+  await until(() => gw.gateway.registry.list().every((d) => d.online), 'devices online', 20_000);
+  return gw;
+}
+
+async function setSpeed(gw: RunningGateway, speed: number): Promise<void> {
+  const res = await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed });
+  expect(res.status).toBe(200);
+}
+
+async function ack(gw: RunningGateway, id: string): Promise<void> {
+  const res = await postJson(`${gw.url}/api/v1/alarms/${id}/ack`, { comment: 'seen' });
+  expect(res.status).toBe(200);
+}
+
+const json = (t: string) => JSON.parse(t) as Record<string, any>;
+const HI = 'plant/line1/motor_01/alarm/motor_01.speed.hi';
+
+describe.skipIf(!peers('mosquitto'))('alarms northbound, JSON mode', () => {
+  test('a limit crossed: one message per transition and the retained state; an ack from the REST API follows', async () => {
+    const b = await broker();
+    const gw = await gateway({ mode: 'json', json: { prefix: 'plant/line1' }, mqtt: { url: b.url } });
+    const sub = await Recorder.connect(b.url, ['plant/line1/+/alarm/#']);
+    cleanups.push(() => sub.close());
+    // Every configured alarm has a retained state from the births, normal ones too.
+    const born = json((await sub.waitFor((m) => m.topic === `${HI}/state` && m.retain, 'the retained state of motor_01.speed.hi')).text);
+    expect(born).toMatchObject({ id: 'motor_01.speed.hi', state: 'normal', priority: 'medium', limit: 2500, unit: 'rpm' });
+    await sub.waitFor((m) => m.topic === 'plant/line1/motor_01/alarm/motor_01.speed.hihi/state' && m.retain, 'the retained state of the hihi alarm');
+
+    await setSpeed(gw, 3000);
+    const raise = json((await sub.waitFor((m) => m.topic === HI && json(m.text)['transition'] === 'raise', 'the raise of motor_01.speed.hi')).text);
+    expect(raise).toMatchObject({ alarm_id: 'motor_01.speed.hi', device_id: 'motor_01', point: 'speed', kind: 'hi', priority: 'medium', from: 'normal', to: 'active_unack', active: true, acked: false, value: 3000, limit: 2500, unit: 'rpm', by: null });
+    expect(raise['historical']).toBeUndefined();
+    const hihi = json((await sub.waitFor((m) => m.topic === 'plant/line1/motor_01/alarm/motor_01.speed.hihi' && json(m.text)['transition'] === 'raise', 'the raise of the hihi alarm')).text);
+    expect(hihi).toMatchObject({ priority: 'critical', message: 'Conveyor at its mechanical limit', to: 'active_unack' });
+    const state = await sub.waitFor((m) => m.topic === `${HI}/state` && json(m.text)['state'] === 'active_unack', 'the state active_unack');
+    expect(json(state.text)).toMatchObject({ active: true, acked: false, value: 3000 });
+    // The gateway's seq of the raise is the one of the REST API's journal.
+    const events = (await (await fetch(`${gw.url}/api/v1/alarms/events?alarm=motor_01.speed.hi`)).json()) as { events: AlarmEvent[] };
+    expect(events.events.find((e) => e.transition === 'raise')!.seq).toBe(raise['seq']);
+
+    await ack(gw, 'motor_01.speed.hi');
+    const acked = json((await sub.waitFor((m) => m.topic === HI && json(m.text)['transition'] === 'ack', 'the ack')).text);
+    expect(acked).toMatchObject({ from: 'active_unack', to: 'active_ack', acked: true, active: true, comment: 'seen', by: { token: 'anonymous', remote: '127.0.0.1' } });
+    expect(acked['seq']).toBeGreaterThan(raise['seq']);
+    await sub.waitFor((m) => m.topic === `${HI}/state` && json(m.text)['state'] === 'active_ack', 'the state active_ack');
+
+    // A late subscriber finds the current state retained.
+    const late = await Recorder.connect(b.url, [`${HI}/state`]);
+    cleanups.push(() => late.close());
+    const retained = await late.waitFor((m) => m.retain, 'the retained state');
+    expect(json(retained.text)).toMatchObject({ state: 'active_ack', comment: 'seen' });
+  });
+
+  test('transitions made while the broker is away wait in the store, in order with the diffs, and arrive marked historical', async () => {
+    const b = await broker();
+    // The gateway reaches the broker through a relay the test cuts (a network failure), so the
+    // subscriber stays connected throughout and sees everything in the order the broker got it.
+    const relay = new Relay(b.port);
+    const relayPort = await relay.start();
+    cleanups.push(() => relay.stop());
+    const sub = await Recorder.connect(b.url, ['plant/line1/motor_01/diff', 'plant/line1/motor_01/alarm/#']);
+    cleanups.push(() => sub.close());
+    const gw = await gateway({ mode: 'json', json: { prefix: 'plant/line1' }, mqtt: { url: `mqtt://127.0.0.1:${relayPort}`, reconnect_min_ms: 500, reconnect_max_ms: 1000 } });
+    const truth: ({ diff: DeviceDiff } | { alarm: AlarmEvent })[] = [];
+    gw.gateway.registry.onDiff((d) => truth.push({ diff: d }));
+    gw.gateway.alarms.table.onEvent((e) => truth.push({ alarm: e }));
+    await sub.waitFor((m) => m.topic === `${HI}/state`, 'the births');
+    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+
+    await relay.stop();
+    await until(() => !nb().ok, 'the gateway to see the broker gone', 15_000);
+    const downAt = truth.length;
+    await setSpeed(gw, 3000);
+    await until(() => gw.gateway.alarms.table.view('motor_01.speed.hi')!.state === 'active_unack', 'the alarm raised');
+    await ack(gw, 'motor_01.speed.hi');
+    await setSpeed(gw, 1000);
+    await until(() => gw.gateway.alarms.table.view('motor_01.speed.hihi')!.state === 'rtn_unack', 'the hihi alarm returned to normal');
+    const stored = truth.slice(downAt).filter((t) => 'alarm' in t).map((t) => (t as { alarm: AlarmEvent }).alarm);
+    expect(stored.map((e) => `${e.alarm_id} ${e.transition}`).sort()).toEqual(['motor_01.speed.hi ack', 'motor_01.speed.hi clear', 'motor_01.speed.hi raise', 'motor_01.speed.hihi clear', 'motor_01.speed.hihi raise']);
+    expect(nb().counters!['queued']).toBeGreaterThanOrEqual(truth.length - downAt);
+
+    await relay.start(relayPort);
+    await until(() => nb().ok && nb().counters!['queued'] === 0, 'the store drained', 30_000);
+    const expected = truth
+      .slice(downAt)
+      .filter((t) => !('diff' in t) || t.diff.device_id === 'motor_01')
+      .map((t) => ('diff' in t ? `diff ${t.diff.seq}` : `alarm ${t.alarm.seq}`));
+    const key = (m: Received): string | undefined => {
+      if (m.topic.endsWith('/state')) return undefined;
+      return `${m.topic.endsWith('/diff') ? 'diff' : 'alarm'} ${json(m.text)['seq']}`;
+    };
+    const got = () => sub.messages.map(key).filter((k): k is string => k !== undefined);
+    await until(() => got().includes(expected[expected.length - 1]!), 'the last record made while the broker was away', 20_000);
+
+    // Alarm transitions and motor_01's diffs arrive interleaved as they were made.
+    const positions = expected.map((k) => got().indexOf(k));
+    expect(positions.every((p) => p >= 0), `every stored record arrived: ${expected.filter((_, i) => positions[i]! < 0).join(', ')}`).toBe(true);
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    for (const e of stored) {
+      const m = sub.messages.find((r) => !r.topic.endsWith('/state') && r.topic.includes('/alarm/') && json(r.text)['seq'] === e.seq)!;
+      expect(json(m.text)).toMatchObject({ historical: true, alarm_id: e.alarm_id, transition: e.transition, to: e.to });
+    }
+    // The births of the new session state each alarm as it is now, and again after the history;
+    // the history itself changes no retained state.
+    const lastRecord = sub.messages.findIndex((m) => key(m) === expected[expected.length - 1]);
+    await until(() => sub.messages.findLastIndex((m) => m.topic === `${HI}/state`) > lastRecord, 'the state of motor_01.speed.hi after the history');
+    expect(json(sub.messages.findLast((m) => m.topic === `${HI}/state`)!.text)['state']).toBe('normal');
+    expect(json(sub.messages.findLast((m) => m.topic === 'plant/line1/motor_01/alarm/motor_01.speed.hihi/state')!.text)['state']).toBe('rtn_unack');
+    expect(sub.messages.some((m) => m.topic === `${HI}/state` && json(m.text)['state'] === 'active_unack')).toBe(false);
+  });
+});
+
+const metric = (e: HostEvent, name: string) => e.metrics!.find((m) => m.name === name);
+
+describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('alarms northbound, Sparkplug B', () => {
+  test('alarm metrics in the DBIRTH with priority; a raise and a REST ack as DDATA of the device, by alias', async () => {
+    const b = await broker();
+    const host = await SparkplugHost.start({ port: b.port, group: 'plant' });
+    cleanups.push(() => host.stop());
+    const gw = await gateway({ mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1' } });
+    const birth = await host.waitFor((e) => e.event === 'message' && e.type === 'DBIRTH' && e.device === 'motor_01', 'the DBIRTH of motor_01');
+    const state = metric(birth, 'Alarms/speed/hi/State')!;
+    expect(state).toMatchObject({ value: 'normal', datatype: 12 });
+    expect(state.properties).toMatchObject({ Priority: 'medium' });
+    expect(metric(birth, 'Alarms/speed/hihi/State')!.properties).toMatchObject({ Priority: 'critical', Documentation: 'Conveyor at its mechanical limit' });
+    expect(metric(birth, 'Alarms/speed/hi/Active')).toMatchObject({ value: false, datatype: 11 });
+    expect(metric(birth, 'Alarms/speed/hi/Acked')).toMatchObject({ value: true, datatype: 11 });
+    expect(metric(birth, 'Alarms/offline/State')).toMatchObject({ value: 'normal' });
+
+    const from = host.events.length;
+    await setSpeed(gw, 3000);
+    const raised = await host.waitFor((e) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/State')?.value === 'active_unack', 'the raise as DDATA', 15_000, from);
+    expect(metric(raised, 'Alarms/speed/hi/Active')!.value).toBe(true);
+    expect(metric(raised, 'Alarms/speed/hi/Acked')!.value).toBe(false);
+    const event = gw.gateway.alarms.table.since(0)!.find((e) => e.alarm_id === 'motor_01.speed.hi' && e.transition === 'raise')!;
+    expect(metric(raised, 'Alarms/speed/hi/State')!.timestamp).toBe(Math.round(event.time * 1000));
+    expect(metric(raised, 'Alarms/speed/hi/State')!.is_historical).toBe(false);
+
+    await ack(gw, 'motor_01.speed.hi');
+    const acked = await host.waitFor((e) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/Acked')?.value === true, 'the ack as DDATA', 15_000, host.events.indexOf(raised) + 1);
+    expect(metric(acked, 'Alarms/speed/hi/State')!.value).toBe('active_ack');
+    expect(host.violations()).toEqual([]);
+
+    // A rebirth carries the current alarm state.
+    const before = host.events.length;
+    host.send({ cmd: 'rebirth', edge: 'gw1' });
+    const reborn = await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'motor_01', 'the DBIRTH after the rebirth', 15_000, before);
+    expect(metric(reborn, 'Alarms/speed/hi/State')!.value).toBe('active_ack');
+    expect(metric(reborn, 'Alarms/speed/hihi/State')!.value).toBe('active_unack');
+    expect(host.violations()).toEqual([]);
+  });
+});
