@@ -12,7 +12,7 @@ import type { DeviceDiff, Registry } from '../core/registry.js';
 import type { Requester } from '../core/control.js';
 import { GatewayError, asGatewayError } from '../core/errors.js';
 import type { GatewayConfig } from '../config/schema.js';
-import type { AuditRecord } from '../platform/audit.js';
+import type { AlarmAuditRecord } from '../platform/audit.js';
 import { stateDir } from '../platform/audit.js';
 import { alarmDefinitionsOf } from './from-config.js';
 import type { AlarmDefinition } from './definitions.js';
@@ -37,7 +37,7 @@ export interface AlarmServiceOptions {
 export interface AlarmAuditSink {
   /** Why records cannot be written right now; actions are then refused (audit_unavailable). */
   readonly problem: string | undefined;
-  append(rec: AuditRecord): Promise<void>;
+  append(rec: AlarmAuditRecord): Promise<void>;
 }
 
 /** A device that has not answered this long after start raises its offline alarm (ms): three polls and 5 s. */
@@ -176,10 +176,10 @@ export class AlarmService implements DiffConsumer {
 
   private async audit(before: AlarmView | undefined, action: AlarmAction, by: AlarmActor, opts: { forS?: number; comment?: string | null }, after: AlarmView | undefined, error: ReturnType<typeof asGatewayError> | undefined): Promise<void> {
     if (this.options.audit === undefined || before === undefined) return;
-    const requested: Record<string, string | number> = { alarm_action: action };
-    if (action === 'shelve' && opts.forS !== undefined) requested['for_s'] = opts.forS;
-    if (opts.comment) requested['comment'] = opts.comment;
-    const base = { time: new Date().toISOString(), token: by.token, remote: by.remote, device: before.device_id, previous: { alarm: before.id, state: before.state }, requested };
+    const requested: AlarmAuditRecord['requested'] = { alarm_action: action };
+    if (action === 'shelve' && opts.forS !== undefined) requested.for_s = opts.forS;
+    if (opts.comment) requested.comment = opts.comment;
+    const base = { time: new Date().toISOString(), action: 'alarm' as const, token: by.token, remote: by.remote, device: before.device_id, previous: { alarm: before.id, state: before.state }, requested };
     await this.options.audit.append(
       after !== undefined
         ? { ...base, outcome: 'ok', new_state: { alarm: after.id, state: after.state }, seq: this.table.seq }

@@ -64,6 +64,12 @@ export interface SyncedEvent {
   resumed: boolean;
 }
 
+/** A message of a topic besides devices (`alarms`): its `subscribed` answer and its events, as sent. */
+export interface TopicEvent {
+  topic: string;
+  message: Record<string, unknown>;
+}
+
 export interface ClientEvents extends Record<string, unknown> {
   update: UpdateEvent;
   online: DeviceEvent;
@@ -76,6 +82,8 @@ export interface ClientEvents extends Record<string, unknown> {
   synced: SyncedEvent;
   /** An error the server reported on the WebSocket, or a listener that threw. */
   error: GatewayClientError;
+  /** A message of a topic followed with followTopic(). */
+  topic: TopicEvent;
 }
 
 export interface ClientStats {

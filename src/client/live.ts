@@ -21,6 +21,7 @@ import { RequestQueue } from './request-queue.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, batchMessage, packResume, type ResumeEntry } from './resume-batch.js';
 import { RestClient, type FetchLike } from './rest.js';
 import type { ClientEvents, ClientStats, ConnectionEvent, ConnectionState, ResyncReason } from './events.js';
+import type { Topic } from '../protocol/wire.js';
 import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedBatchMessage, SubscribedMessage } from './types.js';
 
 /** What the client needs of a WebSocket: the browser's, or the `ws` package's in Node. */
@@ -113,6 +114,8 @@ export class GatewayClient {
   private syncing = false;
   private resumed = false;
   private listRequestId: string | undefined;
+  /** Topics besides devices followed on this connection, with where each resumes from. */
+  private readonly topics = new Map<Topic, () => number | undefined>();
 
   constructor(private readonly options: GatewayClientOptions) {
     const ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -158,6 +161,21 @@ export class GatewayClient {
   /** Every device as the client knows it. */
   devices(): DeviceView[] {
     return this.store.all();
+  }
+
+  /**
+   * Follows a topic besides devices (`alarms`) on this same connection: subscribed now (when
+   * connected) and again after every reconnect, with `since` as the caller says (the last seq it
+   * applied; undefined: a fresh snapshot). Its messages come as `topic` events.
+   */
+  followTopic(topic: Topic, since: () => number | undefined = () => undefined): void {
+    this.topics.set(topic, since);
+    if (this.connState === 'connected') this.subscribeTopic(topic);
+  }
+
+  private subscribeTopic(topic: Topic): void {
+    const since = this.topics.get(topic)?.();
+    this.send({ action: 'subscribe', topic, ...(since === undefined ? {} : { since }) });
   }
 
   /** Opens the connection; it then stays up (reconnecting as needed) until stop(). */
@@ -335,6 +353,11 @@ export class GatewayClient {
   }
 
   private handle(msg: ServerMessage): void {
+    const topic = (msg as { topic?: unknown }).topic;
+    if (typeof topic === 'string') {
+      this.events.emit('topic', { topic, message: msg as unknown as Record<string, unknown> });
+      return;
+    }
     switch (msg.type) {
       case 'connection_established':
         return this.onEstablished(msg);
@@ -371,6 +394,7 @@ export class GatewayClient {
     this.stats.connects++;
     this.setState({ state: 'connected', attempt: 0, ...(msg.instance === undefined ? {} : { instance: msg.instance }), resumed: this.resumed });
     this.startHeartbeat();
+    for (const topic of this.topics.keys()) this.subscribeTopic(topic);
     this.syncing = true;
     if (!this.resumed) {
       for (const view of msg.devices ?? []) {

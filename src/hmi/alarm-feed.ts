@@ -1,39 +1,34 @@
 /**
- * The page's live alarm list: one small WebSocket subscribed to the `alarms` topic only (no
- * device topics), which keeps the list from the snapshot and every `alarm_event`, and on a
- * drop reconnects with backoff and resumes after the last seq it applied.
+ * The page's live alarm list, on the page's one WebSocket (the device client's): it follows the
+ * `alarms` topic there, keeps the list from the snapshot and every `alarm_event`, and after a
+ * reconnect (the client's) resumes after the last seq it applied.
  */
-import { backoffDelay } from '../client/backoff.js';
 import type { AlarmEvent, AlarmListReply, AlarmView } from '../alarms/model.js';
+import type { TopicEvent } from '../client/events.js';
 
 export interface AlarmFeedOptions {
-  token: string | null;
   /** After every change: the list, and the event that caused it (none for a snapshot). */
   onChange: (event: AlarmEvent | undefined) => void;
+}
+
+/** What the feed needs of the page's connection (a GatewayClient). */
+export interface TopicConnection {
+  followTopic(topic: 'alarms', since: () => number | undefined): void;
+  on(event: 'topic', listener: (e: TopicEvent) => void): unknown;
 }
 
 export class AlarmFeed {
   readonly alarms = new Map<string, AlarmView>();
   private seq: number | undefined;
-  private attempt = 0;
-  private socket: WebSocket | undefined;
 
   constructor(private readonly options: AlarmFeedOptions) {}
 
-  start(): void {
-    const url = `${location.origin.replace(/^http/, 'ws')}/ws/devices?devices=`;
-    // The token rides in a subprotocol beside mgw.v1, the name the gateway echoes (never the token).
-    const ws = this.options.token ? new WebSocket(url, ['mgw.v1', `bearer.${this.options.token}`]) : new WebSocket(url);
-    this.socket = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-      ws.send(JSON.stringify({ action: 'subscribe', topic: 'alarms', ...(this.seq === undefined ? {} : { since: this.seq }) }));
-    };
-    ws.onmessage = (m) => this.message(JSON.parse(String(m.data)) as Record<string, unknown>);
-    ws.onclose = () => {
-      if (this.socket !== ws) return;
-      window.setTimeout(() => this.start(), backoffDelay(this.attempt++, { maxMs: 4000 }));
-    };
+  /** Follows the `alarms` topic on the page's connection (call before it starts). */
+  attach(connection: TopicConnection): void {
+    connection.on('topic', (t) => {
+      if (t.topic === 'alarms') this.message(t.message);
+    });
+    connection.followTopic('alarms', () => this.seq);
   }
 
   list(): AlarmView[] {

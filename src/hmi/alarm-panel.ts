@@ -1,13 +1,14 @@
 /**
  * The alarms on the page: the feed, the banner in the header, the list page (`#alarms`, in
  * place of the device board) and the alarm state on each card's point (shape and letters,
- * coloured by priority). main.ts creates it after sign-in and calls markCards() for new cards.
+ * coloured by priority). main.ts creates it after sign-in, hands it the page's one WebSocket
+ * client (follow()) and calls markCards() for new cards.
  */
 import { PRIORITY_RANK, type AlarmEvent, type AlarmView } from '../alarms/model.js';
 import { h, setAttr, setText } from './dom.js';
 import { AlarmApi } from './alarm-api.js';
 import { AlarmBanner } from './alarm-banner.js';
-import { AlarmFeed } from './alarm-feed.js';
+import { AlarmFeed, type TopicConnection } from './alarm-feed.js';
 import { AlarmList } from './alarm-list.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_WORD, kindWord } from './alarm-look.js';
 
@@ -35,10 +36,14 @@ export class AlarmPanel {
     this.list = new AlarmList({ api: new AlarmApi(options.token), canWrite: options.canWrite });
     options.header.append(this.banner.el);
     options.board.after(this.list.el);
-    this.feed = new AlarmFeed({ token: options.token, onChange: (e) => this.changed(e) });
+    this.feed = new AlarmFeed({ onChange: (e) => this.changed(e) });
     window.addEventListener('hashchange', () => this.route());
     this.route();
-    this.feed.start();
+  }
+
+  /** Follows the alarms on the page's WebSocket (the device client), before it starts. */
+  follow(connection: TopicConnection): void {
+    this.feed.attach(connection);
   }
 
   /** Puts the alarm state on the points of the cards on the board (call after adding cards). */

@@ -143,6 +143,7 @@ class Page {
       backoff: { maxMs: 4000 },
     });
     this.client = client;
+    this.alarms?.follow(client);
     client.on('connection', (c) => {
       if (c.state === 'connected') {
         this.kiosk.connected(c.instance);

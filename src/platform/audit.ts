@@ -1,5 +1,5 @@
 /**
- * The audit trail: one JSON line per control write (who, from where, which device, what it was,
+ * The audit trail: one JSON line per control write and alarm action (who, from where, which device, what it was,
  * what was asked, how it ended), appended to `audit.jsonl` in the state directory and fsync'd.
  *
  * Durability comes before the answer: a control write is confirmed to its client only once its
@@ -81,8 +81,30 @@ export function toReloadRecord(before: readonly TokenEntry[], after: readonly To
   };
 }
 
+/**
+ * An operator's action on an alarm (acknowledge, shelve, unshelve, out of service, return to
+ * service), in the same trail and with the same durability as a control write.
+ */
+export interface AlarmAuditRecord {
+  time: string;
+  action: 'alarm';
+  token: string;
+  remote: string | null;
+  device: string;
+  /** The alarm and its state before. */
+  previous: { alarm: string; state: string };
+  /** `alarm_action` (ack, shelve, unshelve, out_of_service, return_to_service), `for_s` of a shelving, `comment`. */
+  requested: { alarm_action: string; for_s?: number; comment?: string };
+  outcome: 'ok' | 'error';
+  new_state?: { alarm: string; state: string };
+  /** The alarm transition seq after the action. */
+  seq?: number;
+  error_code?: string;
+  message?: string;
+}
+
 /** One line of the trail. */
-export type AuditLine = AuditRecord | ReloadRecord;
+export type AuditLine = AuditRecord | ReloadRecord | AlarmAuditRecord;
 
 /**
  * Where state lives: the configured directory, else systemd's STATE_DIRECTORY (the first one if

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { Registry } from '../../src/core/registry.js';
 import { validateConfig } from '../../src/config/load.js';
 import { AlarmService, type AlarmAuditSink } from '../../src/alarms/service.js';
-import type { AuditRecord } from '../../src/platform/audit.js';
+import type { AlarmAuditRecord } from '../../src/platform/audit.js';
 import { MOTOR_POINTS } from '../../drivers/simulator/models.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -21,9 +21,9 @@ afterEach(async () => {
 
 class Sink implements AlarmAuditSink {
   problem: string | undefined;
-  records: AuditRecord[] = [];
+  records: AlarmAuditRecord[] = [];
   release: (() => void)[] = [];
-  append(rec: AuditRecord): Promise<void> {
+  append(rec: AlarmAuditRecord): Promise<void> {
     this.records.push(rec);
     return new Promise((resolve) => this.release.push(resolve));
   }

@@ -3,6 +3,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { CLI, mgw } from './helpers.js';
 import { postJson } from '../helpers/gateway.js';
 import { makeTokens, startSecured, type SecuredGateway } from '../security/fixtures.js';
@@ -87,5 +88,35 @@ describe('mgw alarms', () => {
     await waitFor('two transitions printed', () => out.trim().split('\n').length >= 2 && out);
     const lines = out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e) => `${e.alarm_id}:${e.transition}`).sort()).toEqual(['motor_01.speed.hi:raise', 'motor_01.speed.hihi:raise']);
+  });
+  test('out-of-service and return-to-service (aliases disable, enable) need an admin; both are in `mgw audit` as alarm actions', async () => {
+    const gw = await gateway();
+    await overspeed(gw);
+    const operator = await mgw(['alarms', 'out-of-service', 'motor_01.speed.hi'], env(gw, tokens.operator));
+    expect(operator.code).toBe(77);
+    expect(operator.stderr).toMatch(/forbidden/);
+    const out = await mgw(['alarms', 'out-of-service', 'motor_01.speed.hi', '--comment', 'sensor swap'], env(gw, tokens.admin));
+    expect(out).toMatchObject({ code: 0, stdout: 'motor_01.speed.hi: out of service\n' });
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')).toMatchObject({ state: 'out_of_service', comment: 'sensor swap' });
+    const twice = await mgw(['alarms', 'disable', 'motor_01.speed.hi'], env(gw, tokens.admin));
+    expect(twice.code).toBe(65);
+    expect(twice.stderr).toMatch(/already out of service/);
+    expect((await mgw(['alarms', 'disable', 'motor_01.speed.hx'], env(gw, tokens.admin))).code).toBe(65);
+    // The drive still runs too fast: back in service, the alarm is annunciated afresh.
+    expect(await mgw(['alarms', 'enable', 'motor_01.speed.hi'], env(gw, tokens.admin))).toMatchObject({ code: 0, stdout: 'motor_01.speed.hi: active unack\n' });
+    await mgw(['alarms', 'ack', 'motor_01.speed.hi'], env(gw, tokens.operator));
+
+    const file = join(gw.stateDir, 'audit.jsonl');
+    const records = (await mgw(['--json', 'audit', '--file', file, '--action', 'alarm'], {})).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // (The operator was refused by role before reaching the alarm, and hx is no alarm: neither is an action on one.)
+    expect(records.map((r) => `${r.action} ${r.requested.alarm_action} ${r.outcome}`)).toEqual(['alarm out_of_service ok', 'alarm out_of_service error', 'alarm return_to_service ok', 'alarm ack ok']);
+    expect(records.find((r) => r.requested.alarm_action === 'out_of_service' && r.outcome === 'ok')).toMatchObject({ token: 'admin_token', device: 'motor_01', previous: { alarm: 'motor_01.speed.hi', state: 'active_unack' }, requested: { comment: 'sensor swap' }, new_state: { state: 'out_of_service' } });
+    // Writes are not alarm actions, and alarm actions are not writes.
+    const writes = (await mgw(['--json', 'audit', '--file', file, '--action', 'control'], {})).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((r) => r.action === 'control' && r.requested.speed === 3000)).toBe(true);
+    const table = (await mgw(['audit', '--file', file, '--action', 'alarm'], {})).stdout;
+    expect(table).toMatch(/admin_token\s+127\.0\.0\.1\s+motor_01\s+alarm out of service motor_01\.speed\.hi: active_unack -> out_of_service \("sensor swap"\)\s+ok/);
+    expect((await mgw(['audit', '--file', file, '--action', 'alarms'], {})).code).toBe(64);
   });
 });

@@ -119,7 +119,9 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('Sparkplug B 
     await h.waitFor((e) => e.type === 'DDEATH' && e.device === 'sensor_02', 'DDEATH', 5000, from);
     // The simulator answers its next poll: the device is born again with all its points.
     const reborn = await h.waitFor((e) => e.type === 'DBIRTH' && e.device === 'sensor_02', 'DBIRTH again', 5000, from);
-    expect(reborn.metrics!.map((m) => m.name).sort()).toEqual(Object.keys(gw.gateway.registry.descriptor('sensor_02')!.points).sort());
+    // Every point, and the state of the device's alarms (its offline alarm, on by default).
+    expect(reborn.metrics!.map((m) => m.name!).filter((n) => !n.startsWith('Alarms/')).sort()).toEqual(Object.keys(gw.gateway.registry.descriptor('sensor_02')!.points).sort());
+    expect(reborn.metrics!.map((m) => m.name!).filter((n) => n.startsWith('Alarms/')).sort()).toEqual(['Alarms/offline/Acked', 'Alarms/offline/Active', 'Alarms/offline/State']);
 
     const nbirths = h.messages('NBIRTH').length;
     const mark = h.events.length;

@@ -5,11 +5,15 @@
  *   mgw alarms ack ID... | --all [--device D]                  acknowledge
  *   mgw alarms shelve ID --for 30m [--comment TEXT]            shelve for a time
  *   mgw alarms unshelve ID
+ *   mgw alarms out-of-service ID [--comment TEXT]             take out of service (admin); alias: disable
+ *   mgw alarms return-to-service ID [--comment TEXT]          back in service (admin); alias: enable
  *   mgw alarms events [--since -3600] [--device D] [--limit N] the journal
  *
  * Exit statuses as every command (`mgw --help`): 65 for an unknown alarm or an action that
  * does not fit its state, 77 for a role that may not do it.
  */
+
+type Action = 'shelve' | 'unshelve' | 'out_of_service' | 'return_to_service';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
 import { api } from '../api.js';
@@ -80,6 +84,23 @@ export function registerAlarmCommands(program: Command, globals: () => GlobalOpt
     .argument('<id>', 'alarm id')
     .action(async (id: string) => act(globals(), id, 'unshelve', {}));
 
+  // ISA-18.2's out of service: for maintenance or a broken sensor, until an admin returns it.
+  alarms
+    .command('out-of-service')
+    .alias('disable')
+    .description('take an alarm out of service (role admin): not annunciated until it is returned to service')
+    .argument('<id>', 'alarm id')
+    .option('--comment <text>', 'why (kept in the journal and the audit trail)')
+    .action(async (id: string, opts: { comment?: string }) => act(globals(), id, 'out_of_service', opts.comment ? { comment: opts.comment } : {}));
+
+  alarms
+    .command('return-to-service')
+    .alias('enable')
+    .description('return an alarm to service (role admin): an active condition is annunciated afresh')
+    .argument('<id>', 'alarm id')
+    .option('--comment <text>', 'a note kept in the journal and the audit trail')
+    .action(async (id: string, opts: { comment?: string }) => act(globals(), id, 'return_to_service', opts.comment ? { comment: opts.comment } : {}));
+
   alarms
     .command('events')
     .description('the alarm journal, newest first')
@@ -104,7 +125,7 @@ export function registerAlarmCommands(program: Command, globals: () => GlobalOpt
     });
 }
 
-async function act(g: GlobalOptions, id: string, action: 'shelve' | 'unshelve', body: Record<string, unknown>): Promise<void> {
+async function act(g: GlobalOptions, id: string, action: Action, body: Record<string, unknown>): Promise<void> {
   const r = await api<AlarmActionReply>(g, 'POST', `api/v1/alarms/${encodeURIComponent(id)}/${action}`, body);
   if (g.json) return print(JSON.stringify(r, null, 2));
   const a = r.alarms[0]!;

@@ -1,12 +1,13 @@
 /**
- * `mgw audit`: reads the audit trail (JSON lines of every control write) with filters; table for
+ * `mgw audit`: reads the audit trail (JSON lines of every control write, alarm action and
+ * reload) with filters; table for
  * people, --json for scripts. It reads the file directly, so it works while the gateway is down.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
-import { auditFile, type AuditLine, type AuditRecord, type ReloadRecord } from '../../platform/audit.js';
+import { auditFile, type AlarmAuditRecord, type AuditLine, type AuditRecord, type ReloadRecord } from '../../platform/audit.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
 import { formatValue, green, print, red, table } from '../output.js';
@@ -16,19 +17,23 @@ interface AuditOptions {
   file?: string;
   config?: string;
   device?: string;
+  action?: string;
   by?: string;
   outcome?: string;
   since?: string;
   last?: number;
 }
 
+const ACTIONS = ['control', 'alarm', 'reload'];
+
 export function registerAuditCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('audit')
-    .description('show the audit trail of control writes and reloads: who, from where, which device, before, requested, outcome')
+    .description('show the audit trail of control writes, alarm actions and reloads: who, from where, which device, before, requested, outcome')
     .option('--file <file>', 'audit file (default: <state_dir>/audit.jsonl of the config, $STATE_DIRECTORY, or ./state)')
     .option('-c, --config <file>', 'configuration file whose state_dir to read', undefined)
     .option('--device <id>', 'only this device')
+    .option('--action <kind>', 'only control (writes), alarm (ack, shelve, out of service, ...) or reload entries')
     .option('--by <token-name>', 'only writes made with this token name ("anonymous" without tokens)')
     .option('--outcome <ok|error>', 'only successful or only failed writes')
     .option('--since <when>', 'only newer entries: an ISO time (2026-01-31T08:00) or an age (90s, 15m, 2h, 7d)')
@@ -37,6 +42,7 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
       const file = opts.file ?? auditFile(stateDirFrom(opts.config));
       if (!existsSync(file)) throw new CliError(`no audit trail at ${file} (no control write yet, or another state_dir: see --file / --config)`, EXIT.unavailable);
       if (opts.outcome !== undefined && opts.outcome !== 'ok' && opts.outcome !== 'error') throw new CliError(`--outcome must be ok or error, got ${JSON.stringify(opts.outcome)}`, EXIT.usage);
+      if (opts.action !== undefined && !ACTIONS.includes(opts.action)) throw new CliError(`--action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(opts.action)}`, EXIT.usage);
       const since = opts.since === undefined ? undefined : parseSince(opts.since);
       const rows: AuditLine[] = [];
       let bad = 0;
@@ -54,6 +60,8 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
           continue;
         }
         if (opts.device !== undefined && (rec.action === 'reload' || rec.device !== opts.device)) continue;
+        // Records written before actions were named are control writes.
+        if (opts.action !== undefined && (rec.action ?? 'control') !== opts.action) continue;
         if (opts.by !== undefined && rec.token !== opts.by) continue;
         if (opts.outcome !== undefined && rec.outcome !== opts.outcome) continue;
         if (since !== undefined && !(Date.parse(rec.time) >= since)) continue;
@@ -68,7 +76,7 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
         print(
           table(
             ['TIME', 'TOKEN', 'REMOTE', 'DEVICE', 'CHANGE', 'OUTCOME'],
-            rows.map((r) => (r.action === 'reload' ? reloadRow(r) : writeRow(r))),
+            rows.map((r) => (r.action === 'reload' ? reloadRow(r) : r.action === 'alarm' ? alarmRow(r) : writeRow(r))),
           ),
         );
       }
@@ -87,6 +95,13 @@ function writeRow(r: AuditRecord): string[] {
       .join(', '),
     r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`),
   ];
+}
+
+function alarmRow(r: AlarmAuditRecord): string[] {
+  const q = r.requested;
+  const extra = [q.for_s !== undefined ? `for ${q.for_s} s` : '', q.comment ? JSON.stringify(q.comment) : ''].filter((x) => x !== '').join(', ');
+  const change = `alarm ${q.alarm_action.replace(/_/g, ' ')} ${r.previous.alarm}: ${r.previous.state}${r.new_state ? ` -> ${r.new_state.state}` : ''}${extra ? ` (${extra})` : ''}`;
+  return [r.time, r.token, r.remote ?? '-', r.device, change, r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`)];
 }
 
 function reloadRow(r: ReloadRecord): string[] {
