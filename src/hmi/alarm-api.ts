@@ -1,5 +1,5 @@
 /**
- * The alarm actions of the page (acknowledge, shelve) and the journal: REST calls with the
+ * The alarm actions of the page (acknowledge, shelve, out of service) and the journal: REST calls with the
  * page's token. A refusal (a viewer's token, an alarm already acknowledged by someone else)
  * comes back as an Error with the gateway's own message, ready to show.
  */
@@ -18,6 +18,15 @@ export class AlarmApi {
 
   unshelve(id: string): Promise<AlarmActionReply> {
     return this.call<AlarmActionReply>('POST', `/api/v1/alarms/${encodeURIComponent(id)}/unshelve`, {});
+  }
+
+  /** Role admin: the alarm is not annunciated until it is returned to service. */
+  outOfService(id: string, comment: string): Promise<AlarmActionReply> {
+    return this.call<AlarmActionReply>('POST', `/api/v1/alarms/${encodeURIComponent(id)}/out_of_service`, comment === '' ? {} : { comment });
+  }
+
+  returnToService(id: string): Promise<AlarmActionReply> {
+    return this.call<AlarmActionReply>('POST', `/api/v1/alarms/${encodeURIComponent(id)}/return_to_service`, {});
   }
 
   journal(limit: number): Promise<AlarmEventsReply> {

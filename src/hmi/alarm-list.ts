@@ -1,7 +1,8 @@
 /**
  * The alarm list page (`#alarms`): the active alarms sorted by priority then time, a filter,
- * acknowledge one or every one shown, shelve with a duration, and the journal. Roles that may
- * not act (viewer) see no buttons; the gateway refuses them anyway.
+ * acknowledge one or every one shown, shelve with a duration, and the journal. An admin also
+ * takes an alarm out of service (after a confirmation that says what it means) and returns it.
+ * Roles that may not act (viewer) see no buttons; the gateway refuses them anyway.
  */
 import { ALARM_PRIORITIES, compareAlarms, isUnacked, type AlarmView } from '../alarms/model.js';
 import { h, setText } from './dom.js';
@@ -19,6 +20,8 @@ const SHELVE_CHOICES: [string, number][] = [
 export interface AlarmListOptions {
   api: AlarmApi;
   canWrite: boolean;
+  /** Out of service and return to service are an admin's. */
+  admin: boolean;
 }
 
 export class AlarmList {
@@ -31,6 +34,10 @@ export class AlarmList {
   private readonly journalBody: HTMLElement;
   private readonly journal: HTMLElement;
   private readonly active: HTMLElement;
+  private readonly confirm: HTMLDialogElement;
+  private readonly confirmText: HTMLElement;
+  private readonly confirmComment: HTMLInputElement;
+  private confirming: string | undefined;
   private shown: AlarmView[] = [];
   private all: readonly AlarmView[] = [];
 
@@ -65,6 +72,18 @@ export class AlarmList {
       this.journal.hidden = false;
       void this.loadJournal();
     });
+    // The confirmation lives outside the table: the list redraws on every alarm event.
+    this.confirmText = h('p', { id: 'oos-text' });
+    this.confirmComment = h('input', { type: 'text', id: 'oos-comment', placeholder: 'Why (kept in the journal and the audit trail)', 'aria-label': 'Why', autocomplete: 'off', maxlength: '200' });
+    const yes = h('button', { type: 'submit', class: 'btn', id: 'oos-confirm', value: 'yes' }, 'Take out of service');
+    const no = h('button', { type: 'submit', class: 'btn', id: 'oos-cancel', value: 'no' }, 'Cancel');
+    this.confirm = h('dialog', { class: 'oos-dialog', id: 'oos-dialog', 'aria-labelledby': 'oos-title' }, h('form', { method: 'dialog' }, h('h3', { id: 'oos-title' }, 'Take the alarm out of service?'), this.confirmText, this.confirmComment, h('div', { class: 'oos-buttons' }, no, yes))) as HTMLDialogElement;
+    this.confirm.addEventListener('close', () => {
+      const id = this.confirming;
+      this.confirming = undefined;
+      if (id === undefined || this.confirm.returnValue !== 'yes') return;
+      void this.run(() => this.options.api.outOfService(id, this.confirmComment.value.trim()), 'taken out of service');
+    });
     this.el = h(
       'section',
       { class: 'alarm-list', id: 'alarm-list', hidden: true, 'aria-label': 'Alarm list' },
@@ -72,7 +91,17 @@ export class AlarmList {
       this.status,
       this.active,
       this.journal,
+      this.confirm,
     );
+  }
+
+  /** Asks first: out of service silences the alarm until somebody returns it. */
+  private askOutOfService(a: AlarmView): void {
+    this.confirming = a.id;
+    setText(this.confirmText, `${a.message} (${a.id}) will not be annunciated, whatever the value does, until an admin returns it to service.`);
+    this.confirmComment.value = '';
+    this.confirm.returnValue = '';
+    this.confirm.showModal();
   }
 
   update(list: readonly AlarmView[], journalChanged: boolean): void {
@@ -108,6 +137,17 @@ export class AlarmList {
         const shelve = h('button', { type: 'button', class: 'btn small', 'data-shelve': a.id }, 'Shelve');
         shelve.addEventListener('click', () => void this.run(() => this.options.api.shelve(a.id, Number(select.value)), 'shelved'));
         actions.append(h('span', { class: 'al-shelve' }, select, shelve));
+      }
+    }
+    if (this.options.admin) {
+      if (a.state === 'out_of_service') {
+        const back = h('button', { type: 'button', class: 'btn small', 'data-return-to-service': a.id }, 'Return to service');
+        back.addEventListener('click', () => void this.run(() => this.options.api.returnToService(a.id), 'returned to service'));
+        actions.append(back);
+      } else {
+        const oos = h('button', { type: 'button', class: 'btn small', 'data-out-of-service': a.id }, 'Out of service…');
+        oos.addEventListener('click', () => this.askOutOfService(a));
+        actions.append(oos);
       }
     }
     const shelvedNote = a.state === 'shelved' && a.shelved_until !== null ? ` until ${timeOf(a.shelved_until)}${a.shelved_by ? ` by ${a.shelved_by}` : ''}` : '';

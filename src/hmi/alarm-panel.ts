@@ -18,6 +18,8 @@ const REDRAW_MS = 100;
 export interface AlarmPanelOptions {
   token: string | null;
   canWrite: boolean;
+  /** May take alarms out of service. */
+  admin: boolean;
   /** The page header: the banner goes into it. */
   header: HTMLElement;
   /** The device board: hidden while the list is shown, and where the cards are marked. */
@@ -33,7 +35,7 @@ export class AlarmPanel {
   private journalStale = false;
 
   constructor(private readonly options: AlarmPanelOptions) {
-    this.list = new AlarmList({ api: new AlarmApi(options.token), canWrite: options.canWrite });
+    this.list = new AlarmList({ api: new AlarmApi(options.token), canWrite: options.canWrite, admin: options.admin });
     options.header.append(this.banner.el);
     options.board.after(this.list.el);
     this.feed = new AlarmFeed({ onChange: (e) => this.changed(e) });

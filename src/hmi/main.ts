@@ -128,7 +128,7 @@ class Page {
     this.canWrite = mayWrite(who);
     const who_ = who.auth_required ? `${who.token} · ${who.role}` : 'auth off';
     this.header.setRole(who_, this.canWrite, this.token !== null);
-    this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, header: this.header.el, board: this.board });
+    this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, admin: who.role === 'admin', header: this.header.el, board: this.board });
     this.startClient();
     this.route();
   }

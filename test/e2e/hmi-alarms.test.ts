@@ -3,7 +3,7 @@
  * appears, the card's point shows the alarm, an ack from one operator's list reaches a second
  * browser, a viewer gets no buttons and is refused by the gateway, shelving from the list.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -19,6 +19,7 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
   const contexts: BrowserContext[] = [];
   const viewer = newToken();
   const operator = newToken();
+  const admin = newToken();
 
   beforeAll(async () => {
     buildPage();
@@ -41,6 +42,7 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
         tokens: [
           { name: 'hall_panel', role: 'viewer', hash: hashToken(viewer) },
           { name: 'shift_lead', role: 'operator', hash: hashToken(operator) },
+          { name: 'plant_admin', role: 'admin', hash: hashToken(admin) },
         ],
       },
       devices: [
@@ -60,16 +62,19 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
     return gw;
   }
 
-  async function open(gw: RunningGateway, token: string, hash = ''): Promise<{ page: Page; errors: string[] }> {
+  async function open(gw: RunningGateway, token: string, hash = ''): Promise<{ page: Page; errors: string[]; sockets: string[] }> {
     const ctx = await browser.newContext({ viewport: { width: 1024, height: 600 } });
     ctx.setDefaultTimeout(15_000);
     contexts.push(ctx);
     await ctx.addInitScript((t) => sessionStorage.setItem('mgw.token', t), token);
     const page = await ctx.newPage();
     const errors = watchErrors(page);
+    // Every WebSocket the page opens, from the first moment.
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
     await page.goto(`${gw.url}/${hash}`);
     await page.locator('#alarm-banner').waitFor();
-    return { page, errors };
+    return { page, errors, sockets };
   }
 
   async function setSpeed(gw: RunningGateway, device: string, speed: number): Promise<void> {
@@ -186,6 +191,49 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
     expect(await page.locator('.al-ack').count()).toBe(0);
     expect(gw.gateway.alarms.list().filter((a) => a.state === 'active_ack').length).toBe(100);
     expect(errors).toEqual([]);
+  }, 90_000);
+
+  test('one WebSocket per page carries devices and alarms; an admin takes an alarm out of service after confirming, and returns it', async () => {
+    const gw = await gateway();
+    const ad = await open(gw, admin, '#alarms');
+    const op = await open(gw, operator, '#alarms');
+    await setSpeed(gw, 'motor_01', 2600);
+    for (const p of [ad, op]) await p.page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'active_unack', row('motor_01.speed.hi'));
+    // The cards are live over the same connection as the list.
+    await ad.page.evaluate(() => (location.hash = ''));
+    await ad.page.locator('[data-device="motor_01"] [data-point="speed"] .alarm-mark').waitFor();
+    await ad.page.evaluate(() => (location.hash = '#alarms'));
+
+    // An operator may acknowledge and shelve, not take out of service.
+    expect(await op.page.locator('[data-out-of-service]').count()).toBe(0);
+    const button = ad.page.locator(`${row('motor_01.speed.hi')} [data-out-of-service]`);
+    // Cancelled: nothing happens.
+    await button.click();
+    await ad.page.locator('#oos-dialog').waitFor({ state: 'visible' });
+    expect(await ad.page.locator('#oos-text').innerText()).toMatch(/motor_01\.speed\.hi.*will not be annunciated.*until an admin returns it to service/);
+    await ad.page.click('#oos-cancel');
+    await ad.page.locator('#oos-dialog').waitFor({ state: 'hidden' });
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')!.state).toBe('active_unack');
+    // Confirmed, with a reason: every page follows; the banner no longer counts it.
+    await button.click();
+    await ad.page.fill('#oos-comment', 'speed sensor replaced');
+    await ad.page.click('#oos-confirm');
+    await op.page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'out_of_service', row('motor_01.speed.hi'));
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')).toMatchObject({ state: 'out_of_service', comment: 'speed sensor replaced' });
+    expect(await ad.page.locator('.al-status').innerText()).toBe('1 alarm taken out of service.');
+    await op.page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-count') === '0');
+    // Back in service: the drive is still too fast, so the alarm is annunciated afresh.
+    await ad.page.click(`${row('motor_01.speed.hi')} [data-return-to-service]`);
+    await op.page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'active_unack', row('motor_01.speed.hi'));
+    await gw.gateway.audit.flush();
+    const audit = readFileSync(join(gw.config.state_dir!, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    expect(audit.filter((r) => r['action'] === 'alarm').map((r) => `${r['token']} ${r['requested']['alarm_action']} ${r['outcome']}`)).toEqual(['plant_admin out_of_service ok', 'plant_admin return_to_service ok']);
+
+    // Exactly one WebSocket per page, the device connection, through all of it.
+    expect(ad.sockets).toHaveLength(1);
+    expect(op.sockets).toHaveLength(1);
+    expect(op.sockets[0]).toMatch(/\/ws\/devices/);
+    for (const p of [ad, op]) expect(p.errors).toEqual([]);
   }, 90_000);
 });
 
