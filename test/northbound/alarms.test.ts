@@ -193,4 +193,56 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('alarms north
     expect(metric(reborn, 'Alarms/speed/hihi/State')!.value).toBe('active_unack');
     expect(host.violations()).toEqual([]);
   });
+  test('primary host offline: a raise and an ack are stored and arrive after the births as historical DDATA, in order', async () => {
+    const b = await broker();
+    const host = await SparkplugHost.start({ port: b.port, group: 'plant', hostId: 'scada' });
+    cleanups.push(() => host.stop());
+    const gw = await gateway({ mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1', primary_host_id: 'scada' } });
+    await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'motor_01', 'the births once the host is online');
+    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+    host.send({ cmd: 'state', online: false });
+    await until(() => !nb().ok, 'the gateway to hold data', 15_000);
+    await setSpeed(gw, 2600);
+    await until(() => gw.gateway.alarms.table.view('motor_01.speed.hi')!.state === 'active_unack', 'the raise');
+    await ack(gw, 'motor_01.speed.hi');
+    const events = gw.gateway.alarms.table.since(0)!.filter((e) => e.alarm_id === 'motor_01.speed.hi');
+    expect(events.map((e) => e.transition)).toEqual(['raise', 'ack']);
+
+    const mark = host.events.length;
+    host.send({ cmd: 'state', online: true });
+    const birth = await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'motor_01', 'the births when the host is back', 15_000, mark);
+    // The births say how it is now; the history then says how it got there.
+    expect(metric(birth, 'Alarms/speed/hi/State')!.value).toBe('active_ack');
+    const at = (ts: number) => (e: HostEvent) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/State')?.timestamp === Math.round(ts * 1000);
+    const raised = await host.waitFor(at(events[0]!.time), 'the stored raise', 15_000, mark);
+    const acked = await host.waitFor(at(events[1]!.time), 'the stored ack', 15_000, mark);
+    expect(metric(raised, 'Alarms/speed/hi/State')).toMatchObject({ value: 'active_unack', is_historical: true });
+    expect(metric(acked, 'Alarms/speed/hi/State')).toMatchObject({ value: 'active_ack', is_historical: true });
+    expect(metric(acked, 'Alarms/speed/hi/Acked')).toMatchObject({ value: true, is_historical: true });
+    expect(host.events.indexOf(birth)).toBeLessThan(host.events.indexOf(raised));
+    expect(host.events.indexOf(raised)).toBeLessThan(host.events.indexOf(acked));
+    expect(host.violations()).toEqual([]);
+  });
+  test('the offline alarm: no DDATA for a dead device; its DBIRTH on return carries the alarm, unacknowledged', async () => {
+    const b = await broker();
+    const host = await SparkplugHost.start({ port: b.port, group: 'plant' });
+    cleanups.push(() => host.stop());
+    const gw = await gateway({ mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1' } });
+    await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'sensor_01', 'the births');
+    const mark = host.events.length;
+    gw.gateway.registry.setOnline('sensor_01', false);
+    await host.waitFor((e) => e.type === 'DDEATH' && e.device === 'sensor_01', 'the DDEATH', 15_000, mark);
+    // The simulator answers its next poll: born again, with the offline alarm returned to normal, unacknowledged.
+    const reborn = await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'sensor_01', 'the DBIRTH on return', 15_000, mark);
+    expect(gw.gateway.alarms.table.since(0)!.filter((e) => e.alarm_id === 'sensor_01.offline').map((e) => e.transition)).toEqual(['raise', 'clear']);
+    expect(metric(reborn, 'Alarms/offline/State')).toMatchObject({ value: 'rtn_unack' });
+    expect(metric(reborn, 'Alarms/offline/State')!.properties).toMatchObject({ Priority: 'high' });
+    // Nothing was sent for the device between its death and its birth.
+    const between = host.events.slice(host.events.findIndex((e, i) => i >= mark && e.type === 'DDEATH'), host.events.indexOf(reborn));
+    expect(between.filter((e) => e.device === 'sensor_01' && e.type === 'DDATA')).toEqual([]);
+    await ack(gw, 'sensor_01.offline');
+    const acked = await host.waitFor((e) => e.type === 'DDATA' && e.device === 'sensor_01' && metric(e, 'Alarms/offline/State')?.value === 'normal', 'the ack as DDATA', 15_000, host.events.indexOf(reborn));
+    expect(metric(acked, 'Alarms/offline/Acked')!.value).toBe(true);
+    expect(host.violations()).toEqual([]);
+  });
 });
