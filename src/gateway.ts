@@ -14,6 +14,8 @@ import { History } from './core/history.js';
 import type { DiffConsumer } from './core/consumer.js';
 import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
+import type { ModbusBusInfo } from './server/modbus-admin.js';
+import type { CommissioningBus } from './core/commissioning.js';
 import { Security } from './server/auth-guard.js';
 import { redactConfig } from './server/auth-routes.js';
 import { AuditLog, auditFile, reloadRequester, stateDir, toReloadRecord } from './platform/audit.js';
@@ -104,6 +106,7 @@ export class Gateway {
         this.state === 'ready'
           ? { ready: true, linksDown: this.linksDown(), consumersDown: this.consumersDown(), auditProblem: this.audit.problem }
           : { ready: false, reason: this.state },
+      modbus: { buses: () => this.modbusBuses(), audit: this.audit },
       insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
   }
@@ -124,6 +127,15 @@ export class Gateway {
 
   get config(): GatewayConfig {
     return this.options.config;
+  }
+
+  /** The configured Modbus buses, with the running bus of each one a device uses (commissioning). */
+  private modbusBuses(): ModbusBusInfo[] {
+    return this.options.config.buses.map((b) => {
+      const driver = this.drivers.find((d) => d.id === `modbus:${b.id}`) as (Driver & { commissioner?: CommissioningBus }) | undefined;
+      const tcp = b.kind === 'tcp' || b.kind === 'rtu_over_tcp';
+      return { id: b.id, kind: b.kind, ...(tcp ? { host: b.host, tcp_port: b.port } : { port: b.port }), held: driver?.commissioner };
+    });
   }
 
   get isReady(): boolean {

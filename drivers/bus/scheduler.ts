@@ -5,6 +5,10 @@
  * a second request before the first one's answer makes answers ambiguous.
  *
  * - Writes go ahead of polls: an operator waiting for a motor to stop outranks a routine read.
+ * - Background transactions (a technician's read, write or scan through the running gateway)
+ *   go last: only while no write or poll is queued, and for at most BACKGROUND_SHARE of the
+ *   line's time, so a full scan cannot starve the polls. Their timeouts say nothing about the
+ *   line or the polled units: no rest, no silent-line detection, no reconnect.
  * - Each attempt has a timeout (the bus's, or the transaction's own for a slow unit); a
  *   timed-out attempt is retried up to `retries` times. A transaction may ask for a pause
  *   since the previous one ended (`delayMs`), for slow converters.
@@ -67,7 +71,15 @@ export class Attempt {
 }
 
 /** Why a transaction ranks where it does: see the file comment. */
-export type Priority = 'write' | 'poll';
+export type Priority = 'write' | 'poll' | 'background';
+
+/**
+ * The most of the line's time background work (commissioning reads, writes and scans through
+ * the running gateway) may take: after a background transaction that held the line for t ms,
+ * the next one waits at least t * (1 - share) / share, and it goes out only while no write or
+ * poll is queued. Polls keep the rest of the line.
+ */
+export const BACKGROUND_SHARE = 0.2;
 
 export interface Transaction<T> {
   /** The unit the transaction addresses (for backoff and per-device counters). */
@@ -105,6 +117,11 @@ export interface Transaction<T> {
    * again after its rest): its silence says nothing about the line.
    */
   mayStaySilent?: boolean;
+  /**
+   * Whether a failed attempt that was not a timeout is tried again (with the retries a timeout
+   * gets): a garbled answer on a noisy line, for a requester that asks for it.
+   */
+  retryOn?: (error: unknown) => boolean;
 }
 
 export interface BusSchedulerOptions {
@@ -178,6 +195,10 @@ export interface BusCounters {
 export class BusScheduler extends EventEmitter {
   private readonly writes: Pending[] = [];
   private readonly polls: Pending[] = [];
+  private readonly background: Pending[] = [];
+  /** A background transaction waits for its share of the line until then. */
+  private backgroundAt = 0;
+  private backgroundTimer: NodeJS.Timeout | undefined;
   private inFlight: { pending: Pending; fail: (e: Error) => void } | undefined;
   private readyAt = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
@@ -251,6 +272,8 @@ export class BusScheduler extends EventEmitter {
     this.stopped = true;
     clearTimeout(this.pumpTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.backgroundTimer);
+    this.backgroundTimer = undefined;
     this.pumpTimer = undefined;
     this.reconnectTimer = undefined;
     this.options.transport.off('close', this.onTransportClose);
@@ -273,7 +296,7 @@ export class BusScheduler extends EventEmitter {
       if (refused !== undefined) return Promise.reject(refused);
     }
     return new Promise<T>((resolve, reject) => {
-      const queue = tx.priority === 'write' ? this.writes : this.polls;
+      const queue = this.queueOf(tx);
       // A cancelled transaction leaves the queue; one already on the wire runs to its end.
       const onCancel = () => {
         const i = queue.indexOf(pending);
@@ -290,8 +313,17 @@ export class BusScheduler extends EventEmitter {
       const pending: Pending = { tx: tx as Transaction<unknown>, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject), attempt: 0 };
       cancel?.addEventListener('abort', onCancel, { once: true });
       queue.push(pending);
+      // A poll or write need not wait for background work's turn to come round.
+      if (tx.priority !== 'background' && this.backgroundTimer !== undefined) {
+        clearTimeout(this.backgroundTimer);
+        this.backgroundTimer = undefined;
+      }
       this.pump();
     });
+  }
+
+  private queueOf(tx: Transaction<unknown>): Pending[] {
+    return tx.priority === 'write' ? this.writes : tx.priority === 'poll' ? this.polls : this.background;
   }
 
   /**
@@ -299,7 +331,7 @@ export class BusScheduler extends EventEmitter {
    * in flight, e.g. between slow polls) is not stalled, so it reports now.
    */
   progressAt(): number | null {
-    if (this.inFlight === undefined && this.writes.length === 0 && this.polls.length === 0) return this.now();
+    if (this.inFlight === undefined && this.writes.length === 0 && this.polls.length === 0 && this.background.length === 0) return this.now();
     return this.lastProgress;
   }
 
@@ -342,7 +374,7 @@ export class BusScheduler extends EventEmitter {
   counters(): BusCounters {
     return {
       ...this.stats,
-      queue_depth: this.writes.length + this.polls.length,
+      queue_depth: this.writes.length + this.polls.length + this.background.length,
       link_up: this.linkUp ? 1 : 0,
       line_silent: this.silence === undefined ? 0 : 1,
     };
@@ -363,8 +395,28 @@ export class BusScheduler extends EventEmitter {
 
   private pump(): void {
     if (this.inFlight !== undefined || this.stopped || this.pumpTimer !== undefined) return;
-    const queue = this.writes.length > 0 ? this.writes : this.polls;
-    if (queue.length === 0) return;
+    let queue = this.writes.length > 0 ? this.writes : this.polls;
+    if (queue.length === 0) {
+      if (this.background.length === 0 || this.backgroundTimer !== undefined) return;
+      // Background work waits for its share of the line, and one turn of the event loop: a
+      // poll that just got its answer submits its next block in that turn and goes first.
+      const wait = Math.max(0, this.backgroundAt - this.now());
+      this.backgroundTimer = setTimeout(() => {
+        this.backgroundTimer = undefined;
+        if (this.inFlight !== undefined || this.writes.length > 0 || this.polls.length > 0 || this.pumpTimer !== undefined) return this.pump();
+        this.pumpBackground();
+      }, wait);
+      return;
+    }
+    this.pumpQueue(queue);
+  }
+
+  private pumpBackground(): void {
+    if (this.inFlight !== undefined || this.stopped || this.background.length === 0) return;
+    this.pumpQueue(this.background);
+  }
+
+  private pumpQueue(queue: Pending[]): void {
     if (!this.linkUp) {
       this.failQueued(new LinkDownError(this.linkDownMessage()));
       return;
@@ -393,6 +445,7 @@ export class BusScheduler extends EventEmitter {
     const timeoutMs = tx.timeoutMs ?? this.options.timeoutMs;
     let settled = false;
 
+    const background = tx.priority === 'background';
     const finish = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown; timeout: boolean; link: boolean }) => {
       if (settled) return;
       settled = true;
@@ -409,8 +462,10 @@ export class BusScheduler extends EventEmitter {
         this.stats.errors++;
         dev.errors++;
         this.readyAt = t + this.options.gapMs;
-        this.unitSilent(tx);
-        this.failed(tx);
+        if (!background) {
+          this.unitSilent(tx);
+          this.failed(tx);
+        }
         pending.reject(outcome.error);
       } else if (outcome.ok) {
         this.stats.answered++;
@@ -426,16 +481,19 @@ export class BusScheduler extends EventEmitter {
         attempt.abandon();
         this.stats.timeouts++;
         dev.timeouts++;
-        this.silentTimeouts++;
+        // Background work probes units that may not exist: its silence says nothing about the line.
+        if (!background) this.silentTimeouts++;
         this.readyAt = t + Math.max(tx.quietMs ?? this.options.quietMs, this.options.gapMs);
-        const silentNow = this.unitSilent(tx);
+        const silentNow = !background && this.unitSilent(tx);
         if (!silentNow && pending.attempt <= this.retriesOf(tx) && !this.stopped) {
           this.stats.retries++;
           dev.retries++;
           this.requeueRetry(pending);
         } else {
-          this.failed(tx);
-          this.maybeReopen();
+          if (!background) {
+            this.failed(tx);
+            this.maybeReopen();
+          }
           pending.reject(
             new BusTimeoutError(
               `${tx.device} did not answer ${tx.label ?? 'the request'} within ${timeoutMs} ms (${pending.attempt} attempt${pending.attempt === 1 ? '' : 's'})`,
@@ -453,7 +511,18 @@ export class BusScheduler extends EventEmitter {
         dev.errors++;
         this.answered(tx.device);
         this.readyAt = t + this.options.gapMs;
-        pending.reject(outcome.error);
+        if (tx.retryOn?.(outcome.error) === true && pending.attempt <= (tx.retries ?? this.options.retries) && !this.stopped) {
+          this.stats.retries++;
+          dev.retries++;
+          this.requeueRetry(pending);
+        } else {
+          pending.reject(outcome.error);
+        }
+      }
+      if (background) {
+        // Its share of the line: the time it held the line (with the quiet after it) buys the polls four times as much.
+        const held = Math.max(this.readyAt, t) - started;
+        this.backgroundAt = started + held + (held * (1 - BACKGROUND_SHARE)) / BACKGROUND_SHARE;
       }
       this.pump();
     };
@@ -486,7 +555,7 @@ export class BusScheduler extends EventEmitter {
    * then one poll of another unit goes first, and its outcome tells a dead unit from a dead line.
    */
   private requeueRetry(pending: Pending): void {
-    const queue = pending.tx.priority === 'write' ? this.writes : this.polls;
+    const queue = this.queueOf(pending.tx);
     const other = queue.length > 0 && queue[0]!.tx.device !== pending.tx.device;
     if (pending.tx.priority === 'poll' && this.fallenSilent.size > 0 && other) queue.splice(1, 0, pending);
     else queue.unshift(pending);
@@ -583,7 +652,7 @@ export class BusScheduler extends EventEmitter {
   }
 
   private failQueued(err: Error): void {
-    const all = [...this.writes.splice(0), ...this.polls.splice(0)];
+    const all = [...this.writes.splice(0), ...this.polls.splice(0), ...this.background.splice(0)];
     for (const p of all) p.reject(err);
   }
 

@@ -7,7 +7,7 @@
 import ModbusSerial from 'modbus-serial';
 import type { Transport } from '../bus/transport.js';
 import { LinkDownError } from '../bus/errors.js';
-import { Attempt } from '../bus/scheduler.js';
+import type { Attempt } from '../bus/scheduler.js';
 import { RtuFraming, TcpFraming, type FramingCounters } from './framing.js';
 import { AsciiFraming } from './ascii-framing.js';
 
@@ -75,42 +75,42 @@ export class ModbusClient {
     return this.framing.counters;
   }
 
-  readBits(unit: number, fc: 1 | 2, address: number, count: number, attempt: Attempt | AbortSignal): Promise<boolean[]> {
+  readBits(unit: number, fc: 1 | 2, address: number, count: number, attempt: Attempt): Promise<boolean[]> {
     const label = `FC${fc} ${address}+${count}`;
     return this.call<{ data: boolean[] }>(label, attempt, (cb) =>
       fc === 1 ? this.master.writeFC1(unit, address, count, cb as never) : this.master.writeFC2(unit, address, count, cb as never),
     ).then((r) => r.data.slice(0, count));
   }
 
-  readRegisters(unit: number, fc: 3 | 4, address: number, count: number, attempt: Attempt | AbortSignal): Promise<number[]> {
+  readRegisters(unit: number, fc: 3 | 4, address: number, count: number, attempt: Attempt): Promise<number[]> {
     const label = `FC${fc} ${address}+${count}`;
     return this.call<{ data: number[] }>(label, attempt, (cb) =>
       fc === 3 ? this.master.writeFC3(unit, address, count, cb as never) : this.master.writeFC4(unit, address, count, cb as never),
     ).then((r) => r.data);
   }
 
-  writeCoil(unit: number, address: number, value: boolean, attempt: Attempt | AbortSignal): Promise<void> {
+  writeCoil(unit: number, address: number, value: boolean, attempt: Attempt): Promise<void> {
     return this.call(`FC5 ${address}`, attempt, (cb) => this.master.writeFC5(unit, address, value, cb as never)).then(() => undefined);
   }
 
-  writeCoils(unit: number, address: number, values: boolean[], attempt: Attempt | AbortSignal): Promise<void> {
+  writeCoils(unit: number, address: number, values: boolean[], attempt: Attempt): Promise<void> {
     return this.call(`FC15 ${address}+${values.length}`, attempt, (cb) => this.master.writeFC15(unit, address, values, cb as never)).then(
       () => undefined,
     );
   }
 
-  writeRegister(unit: number, address: number, value: number, attempt: Attempt | AbortSignal): Promise<void> {
+  writeRegister(unit: number, address: number, value: number, attempt: Attempt): Promise<void> {
     return this.call(`FC6 ${address}`, attempt, (cb) => this.master.writeFC6(unit, address, value, cb as never)).then(() => undefined);
   }
 
-  writeRegisters(unit: number, address: number, values: number[], attempt: Attempt | AbortSignal): Promise<void> {
+  writeRegisters(unit: number, address: number, values: number[], attempt: Attempt): Promise<void> {
     return this.call(`FC16 ${address}+${values.length}`, attempt, (cb) => this.master.writeFC16(unit, address, values, cb as never)).then(
       () => undefined,
     );
   }
 
   /** FC22: the unit sets the register to (current AND andMask) OR (orMask AND NOT andMask), in one step. */
-  maskWriteRegister(unit: number, address: number, andMask: number, orMask: number, attempt: Attempt | AbortSignal): Promise<void> {
+  maskWriteRegister(unit: number, address: number, andMask: number, orMask: number, attempt: Attempt): Promise<void> {
     return this.call(`FC22 ${address}`, attempt, (cb) => this.master.writeFC22(unit, address, andMask, orMask, cb as never)).then(() => undefined);
   }
 
@@ -118,13 +118,24 @@ export class ModbusClient {
    * FC43/14 read device identification, basic objects (0 vendor, 1 product code, 2 revision):
    * object id -> text. Follow-up requests for more objects are made by modbus-serial.
    */
-  readDeviceIdentification(unit: number, attempt: Attempt | AbortSignal): Promise<Record<number, string>> {
+  readDeviceIdentification(unit: number, attempt: Attempt): Promise<Record<number, string>> {
     const master = this.master as unknown as { writeFC43(unit: number, code: number, objectId: number, cb: unknown): void };
     return this.call<{ data: Record<number, string> }>('FC43/14', attempt, (cb) => master.writeFC43(unit, 1, 0, cb)).then((r) => r.data);
   }
 
-  /** `attempt`: the bus scheduler's Attempt, or an AbortSignal for callers outside a scheduler. */
-  private call<T>(label: string, attempt: Attempt | AbortSignal, send: (cb: Callback<T>) => void): Promise<T> {
+  /**
+   * FC23 read/write multiple registers: the unit writes `values` at `writeAddress`, then reads
+   * `readCount` registers from `readAddress`, in one transaction (the write happens first).
+   */
+  readWriteRegisters(unit: number, readAddress: number, readCount: number, writeAddress: number, values: number[], attempt: Attempt): Promise<number[]> {
+    const label = `FC23 ${readAddress}+${readCount} ${writeAddress}+${values.length}`;
+    return this.call<{ data: number[] }>(label, attempt, (cb) =>
+      this.master.writeFC23(unit, readAddress, readCount, writeAddress, values.length, values, cb as never),
+    ).then((r) => r.data.slice(0, readCount));
+  }
+
+  /** One attempt: the scheduler abandons it when it timed out, and a late callback is ignored. */
+  private call<T>(label: string, attempt: Attempt, send: (cb: Callback<T>) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const onAbandon = () => {
@@ -134,12 +145,10 @@ export class ModbusClient {
         reject(new Error(`${label} abandoned`));
       };
       if (attempt.aborted) return onAbandon();
-      if (attempt instanceof Attempt) attempt.onAbandon(onAbandon);
-      else attempt.addEventListener('abort', onAbandon, { once: true });
+      attempt.onAbandon(onAbandon);
       send((err, res) => {
         if (done) return;
         done = true;
-        if (!(attempt instanceof Attempt)) attempt.removeEventListener('abort', onAbandon);
         if (err === null || err === undefined) return resolve(res);
         if (typeof err.modbusCode === 'number') return reject(new ModbusException(err.modbusCode, label));
         if (err.name === 'PortNotOpenError') return reject(new LinkDownError(`port not open for ${label}`));

@@ -28,6 +28,7 @@ import { buildDevice, type ModbusDevice, type PollGroup } from './device.js';
 import { blockKey, ReadPlanner, type ReadBlock } from './planner.js';
 import { groupWrites, type WriteGroup } from './writes.js';
 import { rtuFrameGapMs } from './rtu-timing.js';
+import { Commissioner } from './commission.js';
 
 export interface ModbusDriverOptions {
   bus: BusConfig;
@@ -80,6 +81,8 @@ export class ModbusDriver implements Driver {
   private running = false;
   private polls = 0;
   private exceptions = 0;
+  /** A technician's raw requests on this bus, between the polls (`mgw modbus` while the daemon runs). */
+  readonly commissioner: Commissioner;
 
   constructor(private readonly options: ModbusDriverOptions) {
     const { bus, ctx } = options;
@@ -112,6 +115,13 @@ export class ModbusDriver implements Driver {
     });
     const build = { maxGap: bus.max_gap, blockRestFloorMs: BLOCK_REST_FACTOR * (bus.timeout_ms + quietMs(bus)), backoffMaxMs: bus.backoff_max_ms };
     for (const cfg of options.devices) this.units.set(cfg.id, buildDevice(cfg, this.id, build));
+    this.commissioner = new Commissioner({
+      bus,
+      scheduler: this.scheduler,
+      client: this.client,
+      devices: options.devices.map((d) => ({ id: d.id, unit: d.unit })),
+      quietFor: (timeoutMs) => quietMs({ ...bus, timeout_ms: timeoutMs }),
+    });
     // A lost or silent line takes every unit on it offline at once rather than poll by poll.
     this.scheduler.on('down', (reason: string) => {
       for (const dev of this.units.values()) this.markOffline(dev, `bus lost: ${reason}`);

@@ -32,6 +32,9 @@ function expectedReplyLength(adu: Buffer): number | undefined {
     case 22:
       // FC22 echoes its request: address, AND mask, OR mask.
       return 10;
+    case 23:
+      // FC23 answers the registers it read, like FC3.
+      return 3 + 2 * adu.readUInt16BE(4) + 2;
     default:
       return undefined;
   }

@@ -103,8 +103,32 @@ export interface AlarmAuditRecord {
   message?: string;
 }
 
+/**
+ * A raw Modbus write a technician made through the running gateway (`mgw modbus write`): the
+ * bus, unit and registers instead of a configured point. `device` names the configured device
+ * with that unit on that bus when there is one, else `<bus>/unit <n>`.
+ */
+export interface ModbusWriteRecord {
+  time: string;
+  action: 'modbus_write';
+  token: string;
+  remote: string | null;
+  device: string;
+  bus: string;
+  unit: number;
+  table: 'holding' | 'coil';
+  address: number;
+  /** By Modicon number of each value's first register or coil (40021, 00003). */
+  previous: Record<string, PointValue>;
+  requested: Record<string, PointValue>;
+  outcome: 'ok' | 'error';
+  function_code?: number;
+  error_code?: string;
+  message?: string;
+}
+
 /** One line of the trail. */
-export type AuditLine = AuditRecord | ReloadRecord | AlarmAuditRecord;
+export type AuditLine = AuditRecord | ReloadRecord | AlarmAuditRecord | ModbusWriteRecord;
 
 /**
  * Where state lives: the configured directory, else systemd's STATE_DIRECTORY (the first one if

@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   device_offline: { status: 503, exit: 69, about: 'the device does not answer; the write was not attempted' },
   device_timeout: { status: 504, exit: 75, about: 'the device did not confirm the write in time' },
   device_error: { status: 502, exit: 76, about: 'the device refused the write (e.g. a Modbus exception)' },
+  bus_not_found: { status: 404, exit: 65, about: 'no Modbus bus with that id in the configuration' },
+  bus_not_held: { status: 409, exit: 69, about: 'the bus is configured but this gateway does not hold its line (no device on it): talk to it directly (`mgw modbus --direct`)' },
+  bus_down: { status: 503, exit: 69, about: "the bus's port or connection is not open right now (lost, refused); nothing was sent" },
+  unit_timeout: { status: 504, exit: 75, about: 'the Modbus unit did not answer a commissioning request (after every try)' },
+  modbus_exception: { status: 502, exit: 76, about: 'the Modbus unit answered a commissioning request with an exception (exception_code, exception)' },
   invalid_config: { status: 422, exit: 78, about: 'a reload found errors in the configuration file; the gateway keeps running on the previous one' },
   internal_error: { status: 500, exit: 70, about: 'a bug in the gateway; the log has the details' },
 } as const;

@@ -16,6 +16,7 @@ import { deviceUpdateMessage } from './protocol.js';
 import { sendJson, startReply } from './http.js';
 import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
+import { registerModbusAdmin, type ModbusAdminOptions } from './modbus-admin.js';
 import type { History } from '../core/history.js';
 import { registerHistory } from './history-route.js';
 import { registerAudit } from './audit-route.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   insight?: Insight;
   /** The alarm system: its routes and the `alarms` WebSocket topic. */
   alarms?: AlarmService;
+  /** Modbus commissioning through the gateway (src/server/modbus-admin.ts). */
+  modbus?: ModbusAdminOptions;
 }
 
 export class Server {
@@ -97,6 +100,7 @@ export class Server {
     registerWebSocket(app, ctx, this.sockets);
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
+    if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);
     if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
     if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
     const audit = this.options.insight?.audit;

@@ -171,7 +171,7 @@ export class Security {
    * with the body still unread makes the kernel reset the connection, and the client would
    * lose the answer.
    */
-  rest(req: HttpRequest, reply: Reply, permission: Permission): Principal | undefined {
+  rest(req: HttpRequest, reply: Reply, permission: Permission, what?: string): Principal | undefined {
     const origin = req.getHeader('origin');
     const host = req.getHeader('host');
     try {
@@ -180,7 +180,7 @@ export class Security {
       const query = req.getQuery() ?? '';
       const presented: Presented = { token: bearer(req.getHeader('authorization')) };
       if (presented.token === undefined && /(?:^|&)(?:token|access_token)=/.test(query)) presented.misplaced = 'the URL query (?token= is for browser WebSockets only)';
-      return this.authorize(presented, host, reply.remote, permission);
+      return this.authorize(presented, host, reply.remote, permission, what);
     } catch (err) {
       this.refuse(reply, err);
       return undefined;
@@ -283,7 +283,7 @@ export class Security {
     }
   }
 
-  private authorize(presented: Presented, host: string, remote: string, permission: Permission): Principal {
+  private authorize(presented: Presented, host: string, remote: string, permission: Permission, what?: string): Principal {
     if (!this.enabled) {
       if (!this.origins.knownHost(host)) {
         throw new GatewayError(
@@ -317,7 +317,7 @@ export class Security {
     if (expiresAt !== undefined && now >= expiresAt) {
       throw new GatewayError('unauthorized', `token "${principal.name}" expired at ${new Date(expiresAt).toISOString()}; ask the administrator for a new one (\`mgw token add\`)`);
     }
-    if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, permission === 'control' ? 'control writes' : 'this');
+    if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, what ?? (permission === 'control' ? 'control writes' : 'this'));
     this.lastUse.set(principal.name, { at: now, remote });
     return principal;
   }

@@ -195,7 +195,7 @@ describe.skipIf(!peers('/usr/bin/python3'))('mgw modbus over Modbus TCP', () => 
   });
 
   it.each([
-    { why: 'unknown type', args: ['read', '--host', 'x', '--type', 'float128'], says: '--type "float128": expected one of int16, uint16, int32, uint32, float32, int64, uint64, float64, bcd16, bcd32, bool' },
+    { why: 'unknown type', args: ['read', '--host', 'x', '--type', 'float128'], says: '--type "float128": expected one of int16, uint16, int32, uint32, float32, int64, uint64, float64, bcd16, bcd32, string, bool' },
     { why: 'register number of no table', args: ['read', '--host', 'x', '--address', '50001'], says: 'must start with 4 (holding), 3 (input), 1 (discrete) or 0 (coil)' },
     { why: 'neither port nor host', args: ['read'], says: 'say where the bus is' },
     { why: 'unit out of range on a serial line', args: ['read', '--port', '/dev/ttyUSB0', '--unit', '248'], says: '--unit "248": expected a whole number from 1 to 247' },

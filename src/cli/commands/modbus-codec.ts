@@ -6,19 +6,24 @@
 import { decodeRegisters, encodeRegisters, registerCount, resolvePoint } from '../../../drivers/modbus/codec.js';
 import { CliError, EXIT } from '../exit.js';
 
-export type ValueType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'int64' | 'uint64' | 'float64' | 'bcd16' | 'bcd32' | 'bool';
+export type ValueType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'int64' | 'uint64' | 'float64' | 'bcd16' | 'bcd32' | 'string' | 'bool';
 export type Order = 'big' | 'little';
 
-export const VALUE_TYPES: readonly ValueType[] = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'bcd16', 'bcd32', 'bool'];
+export const VALUE_TYPES: readonly ValueType[] = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'bcd16', 'bcd32', 'string', 'bool'];
 
 export interface Layout {
   byteOrder: Order;
   wordOrder: Order;
+  /** For type string: characters per value (two to a register), as a point's `length:`. */
+  length?: number | undefined;
 }
 
+/** A value as read or written: a number, a bit, or the text of a string register block. */
+export type Value = number | boolean | string;
+
 /** Registers per value. */
-export function widthOf(type: ValueType): number {
-  return type === 'bool' ? 1 : registerCount(type);
+export function widthOf(type: ValueType, l?: Layout): number {
+  return type === 'bool' ? 1 : registerCount(type, l?.length ?? 0);
 }
 
 export function parseType(text: string): ValueType {
@@ -45,14 +50,15 @@ export function layoutName(l: Layout): string {
  * for a point configured with the same table, type and orders.
  */
 function point(type: ValueType, l: Layout) {
-  return resolvePoint('value', { table: 'holding', address: 0, type, byte_order: l.byteOrder, word_order: l.wordOrder, scale: 1, offset: 0, access: 'rw', deadband: 0 });
+  const text = type === 'string' ? { length: l.length ?? 2, trim: 'right' as const } : {};
+  return resolvePoint('value', { table: 'holding', address: 0, type, byte_order: l.byteOrder, word_order: l.wordOrder, scale: 1, offset: 0, access: 'rw', deadband: 0, ...text });
 }
 
-export function decodeValue(words: number[], type: ValueType, l: Layout): number | boolean {
-  return decodeRegisters(point(type, l), words) as number | boolean;
+export function decodeValue(words: number[], type: ValueType, l: Layout): Value {
+  return decodeRegisters(point(type, l), words) as Value;
 }
 
-const RANGE: Record<Exclude<ValueType, 'float32' | 'float64' | 'bool'>, [number, number]> = {
+const RANGE: Record<Exclude<ValueType, 'float32' | 'float64' | 'bool' | 'string'>, [number, number]> = {
   int16: [-32768, 32767],
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
@@ -64,7 +70,13 @@ const RANGE: Record<Exclude<ValueType, 'float32' | 'float64' | 'bool'>, [number,
 };
 
 /** Parses one value given on the command line for `type`; throws a usage error saying why. */
-export function parseValue(text: string, type: ValueType): number | boolean {
+export function parseValue(text: string, type: ValueType, l?: Layout): Value {
+  if (type === 'string') {
+    const max = l?.length ?? 0;
+    if (!/^[\x20-\x7e]*$/.test(text)) throw new CliError(`value ${JSON.stringify(text)}: a string register holds printable ASCII only`, EXIT.usage);
+    if (text.length > max) throw new CliError(`value ${JSON.stringify(text)}: ${text.length} characters, more than --length ${max}`, EXIT.usage);
+    return text;
+  }
   if (type === 'bool') {
     const t = text.toLowerCase();
     if (['1', 'true', 'on'].includes(t)) return true;
@@ -80,7 +92,7 @@ export function parseValue(text: string, type: ValueType): number | boolean {
   return n;
 }
 
-export function encodeValue(value: number | boolean, type: ValueType, l: Layout): number[] {
+export function encodeValue(value: Value, type: ValueType, l: Layout): number[] {
   return encodeRegisters(point(type, l), value);
 }
 

@@ -3,9 +3,81 @@
  * even a Modbus exception, proves a unit is there (exceptions 10/11 from a TCP gateway do not:
  * they mean the gateway got no answer).
  */
-import type { RegisterRef } from './modbus-address.js';
-import { ModbusExceptionError, NoAnswerError, type ModbusLink } from './modbus-link.js';
+import type { Command } from 'commander';
+import { CliError } from '../exit.js';
+import { dim, print } from '../output.js';
+import type { GlobalOptions } from '../main.js';
+import { describeRegister, parseRegister, parseTable, type RegisterRef } from './modbus-address.js';
+import { connect } from './modbus-connect.js';
+import { ModbusExceptionError, NoAnswerError, type CommissioningLink } from './modbus-link.js';
 import { readBlock } from './modbus-io.js';
+import { addLinkOptions, intOption, parseTarget, type RawLinkFlags } from './modbus-options.js';
+
+/** The shell's status for a command ended by Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
+
+export function registerModbusScan(modbus: Command, globals: () => GlobalOptions): void {
+  const scan = modbus
+    .command('scan')
+    .description('find which unit ids answer on a line (one probe read per id)')
+    .option('--from <id>', 'first unit id', '1')
+    .option('--to <id>', 'last unit id', '247')
+    .option('-a, --address <register>', 'probe register (40001, 30001, 0 ...)', '40001')
+    .option('--table <table>', 'probe table for a 0-based --address: holding, input, coil, discrete');
+  addLinkOptions(scan, { timeoutMs: 100, tries: 1 }).action(async (f: RawLinkFlags & { from: string; to: string; address: string; table?: string }) => {
+    const g = globals();
+    const target = parseTarget(f);
+    const wide = target.host !== undefined || target.bus !== undefined;
+    const maxUnit = wide ? 255 : 247;
+    const from = intOption('--from', f.from, wide ? 0 : 1, maxUnit);
+    const to = intOption('--to', f.to, from, maxUnit);
+    const probe = parseRegister(f.address, f.table === undefined ? undefined : parseTable(f.table));
+    const conn = await connect(target, g);
+    const bar = process.stderr.isTTY && !g.json ? new ProgressBar(process.stderr) : undefined;
+    const started = performance.now();
+    // Ctrl-C ends a long scan early but still shows what it found.
+    const interrupt = new AbortController();
+    const onSignal = () => interrupt.abort();
+    process.once('SIGINT', onSignal);
+    try {
+      const settings = `probing ${describeRegister(probe)}, timeout ${target.timeoutMs} ms x ${target.tries}`;
+      // Each unit is printed the moment it answers: a full scan of a slow line takes minutes.
+      let first = true;
+      const onHit = (h: ScanHit) => {
+        bar?.done();
+        if (first) print(scanRow('UNIT', 'ANSWER', 'TIME'));
+        first = false;
+        print(scanRow(String(h.unit), h.answer, `${h.response_ms} ms`));
+      };
+      if (!g.json) print(`scanning units ${from}-${to} on ${conn.label}, ${settings}`);
+      const { hits, interruptedAt } = await scanUnits({
+        link: conn,
+        from,
+        to,
+        probe,
+        tries: target.tries,
+        signal: interrupt.signal,
+        ...(bar ? { onProgress: (d: number, t: number, u: number, n: number) => bar.update(d, t, u, n) } : {}),
+        ...(g.json ? {} : { onHit }),
+      });
+      bar?.done();
+      const last = interruptedAt === undefined ? to : interruptedAt - 1;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (g.json) {
+        print(JSON.stringify({ link: conn.label, from, to: last, probe: { table: probe.table, address: probe.address }, units: hits, seconds: Number(seconds), interrupted: interruptedAt !== undefined }));
+      } else if (hits.length === 0) {
+        print(`no unit answered (units ${from}-${last} in ${seconds} s): check wiring, termination, baud rate and parity (every unit on a line must match)`);
+      } else {
+        print(dim(`${hits.length} unit${hits.length === 1 ? '' : 's'} answered (units ${from}-${last} in ${seconds} s)`));
+      }
+      if (interruptedAt !== undefined) throw new CliError(`scan interrupted: units ${interruptedAt}-${to} were not probed`, EXIT_INTERRUPTED);
+    } finally {
+      process.off('SIGINT', onSignal);
+      bar?.done();
+      await conn.stop();
+    }
+  });
+}
 
 export interface ScanHit {
   unit: number;
@@ -16,7 +88,7 @@ export interface ScanHit {
 }
 
 export interface ScanOptions {
-  link: ModbusLink;
+  link: CommissioningLink;
   from: number;
   to: number;
   probe: RegisterRef;
