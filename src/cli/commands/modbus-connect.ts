@@ -17,6 +17,7 @@
  * not used) and the token needs role admin; --timeout and --tries are passed on.
  */
 import { realpathSync } from 'node:fs';
+import { exitForCode } from '../../protocol/errors.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
 import { GatewayLink, gatewayBuses, type GatewayBus } from './modbus-gateway.js';
@@ -35,10 +36,10 @@ export async function connect(t: Target, g: GlobalOptions): Promise<Commissionin
     const bus = listed.buses.find((b) => b.id === t.bus);
     if (bus === undefined) {
       const known = listed.buses.map((b) => b.id);
-      throw new CliError(`bus_not_found: the gateway at ${g.url} has no Modbus bus ${JSON.stringify(t.bus)} (${known.length > 0 ? `buses: ${known.join(', ')}` : 'it has none'})`, EXIT.usage);
+      throw new CliError(`bus_not_found: the gateway at ${g.url} has no Modbus bus ${JSON.stringify(t.bus)} (${known.length > 0 ? `buses: ${known.join(', ')}` : 'it has none'})`, exitForCode('bus_not_found'));
     }
     if (!bus.held) {
-      throw new CliError(`bus_not_held: bus ${bus.id} is configured but no device uses it, so the gateway does not open ${where(bus)}: use --port/--host with --direct`, EXIT.unavailable);
+      throw new CliError(`bus_not_held: bus ${bus.id} is configured but no device uses it, so the gateway does not open ${where(bus)}: use --port/--host with --direct`, exitForCode('bus_not_held'));
     }
     return new GatewayLink(g, bus, timing);
   }
