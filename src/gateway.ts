@@ -15,6 +15,7 @@ import type { DiffConsumer } from './core/consumer.js';
 import type { Driver, DriverContext } from './core/driver.js';
 import { Server } from './server/app.js';
 import type { ModbusBusInfo } from './server/modbus-admin.js';
+import type { LinePortInfo } from './server/line-admin.js';
 import type { CommissioningBus } from './core/commissioning.js';
 import { Security } from './server/auth-guard.js';
 import { redactConfig } from './server/auth-routes.js';
@@ -107,6 +108,7 @@ export class Gateway {
           ? { ready: true, linksDown: this.linksDown(), consumersDown: this.consumersDown(), auditProblem: this.audit.problem }
           : { ready: false, reason: this.state },
       modbus: { buses: () => this.modbusBuses(), audit: this.audit },
+      line: { ports: () => this.linePorts(), audit: this.audit },
       insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
   }
@@ -136,6 +138,18 @@ export class Gateway {
       const tcp = b.kind === 'tcp' || b.kind === 'rtu_over_tcp';
       return { id: b.id, kind: b.kind, ...(tcp ? { host: b.host, tcp_port: b.port } : { port: b.port }), held: driver?.commissioner };
     });
+  }
+
+  /** The serial ports line devices use, each held by its driver (`mgw line send` through the gateway). */
+  private linePorts(): LinePortInfo[] {
+    const out: LinePortInfo[] = [];
+    for (const d of this.drivers) {
+      const line = d as Driver & Partial<Omit<LinePortInfo, 'devices'>>;
+      if (!d.id.startsWith('line:') || typeof line.send !== 'function' || line.path === undefined) continue;
+      const driver = line as Driver & Omit<LinePortInfo, 'devices'>;
+      out.push({ path: driver.path, linkUp: driver.linkUp, devices: d.devices().map((x) => x.id), send: (p, n, t) => driver.send(p, n, t) });
+    }
+    return out;
   }
 
   get isReady(): boolean {

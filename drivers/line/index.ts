@@ -105,6 +105,20 @@ export class LineDriver implements Driver {
     return [...this.devs.values()].map((d) => d.desc);
   }
 
+  /** The serial port this driver holds. */
+  get path(): string {
+    return this.options.devices[0]!.port.path;
+  }
+
+  get linkUp(): boolean {
+    return this.link.isOpen;
+  }
+
+  /** A technician's raw send (`mgw line send` through the gateway): see LineLink.send. */
+  send(payload: Buffer, lines: number, timeoutMs: number): Promise<string[]> {
+    return this.link.send(payload, lines, timeoutMs);
+  }
+
   async start(): Promise<void> {
     // The port opens in the background: a device that is unplugged must not hold up the gateway.
     void this.link.start();

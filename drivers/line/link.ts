@@ -70,6 +70,8 @@ export class LineLink {
   private late: { req: LineRequest; until: number } | undefined;
   private downReported = false;
   private stopping = false;
+  /** A technician's raw send through the gateway: the next lines received are its answer. */
+  private capture: { want: number; lines: string[]; resolve: (lines: string[]) => void } | undefined;
 
   constructor(private readonly options: LineLinkOptions) {
     const s = options.settings;
@@ -147,6 +149,50 @@ export class LineLink {
     });
   }
 
+  /**
+   * `mgw line send` through the running gateway: sends `payload` as given (with the line ending
+   * the technician chose) at background priority, between the polls, and resolves with the next
+   * `lines` lines received on the port, whoever sent them, as the CLI's own `line send` does.
+   * Rejects with unit_timeout after `timeoutMs` per line awaited, saying what did arrive.
+   */
+  send(payload: Buffer, lines: number, timeoutMs: number): Promise<string[]> {
+    let got: string[] = [];
+    return this.scheduler
+      .submit<string[]>({
+        device: 'commissioning',
+        priority: 'background',
+        label: JSON.stringify(payload.toString('latin1')),
+        retries: 0,
+        rest: false,
+        mayStaySilent: true,
+        timeoutMs: timeoutMs * Math.max(1, lines),
+        run: (attempt) => {
+          this.late = undefined;
+          if (lines === 0) {
+            this.transport.write(payload);
+            return Promise.resolve([]);
+          }
+          return new Promise<string[]>((resolve) => {
+            const capture = { want: lines, lines: [] as string[], resolve };
+            got = capture.lines;
+            this.capture = capture;
+            attempt.onAbandon(() => {
+              if (this.capture === capture) this.capture = undefined;
+            });
+            this.transport.write(payload);
+          });
+        },
+      })
+      .catch((err: unknown) => {
+        if (err instanceof BusTimeoutError) {
+          throw new GatewayError('unit_timeout', `no answer on ${this.path} within ${timeoutMs * Math.max(1, lines)} ms (got ${got.length === 0 ? 'nothing' : `${got.length} of ${lines} lines: ${JSON.stringify(got)}`})`);
+        }
+        if (err instanceof LinkDownError) throw new GatewayError('bus_down', `${err.message}; nothing was sent`);
+        if (err instanceof BusStoppedError) throw new GatewayError('not_ready', `line:${this.path} is stopping`);
+        throw new GatewayError('internal_error', `sending to ${this.path} failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+  }
+
   private exchange(req: LineRequest, attempt: Attempt): Promise<string | null> {
     const { log, settings } = this.options;
     this.late = undefined;
@@ -177,6 +223,15 @@ export class LineLink {
   private received(line: string): void {
     const { log } = this.options;
     if (log.isLevelEnabled('trace')) log.trace({ path: this.path, rx: line }, 'line received');
+    const capture = this.capture;
+    if (capture !== undefined) {
+      capture.lines.push(line);
+      if (capture.lines.length >= capture.want) {
+        this.capture = undefined;
+        capture.resolve(capture.lines);
+      }
+      return;
+    }
     const cur = this.current;
     if (cur === undefined) {
       const late = this.late;

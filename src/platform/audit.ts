@@ -127,8 +127,24 @@ export interface ModbusWriteRecord {
   message?: string;
 }
 
+/** A line a technician sent to a serial line device through the running gateway (`mgw line send`). */
+export interface LineSendRecord {
+  time: string;
+  action: 'line_send';
+  token: string;
+  remote: string | null;
+  /** The configured devices on the port, comma-separated. */
+  device: string;
+  port: string;
+  sent: string;
+  answer?: string[];
+  outcome: 'ok' | 'error';
+  error_code?: string;
+  message?: string;
+}
+
 /** One line of the trail. */
-export type AuditLine = AuditRecord | ReloadRecord | AlarmAuditRecord | ModbusWriteRecord;
+export type AuditLine = AuditRecord | ReloadRecord | AlarmAuditRecord | ModbusWriteRecord | LineSendRecord;
 
 /**
  * Where state lives: the configured directory, else systemd's STATE_DIRECTORY (the first one if

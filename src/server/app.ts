@@ -17,6 +17,7 @@ import { sendJson, startReply } from './http.js';
 import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
 import { registerModbusAdmin, type ModbusAdminOptions } from './modbus-admin.js';
+import { registerLineAdmin, type LineAdminOptions } from './line-admin.js';
 import type { History } from '../core/history.js';
 import { registerHistory } from './history-route.js';
 import { registerAudit } from './audit-route.js';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   alarms?: AlarmService;
   /** Modbus commissioning through the gateway (src/server/modbus-admin.ts). */
   modbus?: ModbusAdminOptions;
+  /** `mgw line send` through the gateway (src/server/line-admin.ts). */
+  line?: LineAdminOptions;
 }
 
 export class Server {
@@ -101,6 +104,7 @@ export class Server {
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);
+    if (this.options.line) registerLineAdmin(app, ctx, this.options.line);
     if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
     if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
     const audit = this.options.insight?.audit;

@@ -7,7 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
-import { auditFile, type AlarmAuditRecord, type AuditLine, type AuditRecord, type ModbusWriteRecord, type ReloadRecord } from '../../platform/audit.js';
+import { auditFile, type AlarmAuditRecord, type AuditLine, type AuditRecord, type LineSendRecord, type ModbusWriteRecord, type ReloadRecord } from '../../platform/audit.js';
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
 import { formatValue, green, print, red, table } from '../output.js';
@@ -24,16 +24,16 @@ interface AuditOptions {
   last?: number;
 }
 
-const ACTIONS = ['control', 'alarm', 'modbus_write', 'reload'];
+const ACTIONS = ['control', 'alarm', 'modbus_write', 'line_send', 'reload'];
 
 export function registerAuditCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('audit')
-    .description('show the audit trail of control writes, alarm actions, raw Modbus writes and reloads: who, from where, which device, before, requested, outcome')
+    .description('show the audit trail of control writes, alarm actions, raw Modbus writes, line sends and reloads: who, from where, which device, before, requested, outcome')
     .option('--file <file>', 'audit file (default: <state_dir>/audit.jsonl of the config, $STATE_DIRECTORY, or ./state)')
     .option('-c, --config <file>', 'configuration file whose state_dir to read', undefined)
     .option('--device <id>', 'only this device')
-    .option('--action <kind>', 'only control (writes), alarm (ack, shelve, out of service, ...), modbus_write (mgw modbus write through the gateway) or reload entries')
+    .option('--action <kind>', 'only control (writes), alarm (ack, shelve, out of service, ...), modbus_write (mgw modbus write through the gateway), line_send (mgw line send through it) or reload entries')
     .option('--by <token-name>', 'only writes made with this token name ("anonymous" without tokens)')
     .option('--outcome <ok|error>', 'only successful or only failed writes')
     .option('--since <when>', 'only newer entries: an ISO time (2026-01-31T08:00) or an age (90s, 15m, 2h, 7d)')
@@ -76,7 +76,7 @@ export function registerAuditCommand(program: Command, globals: () => GlobalOpti
         print(
           table(
             ['TIME', 'TOKEN', 'REMOTE', 'DEVICE', 'CHANGE', 'OUTCOME'],
-            rows.map((r) => (r.action === 'reload' ? reloadRow(r) : r.action === 'alarm' ? alarmRow(r) : r.action === 'modbus_write' ? modbusRow(r) : writeRow(r))),
+            rows.map((r) => (r.action === 'reload' ? reloadRow(r) : r.action === 'alarm' ? alarmRow(r) : r.action === 'modbus_write' ? modbusRow(r) : r.action === 'line_send' ? lineRow(r) : writeRow(r))),
           ),
         );
       }
@@ -103,6 +103,11 @@ function modbusRow(r: ModbusWriteRecord): string[] {
     .join(', ');
   const outcome = r.outcome === 'ok' ? green(`ok (FC${r.function_code ?? '?'})`) : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`);
   return [r.time, r.token, r.remote ?? '-', r.device, `modbus ${r.bus} unit ${r.unit}: ${change}`, outcome];
+}
+
+function lineRow(r: LineSendRecord): string[] {
+  const outcome = r.outcome === 'ok' ? green(`ok${r.answer && r.answer.length > 0 ? `: ${JSON.stringify(r.answer)}` : ''}`) : red(`${r.error_code ?? 'error'}: ${r.message ?? ''}`);
+  return [r.time, r.token, r.remote ?? '-', r.device, `line ${r.port}: sent ${JSON.stringify(r.sent)}`, outcome];
 }
 
 function alarmRow(r: AlarmAuditRecord): string[] {

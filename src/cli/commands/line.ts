@@ -1,8 +1,13 @@
 /**
  * `mgw line send`: send one line to a serial device and print what it answers, for devices that
- * speak a text protocol (scales, barcode readers, SCPI instruments). No daemon needed.
+ * speak a text protocol (scales, barcode readers, SCPI instruments). No daemon needed; while the
+ * running gateway holds the port (it has line devices on it), the line goes through the gateway
+ * (role admin), between its polls, as `mgw modbus` does (see modbus-connect.ts).
  */
+import { realpathSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { exitForCode } from '../../protocol/errors.js';
+import { networkReason, restRequest } from '../../protocol/rest.js';
 import type { SerialTransport } from '../../../drivers/bus/serial.js';
 import { CliError, EXIT } from '../exit.js';
 import type { GlobalOptions } from '../main.js';
@@ -20,6 +25,7 @@ interface LineFlags {
   eol: string;
   timeout: string;
   lines: string;
+  direct?: boolean;
 }
 
 export function registerLineCommands(program: Command, globals: () => GlobalOptions): void {
@@ -36,13 +42,19 @@ export function registerLineCommands(program: Command, globals: () => GlobalOpti
     .option('--eol <eol>', 'line ending to append: crlf, lf, cr or none', 'crlf')
     .option('-t, --timeout <ms>', 'wait this long for each answer line, in ms (10-60000)', '1000')
     .option('-n, --lines <n>', 'answer lines to wait for (0: send only)', '1')
-    .addHelpText('after', '\nExit status: 0 ok, 64 bad arguments, 69 no such port or port busy, 75 no answer in time, 77 no permission on the port.')
+    .option('--direct', 'open the port yourself even when the running gateway holds it')
+    .addHelpText(
+      'after',
+      '\nWhen the gateway at --url holds the port, the line goes through it (token with role admin; the port\'s own serial settings apply; --timeout is per answer line).\n' +
+        'Exit status: 0 ok, 64 bad arguments, 69 no such port or port busy, 75 no answer in time, 77 no permission on the port or token role too low.',
+    )
     .action(async (text: string, f: LineFlags) => {
       const g = globals();
       const settings = parseLineFlags(f);
       const payload = unescape(text) + settings.eol;
       const started = performance.now();
-      const answer = await sendLine(f.port, settings, payload);
+      const held = f.direct === true ? undefined : await gatewayPort(g, f.port);
+      const answer = held !== undefined && 'path' in held ? await sendThroughGateway(g, held.path, settings, payload) : await sendLine(f.port, settings, payload, f.direct === true ? undefined : g.url, held);
       const ms = Math.round(performance.now() - started);
       if (g.json) return print(JSON.stringify({ port: f.port, settings: settings.label, sent: payload, answer, ms }));
       for (const l of answer) print(l);
@@ -88,7 +100,48 @@ export function unescape(text: string): string {
   });
 }
 
-async function sendLine(path: string, s: LineSettings, payload: string): Promise<string[]> {
+type Listed = { path: string } | { refused: string } | { none: true } | undefined;
+
+/** The gateway's hold on the port: its path there, why it would not say, or nothing at the URL (undefined). */
+async function gatewayPort(g: GlobalOptions, path: string): Promise<Listed> {
+  const r = await restRequest<{ ports: { path: string }[] }>({ method: 'GET', path: '/api/v1/line', base: g.url, token: g.token, timeoutMs: 2000 });
+  if (r.kind === 'network' || r.kind === 'not_json') return undefined;
+  if (r.kind === 'error') return { refused: `${r.code}: ${r.message ?? r.statusText}` };
+  const want = canonical(path);
+  const port = (r.json?.ports ?? []).find((p) => canonical(p.path) === want);
+  return port === undefined ? { none: true } : { path: port.path };
+}
+
+async function sendThroughGateway(g: GlobalOptions, path: string, s: LineSettings, payload: string): Promise<string[]> {
+  const r = await restRequest<{ answer: string[] }>({
+    method: 'POST',
+    path: '/api/v1/admin/line/send',
+    base: g.url,
+    token: g.token,
+    body: { port: path, payload, lines: s.lines, timeout_ms: s.timeoutMs },
+    timeoutMs: 30_000 + 2 * s.timeoutMs * Math.max(1, s.lines),
+  });
+  switch (r.kind) {
+    case 'ok':
+      return r.json.answer;
+    case 'network':
+      throw new CliError(`lost the gateway at ${g.url}: ${r.timedOut ? 'no answer in time' : networkReason(r.cause)}`, EXIT.unavailable);
+    case 'not_json':
+      throw new CliError(`${g.url} answered ${r.status} with something that is not JSON: is it a machine-gateway?`, EXIT.unavailable);
+    case 'error':
+      throw new CliError(`${r.code}: ${r.message ?? r.statusText} (through the gateway at ${g.url}, which holds ${path})`, exitForCode(r.code));
+  }
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+async function sendLine(path: string, s: LineSettings, payload: string, url?: string, listed?: Listed): Promise<string[]> {
   // The gateway's own serial transport: it flushes what a streaming device sent before we asked.
   // Loaded here, not at the top: serialport costs every other command startup time.
   const { SerialTransport } = await import('../../../drivers/bus/serial.js');
@@ -96,7 +149,15 @@ async function sendLine(path: string, s: LineSettings, payload: string): Promise
   try {
     await port.open();
   } catch (err) {
-    throw openError(path, err as Error);
+    const e = openError(path, err as Error);
+    if (!/is in use/.test(e.message) || url === undefined) throw e;
+    const why =
+      listed === undefined
+        ? `no gateway answers at ${url} to go through instead (see --url)`
+        : 'refused' in listed
+          ? `the gateway at ${url} refused to list its ports (${listed.refused}): give an admin token (--token or MGW_TOKEN) to go through it`
+          : `the gateway at ${url} holds no line devices on it: another program has it`;
+    throw new CliError(`${e.message}; ${why}`, e.exitCode);
   }
   try {
     const answer = collectLines(port, s, path, payload);
