@@ -119,6 +119,24 @@ function toEntry(line: string, deviceId: string): DeviceAuditEntry | undefined {
     return undefined;
   }
   if (rec.action === 'reload' || rec.device !== deviceId) return undefined;
+  // A technician's raw send on the device's port (`mgw line send` through the gateway): what was sent and answered.
+  if (rec.action === 'line_send') {
+    return {
+      time: rec.time,
+      kind: 'control',
+      token: rec.token,
+      remote: rec.remote ?? null,
+      previous: {},
+      requested: { line: rec.sent },
+      outcome: rec.outcome,
+      ...(rec.answer === undefined ? {} : { new_state: { answer: rec.answer } }),
+      ...(rec.error_code === undefined ? {} : { error_code: rec.error_code }),
+      ...(rec.message === undefined ? {} : { message: rec.message }),
+    };
+  }
+  // A raw Modbus write to the device's unit (`mgw modbus write` through the gateway) reads as a
+  // control write of its registers, by register number.
+  const newState = rec.action === 'modbus_write' ? undefined : rec.new_state;
   const kind = Object.hasOwn(rec.requested ?? {}, 'alarm_action') ? 'alarm' : 'control';
   return {
     time: rec.time,
@@ -128,7 +146,7 @@ function toEntry(line: string, deviceId: string): DeviceAuditEntry | undefined {
     previous: rec.previous ?? {},
     requested: rec.requested ?? {},
     outcome: rec.outcome,
-    ...(rec.new_state === undefined ? {} : { new_state: rec.new_state }),
+    ...(newState === undefined ? {} : { new_state: newState }),
     ...(rec.error_code === undefined ? {} : { error_code: rec.error_code }),
     ...(rec.message === undefined ? {} : { message: rec.message }),
   };
