@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { createDrivers } from '../drivers/index.js';
 import { HealthMonitor } from './platform/watchdog.js';
 import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
+import { TokenUseFile } from './platform/token-use.js';
 import { reloadDevices, type DeviceReloadResult } from './reload.js';
 import { AlarmService } from './alarms/service.js';
 import { createNorthbound } from './northbound/index.js';
@@ -45,6 +46,8 @@ export class Gateway {
   readonly audit: AuditLog;
   /** Tokens, roles, origins and limits; a reload replaces them live. */
   readonly security: Security;
+  /** When each token was last used, kept in the state directory across restarts. */
+  readonly tokenUse: TokenUseFile;
   /** Limits, discrete and offline alarms (ISA-18.2 states), evaluated from registry diffs. */
   readonly alarms: AlarmService;
   private drivers: Driver[] = [];
@@ -82,6 +85,7 @@ export class Gateway {
     this.alarms = new AlarmService({ config, registry: this.registry, log: log.child({ module: 'alarms' }), audit: this.audit });
     this.addConsumer(this.alarms);
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
+    this.tokenUse = new TokenUseFile({ dir: stateDir(config.state_dir), security: this.security, log: log.child({ module: 'security' }) });
     const northbound = createNorthbound({
       config,
       stateDir: stateDir(config.state_dir),
@@ -187,6 +191,7 @@ export class Gateway {
       }
     }
     await this.audit.start();
+    this.tokenUse.start();
     for (const c of this.consumerList) await c.start();
     const port = await this.server.start();
     for (const driver of this.drivers) {
@@ -214,6 +219,7 @@ export class Gateway {
       }
     }
     await this.audit.stop();
+    await this.tokenUse.stop();
     this.health.stop();
     this.state = 'stopped';
     this.options.log.info('gateway stopped');
@@ -238,6 +244,7 @@ export class Gateway {
     this.alarms.reload(effective);
     // Recorded with who asked (REST: the admin token; SIGHUP: "signal") and what changed in the tokens.
     await this.audit.append(toReloadRecord(current.auth.tokens, effective.auth.tokens, reloadRequester.getStore())).catch(() => undefined);
+    void this.tokenUse.flush();
     return { ...result, restartRequired };
   }
 

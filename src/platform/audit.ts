@@ -44,18 +44,26 @@ export interface AuditRecord {
   message?: string;
 }
 
-/** A configuration reload, with who asked and which tokens it added, removed or changed. */
+/**
+ * A configuration reload, with who asked and which tokens it added, removed or changed; or a
+ * refused one (`outcome: "error"`), with the file and why, the gateway running on as before.
+ */
 export interface ReloadRecord {
   time: string;
   action: 'reload';
   /** The admin token's name (REST reload), or "signal" (SIGHUP: systemctl reload, logrotate). */
   token: string;
   remote: string | null;
-  outcome: 'ok';
+  outcome: 'ok' | 'error';
+  /** Refused: which token changes the file asked for (empty when it could not be read). */
   tokens_added: string[];
   tokens_removed: string[];
   /** Same name, new hash, role or expiry. */
   tokens_changed: string[];
+  /** Refused only: `invalid_config`, the file and its problems (at most 20, each cut to 500 characters). */
+  error_code?: 'invalid_config';
+  file?: string;
+  problems?: string[];
 }
 
 /**
@@ -141,6 +149,33 @@ export interface LineSendRecord {
   outcome: 'ok' | 'error';
   error_code?: string;
   message?: string;
+}
+
+/**
+ * The record of a refused reload: who asked, the file, its problems, and the token changes it
+ * asked for when it could be read (`attempted`).
+ */
+export function toRefusedReloadRecord(
+  file: string,
+  problems: readonly string[],
+  who: Requester | undefined,
+  tokens?: { before: readonly TokenEntry[]; after: readonly TokenEntry[] },
+  now = new Date(),
+): ReloadRecord {
+  const changes = tokens === undefined ? { tokens_added: [], tokens_removed: [], tokens_changed: [] } : toReloadRecord(tokens.before, tokens.after, who, now);
+  return {
+    time: now.toISOString(),
+    action: 'reload',
+    token: who?.token ?? 'signal',
+    remote: who?.remote ?? null,
+    outcome: 'error',
+    tokens_added: changes.tokens_added,
+    tokens_removed: changes.tokens_removed,
+    tokens_changed: changes.tokens_changed,
+    error_code: 'invalid_config',
+    file,
+    problems: problems.slice(0, 20).map((p) => (p.length > 500 ? `${p.slice(0, 499)}…` : p)),
+  };
 }
 
 /** One line of the trail. */

@@ -14,6 +14,7 @@ import { SystemdNotifier } from './notify.js';
 import { RELOAD_OUTCOME_FILE, type ReloadRecord } from './reload-outcome.js';
 import { Watchdog } from './watchdog.js';
 import type { ReloadOutcome } from '../protocol/wire.js';
+import { reloadRequester, toRefusedReloadRecord } from './audit.js';
 
 export interface DaemonOptions {
   config: GatewayConfig;
@@ -127,7 +128,7 @@ export class Daemon {
       this.options.overrides?.(next);
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [String((err as Error).message ?? err)];
-      return this.refuse(problems, 'the new configuration has errors');
+      return await this.refuse(problems, 'the new configuration has errors');
     }
     let r: Awaited<ReturnType<Gateway['reload']>>;
     try {
@@ -136,7 +137,8 @@ export class Daemon {
       // A valid file the running gateway will not take (e.g. dropping every token on a LAN
       // address): the same refusal as a broken file, so systemd gets READY=1 again and the
       // REST caller gets the reason.
-      return this.refuse([String((err as Error).message ?? err)], 'the running gateway refused the new configuration');
+      const tokens = { before: this.gateway.config.auth.tokens, after: next.auth.tokens };
+      return await this.refuse([String((err as Error).message ?? err)], 'the running gateway refused the new configuration', tokens);
     }
     this.lastReloadProblem = undefined;
     log.info(
@@ -159,11 +161,16 @@ export class Daemon {
     };
   }
 
-  /** Ends a refused reload: logged, shown in STATUS, and systemd told the service is ready again. */
-  private refuse(problems: string[], why: string): ReloadOutcome {
+  /**
+   * Ends a refused reload: logged, in the audit trail with who asked (like an accepted one),
+   * shown in STATUS, and systemd told the service is ready again.
+   */
+  private async refuse(problems: string[], why: string, tokens?: Parameters<typeof toRefusedReloadRecord>[3]): Promise<ReloadOutcome> {
     const { log, file } = this.options;
     this.lastReloadProblem = `${file}: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
     log.error({ file, problems }, `reload refused: ${why}; still running on the previous one`);
+    // A trail that cannot be written is already reported (STATUS, /readyz); the refusal stands.
+    await this.gateway.audit.append(toRefusedReloadRecord(file, problems, reloadRequester.getStore(), tokens)).catch(() => undefined);
     this.notifier.ready(this.statusLine());
     return { ok: false, file, problems };
   }

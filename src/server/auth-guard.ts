@@ -30,9 +30,22 @@ export interface TokenReport {
   role: Principal['role'];
   expires: string | null;
   expired: boolean;
-  /** Since the gateway started; null when not used since. */
+  /** Kept in the state directory across restarts (see src/platform/token-use.ts); null when never used. */
   last_used: string | null;
   last_remote: string | null;
+}
+
+/** When (ms since the epoch) and from which address a token was last accepted, and under which hash. */
+export interface TokenUse {
+  at: number;
+  remote: string;
+  /** The start of the token's configured hash (tokenFingerprint): tells a token from a later one of the same name. */
+  hash: string;
+}
+
+/** `sha256:` and 16 hex digits of a configured hash: enough to tell tokens apart, too little to stand in for the hash. */
+export function tokenFingerprint(hash: string | undefined): string {
+  return (hash ?? '').slice(0, 'sha256:'.length + 16);
 }
 
 /** What a WebSocket connection carries from its upgrade: who it is and its message gate. */
@@ -82,8 +95,14 @@ export class Security {
   private auth!: AuthConfig;
   private failures!: KeyedLimiter;
   private writes!: KeyedLimiter;
-  /** When and from where each token was last accepted (in memory: a write per request would wear the SD card). */
-  private readonly lastUse = new Map<string, { at: number; remote: string }>();
+  /**
+   * When and from where each token was last accepted, by name, with the hash it was accepted
+   * under. Kept here per request; written to disk in batches (src/platform/token-use.ts), since a
+   * write per request would wear the SD card.
+   */
+  private readonly lastUse = new Map<string, TokenUse>();
+  /** Bumped on every accepted token; the writer compares it with what it last wrote. */
+  lastUseVersion = 0;
   /** Warn-level refusal lines per address: 20 at once, then one per 3 s (the log lives on an SD card). */
   private readonly refusalLogs = new KeyedLimiter({ ratePerS: 1 / 3, burst: 20, maxKeys: 1000 });
 
@@ -130,7 +149,9 @@ export class Security {
   tokenReport(): TokenReport[] {
     const now = this.options.now?.() ?? Date.now();
     return this.tokens.list().map(({ principal, expiresAt }) => {
-      const used = this.lastUse.get(principal.name);
+      const stored = this.lastUse.get(principal.name);
+      // A token of the same name with another hash (revoked and added again) was never used.
+      const used = stored?.hash === tokenFingerprint(this.tokens.hashOf(principal)) ? stored : undefined;
       return {
         name: principal.name,
         role: principal.role,
@@ -140,6 +161,30 @@ export class Security {
         last_remote: used?.remote ?? null,
       };
     });
+  }
+
+  /** Last use of the tokens configured now (by name, with their hash), for the state file. */
+  lastUseSnapshot(): Record<string, TokenUse> {
+    const out: Record<string, TokenUse> = {};
+    for (const { principal } of this.tokens.list()) {
+      const used = this.lastUse.get(principal.name);
+      if (used !== undefined && used.hash === tokenFingerprint(this.tokens.hashOf(principal))) out[principal.name] = used;
+    }
+    return out;
+  }
+
+  /** Takes last use from the state file: only for tokens configured now with the same hash, never newer entries overwritten. */
+  restoreLastUse(saved: Record<string, TokenUse>): number {
+    let restored = 0;
+    for (const { principal } of this.tokens.list()) {
+      const s = saved[principal.name];
+      if (s === undefined || s.hash !== tokenFingerprint(this.tokens.hashOf(principal))) continue;
+      const have = this.lastUse.get(principal.name);
+      if (have !== undefined && have.hash === s.hash && have.at >= s.at) continue;
+      this.lastUse.set(principal.name, s);
+      restored++;
+    }
+    return restored;
   }
 
   /** Open security: no tokens, default limits (for servers built without a config, e.g. unit tests). */
@@ -318,7 +363,8 @@ export class Security {
       throw new GatewayError('unauthorized', `token "${principal.name}" expired at ${new Date(expiresAt).toISOString()}; ask the administrator for a new one (\`mgw token add\`)`);
     }
     if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, what ?? (permission === 'control' ? 'control writes' : 'this'));
-    this.lastUse.set(principal.name, { at: now, remote });
+    this.lastUse.set(principal.name, { at: now, remote, hash: tokenFingerprint(this.tokens.hashOf(principal)) });
+    this.lastUseVersion++;
     return principal;
   }
 

@@ -86,6 +86,11 @@ export class TokenStore {
     return this.entries.length;
   }
 
+  /** The configured hash of a principal's token (to tell a token from a later one of the same name). */
+  hashOf(p: Principal): string | undefined {
+    return HASH_OF.get(p);
+  }
+
   /** The principal of a presented token, or undefined. Takes the same time whichever entry matches. */
   find(token: string): Principal | undefined {
     const digest = createHash('sha256').update(token, 'utf8').digest();

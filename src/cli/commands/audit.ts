@@ -119,7 +119,8 @@ function alarmRow(r: AlarmAuditRecord): string[] {
 
 function reloadRow(r: ReloadRecord): string[] {
   const tokens = [...r.tokens_added.map((n) => `+${n}`), ...r.tokens_removed.map((n) => `-${n}`), ...r.tokens_changed.map((n) => `~${n}`)];
-  return [r.time, r.token, r.remote ?? '-', '-', tokens.length === 0 ? 'reload' : `reload, tokens: ${tokens.join(' ')}`, green('ok')];
+  const outcome = r.outcome === 'ok' ? green('ok') : red(`${r.error_code ?? 'error'}: ${r.file ?? ''}: ${r.problems?.[0] ?? ''}${(r.problems?.length ?? 0) > 1 ? ` (+${r.problems!.length - 1} more)` : ''}`);
+  return [r.time, r.token, r.remote ?? '-', '-', tokens.length === 0 ? 'reload' : `reload, tokens: ${tokens.join(' ')}`, outcome];
 }
 
 function stateDirFrom(configFile: string | undefined): string | undefined {

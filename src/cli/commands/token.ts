@@ -105,7 +105,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
               r.loaded === false ? `${r.name} (not loaded yet: reload)` : r.name,
               r.role,
               r.expires === null ? 'never' : r.expired ? `${r.expires} (expired)` : r.expires,
-              r.last_used ?? (live === undefined ? '?' : 'not since start'),
+              r.last_used ?? (live === undefined ? '?' : 'never'),
               r.last_remote ?? '-',
             ]),
           ),
