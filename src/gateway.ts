@@ -234,6 +234,8 @@ export class Gateway {
     const current = this.options.config;
     const restartRequired = settingsNeedingRestart(current, next);
     const effective = effectiveConfig(current, next);
+    // A renewed certificate (same files, new contents) is checked first too: an unusable one refuses the reload.
+    const tls = this.server.prepareTlsReload();
     // First, so a refused auth change (all tokens dropped on a LAN address) stops the whole reload.
     this.security.update({ auth: effective.auth, limits: effective.limits }, current.server.host, this.server.webSockets);
     const candidates = await createDrivers(effective, (driverId) => this.contextFor(driverId));
@@ -242,6 +244,11 @@ export class Gateway {
     this.drivers = result.drivers;
     this.options.config = effective;
     this.alarms.reload(effective);
+    if (tls?.swap !== undefined) tls.swap();
+    else if (tls !== undefined) {
+      this.options.log.warn({ module: 'server' }, tls.why);
+      restartRequired.push('server.tls (the certificate files changed)');
+    }
     // Recorded with who asked (REST: the admin token; SIGHUP: "signal") and what changed in the tokens.
     await this.audit.append(toReloadRecord(current.auth.tokens, effective.auth.tokens, reloadRequester.getStore())).catch(() => undefined);
     void this.tokenUse.flush();

@@ -24,7 +24,7 @@ export function alarmEventMessage(e: AlarmEvent): string {
 }
 
 /** Publishes every transition to the topic; returns the unsubscribe. */
-export function publishAlarms(app: TemplatedApp, alarms: AlarmService): () => void {
+export function publishAlarms(app: Pick<TemplatedApp, 'publish'>, alarms: AlarmService): () => void {
   return alarms.table.onEvent((e) => {
     app.publish(ALARM_TOPIC, alarmEventMessage(e), false);
   });

@@ -3,7 +3,7 @@
  * messages. `start()` listens, `stop()` closes in two phases: stop accepting, then close every
  * WebSocket with 1001 and every idle HTTP connection.
  */
-import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { RecognizedString, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
@@ -24,7 +24,7 @@ import { registerAudit } from './audit-route.js';
 import type { Historian } from '../historian/historian.js';
 import { StaticSite } from './static.js';
 import { Security } from './auth-guard.js';
-import { createApp } from './auth-tls.js';
+import { canSwapCertificate, certificateFingerprint, checkTlsFiles, certificateInfo, createApp, descriptorOf, type AcceptingApp } from './auth-tls.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { BackpressureSweep } from './limits-backpressure.js';
 import { registerHeadGuard } from './limits-http.js';
@@ -59,6 +59,13 @@ export interface ServerOptions {
 export class Server {
   readonly stats: ServerStats = newStats();
   private app: TemplatedApp | undefined;
+  /** The apps with the routes: the listening app itself, or (TLS on a build that can swap certificates) its children, newest last. */
+  private apps: TemplatedApp[] = [];
+  /** The listening app when it hands sockets to `apps` (see start). */
+  private acceptor: AcceptingApp | undefined;
+  /** sha256 of the certificate and key files being served. */
+  private certificate: string | undefined;
+  private ctx: ServerContext | undefined;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<Connection>>();
   private unsubscribe: (() => void) | undefined;
@@ -97,32 +104,31 @@ export class Server {
       security,
       alarms: this.options.alarms,
     };
-    registerHeadGuard(app);
-    registerAuthRoutes(app, ctx, this.options.configView);
-    registerRest(app, ctx);
-    registerWebSocket(app, ctx, this.sockets);
-    if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
-    if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
-    if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);
-    if (this.options.line) registerLineAdmin(app, ctx, this.options.line);
-    if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
-    if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
-    const audit = this.options.insight?.audit;
-    if (audit) registerAudit(app, ctx, () => audit.file);
-    new StaticSite({ log }).register(app);
-    app.any('/*', (res, req) => {
-      const url = req.getUrl();
-      sendJson(startReply(res), 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });
-    });
+    this.ctx = ctx;
+    if (config.tls !== undefined && canSwapCertificate(app)) {
+      // The listening app only hands each accepted socket to the app that serves it (before
+      // any TLS byte), so a renewed certificate is a new serving app swapped in (reloadTls).
+      const serving = createApp(lib, config.tls, log);
+      this.register(serving, ctx);
+      app.addChildAppDescriptor(descriptorOf(serving));
+      this.acceptor = app;
+      this.apps = [serving];
+    } else {
+      this.register(app, ctx);
+      this.apps = [app];
+    }
+    if (config.tls !== undefined) this.certificate = certificateFingerprint(config.tls);
 
-    // One serialisation per diff, one publish per device topic: uWS fans it out natively.
+    // One serialisation per diff, one publish per device topic: uWS fans it out natively (to
+    // each serving app: connections made before a certificate reload stay on the previous one).
     this.sweep = new BackpressureSweep({ sockets: this.sockets, limitBytes: config.max_backpressure_bytes, log });
     this.sweep.start();
+    const fanOut = { publish: (topic: RecognizedString, message: RecognizedString, isBinary?: boolean, compress?: boolean) => this.apps.every((a) => a.publish(topic, message, isBinary, compress)) };
     this.unsubscribe = registry.onDiff((diff) => {
       this.stats.publishes++;
-      app.publish(diff.device_id, deviceUpdateMessage(diff), false);
+      fanOut.publish(diff.device_id, deviceUpdateMessage(diff), false);
     });
-    const unpublishAlarms = this.options.alarms ? publishAlarms(app, this.options.alarms) : undefined;
+    const unpublishAlarms = this.options.alarms ? publishAlarms(fanOut, this.options.alarms) : undefined;
     const unsubscribeDiffs = this.unsubscribe;
     this.unsubscribe = () => {
       unsubscribeDiffs();
@@ -142,6 +148,60 @@ export class Server {
     return this.boundPort;
   }
 
+  /** Every route and the WebSocket endpoint, on one serving app. */
+  private register(app: TemplatedApp, ctx: ServerContext): void {
+    registerHeadGuard(app);
+    registerAuthRoutes(app, ctx, this.options.configView);
+    registerRest(app, ctx);
+    registerWebSocket(app, ctx, this.sockets);
+    if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
+    if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
+    if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);
+    if (this.options.line) registerLineAdmin(app, ctx, this.options.line);
+    if (this.options.history) registerHistory(app, ctx, this.options.history, this.options.historian);
+    if (this.options.alarms) registerAlarmRoutes(app, ctx, this.options.alarms);
+    const audit = this.options.insight?.audit;
+    if (audit) registerAudit(app, ctx, () => audit.file);
+    new StaticSite({ log: ctx.log }).register(app);
+    app.any('/*', (res, req) => {
+      const url = req.getUrl();
+      sendJson(startReply(res), 404, { error_code: 'not_found', message: `no such path: ${url.slice(0, 200)}` });
+    });
+  }
+
+  /**
+   * A reload's look at server.tls: when the certificate or key file changed on disk (a renewal),
+   * checks the new pair (throws, with the setting and why, when it is unusable: the reload is
+   * then refused) and returns how to start serving it. `swap` is undefined when the uWS build
+   * cannot change the certificate of a running server; the caller says a restart is needed.
+   * Undefined when nothing changed (or no TLS).
+   */
+  prepareTlsReload(): { swap: (() => void) | undefined; why?: string } | undefined {
+    const tls = this.options.config.tls;
+    const ctx = this.ctx;
+    if (tls === undefined || ctx === undefined || this.certificate === undefined) return undefined;
+    const next = certificateFingerprint(tls);
+    if (next === this.certificate) return undefined;
+    const acceptor = this.acceptor;
+    if (acceptor === undefined) {
+      // Not served before a restart, but a restart with an unusable pair would not start: refuse now.
+      checkTlsFiles(tls, ctx.log);
+      return { swap: undefined, why: `server.tls: ${tls.cert_file} or ${tls.key_file} changed, but ${uwsBuild().build.label} cannot swap the certificate of a running server (README "Supported platforms"); it is served after a restart` };
+    }
+    const serving = createApp(uws(), tls, ctx.log);
+    this.register(serving, ctx);
+    return {
+      swap: () => {
+        acceptor.addChildAppDescriptor(descriptorOf(serving));
+        acceptor.removeChildAppDescriptor(descriptorOf(this.apps[this.apps.length - 1]!));
+        // The previous app keeps serving the connections it has (and gets publishes for them).
+        this.apps.push(serving);
+        this.certificate = next;
+        ctx.log.info({ cert_file: tls.cert_file, ...certificateInfo(tls.cert_file) }, 'TLS certificate reloaded: new connections get it, open ones keep theirs');
+      },
+    };
+  }
+
   /** Stops accepting, closes every WebSocket with 1001 (going away), then the app. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
@@ -154,7 +214,9 @@ export class Server {
     for (const ws of [...this.sockets]) ws.end(1001, 'server shutting down');
     this.sockets.clear();
     // app.close() exists in uWS 20.30 but is not typed: it closes idle keep-alive connections.
-    (this.app as unknown as { close?: () => void } | undefined)?.close?.();
+    for (const app of new Set([this.app, ...this.apps])) (app as unknown as { close?: () => void } | undefined)?.close?.();
     this.app = undefined;
+    this.apps = [];
+    this.acceptor = undefined;
   }
 }

