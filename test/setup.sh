@@ -23,7 +23,7 @@ packages=(
   systemd           # systemd-analyze for the unit file checks
   systemd-container # systemd-nspawn: boots a real systemd for the unit tests
   debootstrap       # builds the minimal Debian trees that nspawn boots or runs (bookworm, trixie)
-  qemu-user-static binfmt-support  # runs the arm64 tree on this x64 machine (runtime.test.ts)
+  qemu-user-static binfmt-support  # runs the arm64 and armhf trees on this x64 machine (runtime.test.ts)
   logrotate         # runs the shipped audit rotation snippet against a real gateway
   mosquitto         # MQTT broker for the northbound tests (started by the tests, not the service)
   mosquitto-clients # mosquitto_sub / mosquitto_pub: the README's checks
@@ -48,14 +48,15 @@ fi
 echo "test peers installed: ${packages[*]}"
 
 # The Debian trees the system tests boot or run (test/system/nspawn-tree.sh: bookworm for the
-# systemd test, trixie and trixie-arm64 for the runtime checks) take minutes each to build on a
+# systemd test, trixie, trixie-arm64-nodejs, bookworm-arm64 and bookworm-armhf for the runtime
+# checks) take minutes each to build on a
 # fresh machine, mostly downloading. Start them now in the background so they overlap `npm ci`
 # and the rest of the suite; a test that needs a tree waits for its lock, and builds it itself
 # if this failed. Root only (debootstrap); MGW_PREFETCH_TREES=0 turns it off.
 if [ "$(id -u)" = 0 ] && [ "${MGW_PREFETCH_TREES:-1}" = 1 ]; then
   cache="${MGW_NSPAWN_CACHE:-/var/cache/machine-gateway-test}"
   mkdir -p "$cache"
-  for tree in bookworm trixie "trixie arm64"; do
+  for tree in bookworm trixie "trixie arm64" "bookworm arm64" "bookworm armhf"; do
     # shellcheck disable=SC2086 # "trixie arm64" is two arguments
     setsid bash "$(dirname "$0")/system/nspawn-tree.sh" "$cache" $tree > "$cache/prefetch-${tree/ /-}.log" 2>&1 < /dev/null &
   done

@@ -168,9 +168,10 @@ export class Daemon {
   private async refuse(problems: string[], why: string, tokens?: Parameters<typeof toRefusedReloadRecord>[3]): Promise<ReloadOutcome> {
     const { log, file } = this.options;
     this.lastReloadProblem = `${file}: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
-    log.error({ file, problems }, `reload refused: ${why}; still running on the previous one`);
-    // A trail that cannot be written is already reported (STATUS, /readyz); the refusal stands.
+    // In the trail first, then the log line and READY=1 together, as for an accepted reload. A
+    // trail that cannot be written is already reported (STATUS, /readyz); the refusal stands.
     await this.gateway.audit.append(toRefusedReloadRecord(file, problems, reloadRequester.getStore(), tokens)).catch(() => undefined);
+    log.error({ file, problems }, `reload refused: ${why}; still running on the previous one`);
     this.notifier.ready(this.statusLine());
     return { ok: false, file, problems };
   }
