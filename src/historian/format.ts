@@ -14,7 +14,7 @@
  * tier's buckets were complete when it was written: on restart, the open buckets are rebuilt
  * from the finer tier from there on (see store.ts).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import type { Quality } from '../core/points.js';
 
 export const MAGIC = 0x4257474d; // "MGWB" little-endian

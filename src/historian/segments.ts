@@ -16,7 +16,7 @@
  * (rebuilt by a scan when it is missing, e.g. after a crash during a rotation).
  */
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEADER_BYTES, batchDirectory, readBatch, readDeviceBlock, timeAt, validBatchAt, type BatchKind, type DecodedBatch, type OnPoint } from './format.js';
