@@ -22,6 +22,14 @@ export const ServerSchema = v.strictObject(
     host: v.optional(text('Address to listen on. 127.0.0.1 keeps the gateway on this machine; 0.0.0.0 opens it to the LAN.'), '127.0.0.1'),
     port: v.optional(int(0, 65535, 'TCP port for HTTP and WebSocket; 0 picks a free one.'), 8000),
     max_connections: v.optional(int(1, 100_000, 'WebSocket connections at once; the next is refused with 503 too_many_connections.'), 100),
+    max_http_connections: v.optional(
+      int(
+        1,
+        1_000_000,
+        'TCP connections at once (HTTP and WebSocket); more are closed unanswered, so the gateway keeps file descriptors for its own files and ports. Enforced on the uWebSockets.js 20.57 build; 20.30 has no hook for it (LimitNOFILE= bounds the sockets there).',
+      ),
+      8192,
+    ),
     max_message_bytes: v.optional(int(64, 1_048_576, 'Largest WebSocket message a client may send (bytes); larger closes with 1009.'), 1024),
     heartbeat_s: v.optional(int(0, 960, 'Seconds a WebSocket may stay silent; the server pings before that. 0 disables.'), 30),
     max_body_bytes: v.optional(int(64, 16_777_216, 'Largest REST request body (bytes); larger gets 413.'), 16_384),

@@ -3,7 +3,7 @@
  * messages. `start()` listens, `stop()` closes in two phases: stop accepting, then close every
  * WebSocket with 1001 and every idle HTTP connection.
  */
-import type { RecognizedString, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpResponse, RecognizedString, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
@@ -66,6 +66,11 @@ export class Server {
   /** sha256 of the certificate and key files being served. */
   private certificate: string | undefined;
   private ctx: ServerContext | undefined;
+  /** TCP connections open on the serving apps, and those closed for being over the cap (20.57 only). */
+  private httpConnections = 0;
+  private httpRefused = 0;
+  private capLoggedAt = 0;
+  private connectionCap = false;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<Connection>>();
   private unsubscribe: (() => void) | undefined;
@@ -144,12 +149,37 @@ export class Server {
     this.app = app;
     this.boundPort = lib.us_socket_local_port(this.listenSocket as never);
     // Which uWS build fits this Node and glibc (see uws.ts): the first thing to ask about a crash.
-    log.info({ uws: uwsBuild().build.label, node: process.versions.node, host: config.host, port: this.boundPort }, 'listening');
+    const cap = this.connectionCap ? config.max_http_connections : `not enforced by ${uwsBuild().build.label}`;
+    log.info({ uws: uwsBuild().build.label, node: process.versions.node, host: config.host, port: this.boundPort, max_http_connections: cap }, 'listening');
     return this.boundPort;
+  }
+
+  /**
+   * Caps the TCP connections of every serving app together at server.max_http_connections where
+   * the build has a connection filter (20.57: called with +1 on open, -1 on close, before any
+   * request); one over is closed at once. False where it has none (20.30).
+   */
+  private capConnections(app: TemplatedApp, ctx: ServerContext): boolean {
+    const filter = (app as unknown as { filter?: (cb: (res: HttpResponse, count: number) => void) => unknown }).filter;
+    if (typeof filter !== 'function') return false;
+    filter.call(app, (res, count) => {
+      this.httpConnections += count;
+      if (count <= 0 || this.httpConnections <= ctx.config.max_http_connections) return;
+      this.httpRefused++;
+      const now = Date.now();
+      // One line per 10 s at most under a flood (the log lives on an SD card).
+      if (now - this.capLoggedAt >= 10_000) {
+        this.capLoggedAt = now;
+        ctx.log.warn({ max_http_connections: ctx.config.max_http_connections, refused_total: this.httpRefused }, 'connection closed: server.max_http_connections reached');
+      }
+      res.close();
+    });
+    return true;
   }
 
   /** Every route and the WebSocket endpoint, on one serving app. */
   private register(app: TemplatedApp, ctx: ServerContext): void {
+    this.connectionCap = this.capConnections(app, ctx);
     registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
