@@ -112,7 +112,7 @@ export class Server {
     this.ctx = ctx;
     if (config.tls !== undefined && canSwapCertificate(app)) {
       // The listening app only hands each accepted socket to the app that serves it (before
-      // any TLS byte), so a renewed certificate is a new serving app swapped in (reloadTls).
+      // any TLS byte), so a renewed certificate is a new serving app swapped in (prepareTlsReload).
       const serving = createApp(lib, config.tls, log);
       this.register(serving, ctx);
       app.addChildAppDescriptor(descriptorOf(serving));
@@ -128,7 +128,14 @@ export class Server {
     // each serving app: connections made before a certificate reload stay on the previous one).
     this.sweep = new BackpressureSweep({ sockets: this.sockets, limitBytes: config.max_backpressure_bytes, log });
     this.sweep.start();
-    const fanOut = { publish: (topic: RecognizedString, message: RecognizedString, isBinary?: boolean, compress?: boolean) => this.apps.every((a) => a.publish(topic, message, isBinary, compress)) };
+    const fanOut = {
+      // Every app, whatever the others answered (an app without subscribers may answer false).
+      publish: (topic: RecognizedString, message: RecognizedString, isBinary?: boolean, compress?: boolean) => {
+        let any = false;
+        for (const a of this.apps) any = a.publish(topic, message, isBinary, compress) || any;
+        return any;
+      },
+    };
     this.unsubscribe = registry.onDiff((diff) => {
       this.stats.publishes++;
       fanOut.publish(diff.device_id, deviceUpdateMessage(diff), false);
@@ -150,7 +157,8 @@ export class Server {
     this.boundPort = lib.us_socket_local_port(this.listenSocket as never);
     // Which uWS build fits this Node and glibc (see uws.ts): the first thing to ask about a crash.
     const cap = this.connectionCap ? config.max_http_connections : `not enforced by ${uwsBuild().build.label}`;
-    log.info({ uws: uwsBuild().build.label, node: process.versions.node, host: config.host, port: this.boundPort, max_http_connections: cap }, 'listening');
+    // port stays the last field: scripts read `"port":N,"msg":"listening"`.
+    log.info({ uws: uwsBuild().build.label, node: process.versions.node, host: config.host, max_http_connections: cap, port: this.boundPort }, 'listening');
     return this.boundPort;
   }
 

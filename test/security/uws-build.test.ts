@@ -131,6 +131,11 @@ describe.skipIf(!peers('openssl'))('certificate renewal and SIGHUP', () => {
     expect(await write(d.port, 777)).toBe(200);
     await oldWatcher.speed(777);
     await newWatcher.speed(777);
+    // Once the old connections are gone, the new app still gets every update.
+    oldWatcher.ws.close();
+    await new Promise((r) => oldWatcher.ws.once('close', r));
+    expect(await write(d.port, 555)).toBe(200);
+    await newWatcher.speed(555);
 
     // Half-way through a renewal: a certificate file that is not PEM refuses the reload.
     writeFileSync(cert, 'not a certificate\n');
