@@ -66,9 +66,7 @@ export class Server {
   /** sha256 of the certificate and key files being served. */
   private certificate: string | undefined;
   private ctx: ServerContext | undefined;
-  /** TCP connections open on the serving apps, and those closed for being over the cap (20.57 only). */
-  private httpConnections = 0;
-  private httpRefused = 0;
+  /** When the last over-the-cap line was logged (stats.tcpConnections* hold the counts). */
   private capLoggedAt = 0;
   private connectionCap = false;
   private listenSocket: us_listen_socket | undefined;
@@ -171,14 +169,14 @@ export class Server {
     const filter = (app as unknown as { filter?: (cb: (res: HttpResponse, count: number) => void) => unknown }).filter;
     if (typeof filter !== 'function') return false;
     filter.call(app, (res, count) => {
-      this.httpConnections += count;
-      if (count <= 0 || this.httpConnections <= ctx.config.max_http_connections) return;
-      this.httpRefused++;
+      this.stats.tcpConnections += count;
+      if (count <= 0 || this.stats.tcpConnections <= ctx.config.max_http_connections) return;
+      this.stats.tcpConnectionsRefused++;
       const now = Date.now();
       // One line per 10 s at most under a flood (the log lives on an SD card).
       if (now - this.capLoggedAt >= 10_000) {
         this.capLoggedAt = now;
-        ctx.log.warn({ max_http_connections: ctx.config.max_http_connections, refused_total: this.httpRefused }, 'connection closed: server.max_http_connections reached');
+        ctx.log.warn({ max_http_connections: ctx.config.max_http_connections, refused_total: this.stats.tcpConnectionsRefused }, 'connection closed: server.max_http_connections reached');
       }
       res.close();
     });

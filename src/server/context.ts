@@ -44,8 +44,11 @@ export interface ServerStats {
   publishes: number;
   httpRequests: number;
   closedSlow: number;
+  /** TCP connections open, and closed at once past server.max_http_connections (uWS 20.57 only). */
+  tcpConnections: number;
+  tcpConnectionsRefused: number;
 }
 
 export function newStats(): ServerStats {
-  return { connections: 0, connectionsTotal: 0, connectionsRefused: 0, messagesIn: 0, messagesOut: 0, publishes: 0, httpRequests: 0, closedSlow: 0 };
+  return { connections: 0, connectionsTotal: 0, connectionsRefused: 0, messagesIn: 0, messagesOut: 0, publishes: 0, httpRequests: 0, closedSlow: 0, tcpConnections: 0, tcpConnectionsRefused: 0 };
 }

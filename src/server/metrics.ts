@@ -154,6 +154,8 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('mgw_ws_messages_out_total', 'counter', 'WebSocket messages sent directly (not counting topic fan-out).', [[{}, s.messagesOut]]);
   out.metric('mgw_publishes_total', 'counter', 'Registry diffs published to device topics.', [[{}, s.publishes]]);
   out.metric('mgw_http_requests_total', 'counter', 'REST requests handled.', [[{}, s.httpRequests]]);
+  out.metric('mgw_tcp_connections', 'gauge', 'Open TCP connections, HTTP and WebSocket (counted on the uWS 20.57 build only; 0 on 20.30).', [[{}, s.tcpConnections]]);
+  out.metric('mgw_tcp_connections_refused_total', 'counter', 'Connections closed as they opened, past server.max_http_connections (uWS 20.57 only).', [[{}, s.tcpConnectionsRefused]]);
 
   const audit = insight.audit;
   if (audit !== undefined) {

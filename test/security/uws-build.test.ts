@@ -208,6 +208,9 @@ describe('server.max_http_connections', () => {
       let answer = '';
       for (let i = 0; i < 200 && answer === ''; i++) answer = await rawExchange(d.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      const metrics = await rawExchange(d.port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      expect(metrics).toMatch(/^mgw_tcp_connections_refused_total [1-9]/m);
+      expect(metrics).toMatch(/^mgw_tcp_connections [1-3]$/m);
     } finally {
       for (const s of held) s.destroy();
     }
