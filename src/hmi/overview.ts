@@ -251,7 +251,7 @@ export class Overview {
       setAttr(r.alarm, 'title', mine.length === 0 ? null : mine.map((a) => `${PRIORITY_WORD[a.priority]}: ${a.message} (${STATE_WORD[a.state]})`).join('\n'));
       setAttr(r.el, 'data-alarm', top?.priority ?? null);
     }
-    this.summaryDirty = true;
+    this.summarise();
     if (this.prefs.sort === 'alarm') this.schedulePlace();
   }
 
@@ -273,13 +273,18 @@ export class Overview {
   /** After the page filtered the cards: the rows follow their card's verdict. */
   filtered(): void {
     let shown = 0;
+    const perGroup = new Map<string, number>();
     for (const r of this.rows.values()) {
       const visible = r.card === undefined ? this.matches(r.device) : !r.card.hidden;
       r.el.hidden = !visible || this.collapsed.has(this.groupOf(r));
-      if (visible) shown++;
+      if (!visible) continue;
+      shown++;
+      perGroup.set(this.groupOf(r), (perGroup.get(this.groupOf(r)) ?? 0) + 1);
     }
+    // An area with nothing to show (another area pinned, or filtered out) is left out, collapsed or not.
+    for (const g of this.groups.values()) g.body.hidden = (perGroup.get(g.area) ?? 0) === 0;
     setText(this.count, shown === this.rows.size ? `${this.rows.size} devices` : `${shown} of ${this.rows.size} devices`);
-    this.summaryDirty = true;
+    this.summarise();
   }
 
   private buildRow(device: DeviceView, index: number): Row {
