@@ -182,7 +182,7 @@ class Page {
         this.setLink('connecting', '');
       } else if (c.state === 'reconnecting') {
         const wait = c.delayMs === undefined ? '' : `next try in ${Math.max(1, Math.round(c.delayMs / 1000))} s`;
-        this.history.dropped(this.lastHeard ?? this.now());
+        if (this.everConnected) this.history.dropped(this.lastHeard ?? this.now());
         this.setLink(this.everConnected ? 'reconnecting' : 'connecting', wait);
       }
     });

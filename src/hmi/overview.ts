@@ -131,19 +131,20 @@ export class Overview {
     });
     this.count = h('span', { class: 'ov-count', role: 'status' });
     this.areaNote = h('p', { class: 'notice area-note', id: 'area-note', role: 'alert', hidden: true });
-    const headRow = h('tr', {});
+    const headRow = h('tr', { role: 'row' });
     for (const c of COLUMNS) {
       if (c.key === undefined) {
-        headRow.append(h('th', { scope: 'col', class: c.cls }, c.title));
+        headRow.append(h('th', { scope: 'col', role: 'columnheader', class: c.cls }, c.title));
         continue;
       }
       const key = c.key;
       const button = h('button', { type: 'button', class: 'sort', 'data-sort': key }, c.title);
       button.addEventListener('click', () => this.sortBy(key));
       this.sortButtons.set(key, button);
-      headRow.append(h('th', { scope: 'col', class: c.cls, 'aria-sort': 'none' }, button));
+      headRow.append(h('th', { scope: 'col', role: 'columnheader', class: c.cls, 'aria-sort': 'none' }, button));
     }
-    this.table = h('table', { class: 'ov-table', id: 'overview-table' }, h('caption', { class: 'sr-only' }, 'Devices: sort by a column header; a row opens the device.'), h('thead', {}, headRow));
+    // Explicit roles: the rows are laid out as grids (see overview.css), which must not cost the table its semantics.
+    this.table = h('table', { class: 'ov-table', id: 'overview-table', role: 'table', 'aria-label': 'Devices: sort by a column header; a row opens the device' }, h('thead', { role: 'rowgroup' }, headRow));
     this.table.addEventListener('click', (e) => {
       const target = e.target as Element;
       if (target.closest('a, button') !== null) return;
@@ -170,6 +171,9 @@ export class Overview {
     // The table head sticks under the page header, whatever its height (it wraps on a phone).
     new ResizeObserver(() => document.documentElement.style.setProperty('--top-h', `${options.header.offsetHeight}px`)).observe(options.header);
     window.addEventListener('hashchange', () => this.route());
+    // A device's page or the alarm list hides the board: the overview goes with it. (Watched here,
+    // not with a CSS :has(), which made every value change in a card restyle its whole area.)
+    new MutationObserver(() => (this.el.hidden = options.board.hidden)).observe(options.board, { attributes: true, attributeFilter: ['hidden'] });
     this.area = areaInUrl();
     this.applyView();
     this.showSort();
@@ -282,7 +286,11 @@ export class Overview {
       perGroup.set(this.groupOf(r), (perGroup.get(this.groupOf(r)) ?? 0) + 1);
     }
     // An area with nothing to show (another area pinned, or filtered out) is left out, collapsed or not.
-    for (const g of this.groups.values()) g.body.hidden = (perGroup.get(g.area) ?? 0) === 0;
+    for (const g of this.groups.values()) {
+      const empty = (perGroup.get(g.area) ?? 0) === 0;
+      g.body.hidden = empty;
+      g.section.hidden = empty;
+    }
     setText(this.count, shown === this.rows.size ? `${this.rows.size} devices` : `${shown} of ${this.rows.size} devices`);
     this.summarise();
   }
@@ -290,7 +298,7 @@ export class Overview {
   private buildRow(device: DeviceView, index: number): Row {
     const id = device.device_id;
     const values = new Map<string, { el: HTMLElement; value: HTMLElement }>();
-    const vals = h('td', { class: 'c-vals' });
+    const vals = h('td', { class: 'c-vals', role: 'cell' });
     const list = h('span', { class: 'ov-vals' });
     for (const name of keyPoints(device)) {
       const meta = device.points[name]!;
@@ -301,18 +309,18 @@ export class Overview {
     }
     vals.append(list);
     const status = h('span', { class: 'st' });
-    const age = h('td', { class: 'c-age' });
+    const age = h('td', { class: 'c-age', role: 'cell' });
     const alarm = h('span', { class: 'al' });
     const el = h(
       'tr',
-      { 'data-row': id, 'data-type': device.device_type },
-      h('th', { scope: 'row', class: 'c-name' }, h('a', { href: deviceHref(id), title: `${device.name} (${id})` }, device.name), device.name === id ? null : h('span', { class: 'id' }, id)),
-      h('td', { class: 'c-line' }, device.line ?? ''),
-      h('td', { class: 'c-type' }, device.device_type),
-      h('td', { class: 'c-status' }, status),
+      { 'data-row': id, 'data-type': device.device_type, role: 'row' },
+      h('th', { scope: 'row', role: 'rowheader', class: 'c-name' }, h('a', { href: deviceHref(id), title: `${device.name} (${id})` }, device.name), device.name === id ? null : h('span', { class: 'id' }, id)),
+      h('td', { class: 'c-line', role: 'cell' }, device.line ?? ''),
+      h('td', { class: 'c-type', role: 'cell' }, device.device_type),
+      h('td', { class: 'c-status', role: 'cell' }, status),
       vals,
       age,
-      h('td', { class: 'c-alarm' }, alarm),
+      h('td', { class: 'c-alarm', role: 'cell' }, alarm),
     );
     const row: Row = { device, index, el, status, values, age, alarm, alarmRank: 9, alarmUnack: false, card: undefined };
     this.refreshRow(row, undefined);
@@ -403,7 +411,7 @@ export class Overview {
     const title = area === NO_AREA ? 'No area' : area;
     const head = h('button', { type: 'button', class: 'area-toggle', 'aria-expanded': 'true' }, title);
     const summary = h('span', { class: 'area-sum' });
-    const body = h('tbody', { 'data-area': area }, h('tr', { class: 'ov-area' }, h('th', { colspan: COLUMNS.length, scope: 'rowgroup' }, head, summary)));
+    const body = h('tbody', { 'data-area': area, role: 'rowgroup' }, h('tr', { class: 'ov-area', role: 'row' }, h('th', { colspan: COLUMNS.length, scope: 'rowgroup', role: 'columnheader' }, head, summary)));
     body.classList.toggle('ungrouped', !grouped);
     const cardsHead = h('button', { type: 'button', class: 'area-toggle', 'aria-expanded': 'true' }, title);
     const cardsSummary = h('span', { class: 'area-sum' });

@@ -83,7 +83,7 @@ async function taskMs(cdp: CDPSession): Promise<Record<string, number>> {
 }
 
 function count(reqs: { url: string }[]) {
-  const history = reqs.filter((r) => /\/history\b/.test(r.url)).length;
+  const history = reqs.filter((r) => /\/api\/v1\/.*history/.test(r.url)).length;
   return { total: reqs.length, history };
 }
 
