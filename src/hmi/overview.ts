@@ -250,7 +250,10 @@ export class Overview {
       const top = mine[0];
       r.alarmRank = top === undefined ? 9 : PRIORITY_RANK[top.priority];
       r.alarmUnack = mine.some((a) => a.state === 'active_unack' || a.state === 'rtn_unack');
-      setText(r.alarm, top === undefined ? '' : `${PRIORITY_ICON[top.priority]} ${PRIORITY_WORD[top.priority]}${mine.length > 1 ? ` +${mine.length - 1}` : ''}${r.alarmUnack ? ' !' : ''}`);
+      // The shape, then the words (a phone shows the shape alone; the words stay for screen readers).
+      const words = top === undefined ? '' : ` ${PRIORITY_WORD[top.priority]}${mine.length > 1 ? ` +${mine.length - 1}` : ''}${r.alarmUnack ? ' !' : ''}`;
+      setText(r.alarm.firstElementChild!, top === undefined ? '' : PRIORITY_ICON[top.priority]);
+      setText(r.alarm.lastElementChild!, words);
       setAttr(r.alarm, 'data-alarm', top?.priority ?? null);
       setAttr(r.alarm, 'title', mine.length === 0 ? null : mine.map((a) => `${PRIORITY_WORD[a.priority]}: ${a.message} (${STATE_WORD[a.state]})`).join('\n'));
       setAttr(r.el, 'data-alarm', top?.priority ?? null);
@@ -308,9 +311,9 @@ export class Overview {
       values.set(name, { el, value });
     }
     vals.append(list);
-    const status = h('span', { class: 'st' });
+    const status = h('span', { class: 'st' }, h('span', { class: 'st-w' }));
     const age = h('td', { class: 'c-age', role: 'cell' });
-    const alarm = h('span', { class: 'al' });
+    const alarm = h('span', { class: 'al' }, h('span', { class: 'al-i' }), h('span', { class: 'al-w' }));
     const el = h(
       'tr',
       { 'data-row': id, 'data-type': device.device_type, role: 'row' },
@@ -343,7 +346,7 @@ export class Overview {
   private refreshStatus(row: Row): void {
     const online = row.device.online;
     const state = !online ? 'offline' : this.linkLive ? 'online' : 'stale';
-    setText(row.status, state);
+    setText(row.status.firstElementChild!, state);
     setAttr(row.el, 'data-state', state);
     this.summaryDirty = true;
   }
