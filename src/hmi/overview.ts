@@ -113,6 +113,7 @@ export class Overview {
   private placeScheduled = false;
   private summaryDirty = true;
   private pendingType: string | undefined;
+  private alarmList: AlarmView[] = [];
   view: View;
 
   constructor(private readonly options: OverviewOptions) {
@@ -238,6 +239,14 @@ export class Overview {
 
   /** The alarm list changed: each row shows its device's worst alarm. */
   alarms(list: AlarmView[]): void {
+    this.alarmList = list;
+    this.showAlarms();
+    if (this.prefs.sort === 'alarm') this.schedulePlace();
+  }
+
+  /** Puts the last alarm list on the rows (also on rows of devices that came after it). */
+  private showAlarms(): void {
+    const list = this.alarmList;
     const worst = new Map<string, AlarmView[]>();
     for (const a of list) {
       if (a.state === 'normal') continue;
@@ -259,7 +268,6 @@ export class Overview {
       setAttr(r.el, 'data-alarm', top?.priority ?? null);
     }
     this.summarise();
-    if (this.prefs.sort === 'alarm') this.schedulePlace();
   }
 
   /** Where closing a device's page leads: the board, with the area the panel is pinned to. */
@@ -373,6 +381,7 @@ export class Overview {
 
   /** Puts every row (and card) into its area's group, in the chosen order. */
   private place(): void {
+    this.showAlarms();
     const areas = new Set([...this.rows.values()].map((r) => this.groupOf(r)));
     const grouped = areas.size > 1 || !areas.has(NO_AREA);
     const wanted = grouped ? [...areas].sort((a, b) => (a === NO_AREA ? 1 : b === NO_AREA ? -1 : a.localeCompare(b, undefined, { numeric: true }))) : [NO_AREA];
