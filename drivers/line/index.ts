@@ -9,6 +9,7 @@ import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.
 import type { PointValue, Quality } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import type { LineDeviceConfig, LinePointConfig } from './config.js';
+import { placement } from '../../src/config/fields.js';
 import { captured, formatValue, groupCount, groupOf, parseValue, pointMeta } from './convert.js';
 import type { DiscardKind } from './framer.js';
 import { LineLink, type Verdict } from './link.js';
@@ -349,7 +350,7 @@ function compileDevice(cfg: LineDeviceConfig, driverId: string): LineDevice {
   }
   return {
     cfg,
-    desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? 'line', driver: driverId, points: meta },
+    desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? 'line', driver: driverId, points: meta, ...placement(cfg) },
     points,
     polls: [...polls.values()],
     streams,

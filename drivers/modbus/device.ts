@@ -7,6 +7,7 @@ import type { PointMap, PointValue } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import { PROFILES } from '../profiles/index.js';
 import { ModbusPointSchema, type ModbusDeviceConfig, type ModbusPointConfig } from './config.js';
+import { placement } from '../../src/config/fields.js';
 import { resolvePoint, type ResolvedPoint } from './codec.js';
 import { ReadPlanner } from './planner.js';
 import { BlockRests } from './block-rests.js';
@@ -75,7 +76,7 @@ export function buildDevice(cfg: ModbusDeviceConfig, driverId: string, options: 
   const profileType = cfg.profile === undefined ? undefined : PROFILES[cfg.profile].deviceType;
   return {
     cfg,
-    desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? profileType ?? 'modbus', driver: driverId, points: meta },
+    desc: { id: cfg.id, name: cfg.name ?? cfg.id, device_type: cfg.type ?? profileType ?? 'modbus', driver: driverId, points: meta, ...placement(cfg) },
     points,
     groups,
     blockRests: new BlockRests({ floorMs: Math.max(cfg.poll_interval_ms, options.blockRestFloorMs), maxMs: options.backoffMaxMs }),

@@ -7,6 +7,7 @@ import type { Driver, DriverContext, DriverHealth } from '../../src/core/driver.
 import type { PointValue } from '../../src/core/points.js';
 import type { DeviceDescriptor } from '../../src/core/registry.js';
 import type { SimulatorDeviceConfig } from './config.js';
+import { placement } from '../../src/config/fields.js';
 import {
   IO_POINTS,
   MOTOR_POINTS,
@@ -62,6 +63,7 @@ export class SimulatorDriver implements Driver {
           device_type: cfg.type ?? cfg.model,
           driver: this.id,
           points: motor ? MOTOR_POINTS : io ? IO_POINTS : SENSOR_POINTS,
+          ...placement(cfg),
         },
         state: motor ? initialMotor(i) : io ? initialIo(i) : initialSensor(i),
         lastStep: this.now(),

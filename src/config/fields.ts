@@ -47,4 +47,16 @@ export const deviceCommon = {
   type: v.optional(text('Device type reported as device_type (motor, sensor, meter, ...).')),
   poll_interval_ms: v.optional(int(10, 3_600_000, 'How often the device is read, in milliseconds (10 ms to 1 h).'), 1000),
   alarms: v.optional(DeviceAlarmsSchema),
+  area: v.optional(placeName('Plant area the device is in (hall-2, utilities, ...): the HMI groups devices by it, and `#/?area=hall-2` pins a panel to one.')),
+  line: v.optional(placeName('Production line the device belongs to (line-3, ...), shown beside its area.')),
 };
+
+/** An area or line name: it appears in the HMI's URL, so it keeps to the device id's characters. */
+function placeName(description: string) {
+  return v.pipe(v.string('must be a string'), v.regex(DEVICE_ID_PATTERN, `must be ${DEVICE_ID_RULE}`), v.description(description));
+}
+
+/** A device's area and line for its descriptor: only those set, so a device without stays as before. */
+export function placement(cfg: { area?: string | undefined; line?: string | undefined }): { area?: string; line?: string } {
+  return { ...(cfg.area === undefined ? {} : { area: cfg.area }), ...(cfg.line === undefined ? {} : { line: cfg.line }) };
+}

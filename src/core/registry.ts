@@ -19,6 +19,9 @@ export interface DeviceDescriptor {
   /** Which driver instance owns the device (for reload, metrics and error messages). */
   driver: string;
   points: PointMap;
+  /** Where the device is in the plant (config `area`, `line`): metadata for grouping, absent when not set. */
+  area?: string;
+  line?: string;
 }
 
 /** Why a diff happened: a confirmed write, a poll, a streamed line, or a change of reachability. */
@@ -43,6 +46,8 @@ export interface DeviceSnapshot {
   points: PointMap;
   /** Quality of every point that has one (read at least once, or refused by the device). */
   quality: Record<string, Quality>;
+  area?: string;
+  line?: string;
 }
 
 export type DiffListener = (diff: DeviceDiff) => void;
@@ -289,5 +294,7 @@ function toSnapshot(e: DeviceEntry): DeviceSnapshot {
     seq: e.seq,
     points: e.desc.points,
     quality: { ...e.quality },
+    ...(e.desc.area === undefined ? {} : { area: e.desc.area }),
+    ...(e.desc.line === undefined ? {} : { line: e.desc.line }),
   };
 }

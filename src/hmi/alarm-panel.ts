@@ -24,6 +24,8 @@ export interface AlarmPanelOptions {
   header: HTMLElement;
   /** The device board: hidden while the list is shown, and where the cards are marked. */
   board: HTMLElement;
+  /** After every change of the list (the overview shows each device's worst alarm). */
+  onAlarms?: (alarms: AlarmView[]) => void;
 }
 
 export class AlarmPanel {
@@ -98,6 +100,7 @@ export class AlarmPanel {
       this.list.update(all, this.journalStale);
       this.journalStale = false;
       this.markCards();
+      this.options.onAlarms?.(all);
     }, REDRAW_MS);
   }
 

@@ -3,7 +3,7 @@
  * Failures become ApiError with the gateway's own message, ready to show.
  */
 import { restRequest } from '../protocol/rest.js';
-import type { AuditReply, HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
+import type { AuditReply, HistoryBatchReply, HistoryReply, StoreHistoryReply, WhoAmI } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -25,6 +25,14 @@ export class Api {
   /** The last `backS` seconds of every numeric point of a device. */
   history(deviceId: string, backS: number): Promise<HistoryReply> {
     return this.get<HistoryReply>(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?since=${-Math.abs(backS)}`);
+  }
+
+  /**
+   * The in-memory window of many devices in one request: `since` is epoch seconds, or negative
+   * seconds back from the gateway's clock.
+   */
+  historyBatch(deviceIds: string[], since: number): Promise<HistoryBatchReply> {
+    return this.get<HistoryBatchReply>(`/api/v1/history?devices=${deviceIds.map(encodeURIComponent).join(',')}&since=${since}`);
   }
 
   /** A range from the history store, bucketed to about `maxPoints` per point. */

@@ -13,6 +13,8 @@ import { AlarmPanel } from './alarm-panel.js';
 import { h, setText } from './dom.js';
 import { formatClock, setTimeFormat } from './format.js';
 import { Header, type PageLink } from './header.js';
+import { HistoryLoader } from './history-loader.js';
+import { Overview } from './overview.js';
 import type { DeviceView, PointValue, WhoAmI } from './types.js';
 import { mayAudit, mayWrite } from './types.js';
 
@@ -41,6 +43,11 @@ class Page {
   private everConnected = false;
   /** The gateway's device list arrived once (a device page for an unknown id can say so). */
   private synced = false;
+  private readonly overview: Overview;
+  private readonly history: HistoryLoader;
+  private historyTimer: number | undefined;
+  /** The gateway time of the last update heard: a drop misses what came after it. */
+  private lastHeard: number | undefined;
   /** Cards on screen: only they redraw ages and trends each second (a plant may have hundreds). */
   private readonly onScreen = new Set<Element>();
   private readonly visibility = new IntersectionObserver((entries) => {
@@ -62,11 +69,31 @@ class Page {
     });
     this.notice = h('div', { class: 'notice', id: 'notice', role: 'alert', hidden: true });
     this.board = h('main', { class: 'board', id: 'board' });
+    this.overview = new Overview({
+      board: this.board,
+      filterText: this.header.filterText,
+      filterType: this.header.filterType,
+      header: this.header.el,
+      // A kiosk hides the filter box: a filter remembered from before would hide devices unseen.
+      restoreFilter: !this.kiosk.on,
+      refilter: () => this.applyFilter(),
+      shown: () => this.wantHistory(),
+    });
+    this.history = new HistoryLoader({
+      api: () => this.api,
+      windowS: TREND_WINDOW_S,
+      apply: (id, points) => {
+        const card = this.cards.get(id);
+        for (const [name, p] of Object.entries(points)) card?.seedTrend(name, p.t, p.v);
+        card?.tick(this.now());
+      },
+      clock: (now) => (this.clockOffsetS = now - Date.now() / 1000),
+    });
     // A kiosk shows neither the filter nor the sign-out and theme switch (body.kiosk [data-kiosk-hide]).
     this.header.el.querySelector('.filters')?.setAttribute('data-kiosk-hide', '');
     this.header.signOut.setAttribute('data-kiosk-hide', '');
     this.header.signOut.before(this.theme.select);
-    root.replaceChildren(this.header.el, this.notice, this.board);
+    root.replaceChildren(this.header.el, this.notice, this.overview.el, this.board);
     window.setInterval(() => this.tick(), 1000);
     window.addEventListener('hashchange', () => this.route());
   }
@@ -88,7 +115,7 @@ class Page {
       canAudit: mayAudit(this.who),
       role: this.who.role,
       now: () => this.now(),
-      close: () => (location.hash = ''),
+      close: () => (location.hash = this.overview.homeHash()),
       write: (point) => (value) => this.write(id, point, value),
     });
     this.board.after(this.detail.el);
@@ -128,7 +155,7 @@ class Page {
     this.canWrite = mayWrite(who);
     const who_ = who.auth_required ? `${who.token} · ${who.role}` : 'auth off';
     this.header.setRole(who_, this.canWrite, this.token !== null);
-    this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, admin: who.role === 'admin', header: this.header.el, board: this.board });
+    this.alarms = new AlarmPanel({ token: this.token, canWrite: this.canWrite, admin: who.role === 'admin', header: this.header.el, board: this.board, onAlarms: (list) => this.overview.alarms(list) });
     this.startClient();
     this.route();
   }
@@ -155,6 +182,7 @@ class Page {
         this.setLink('connecting', '');
       } else if (c.state === 'reconnecting') {
         const wait = c.delayMs === undefined ? '' : `next try in ${Math.max(1, Math.round(c.delayMs / 1000))} s`;
+        if (this.everConnected) this.history.dropped(this.lastHeard ?? this.now());
         this.setLink(this.everConnected ? 'reconnecting' : 'connecting', wait);
       }
     });
@@ -162,18 +190,22 @@ class Page {
       this.synced = true;
       if (this.detail !== undefined && !this.detail.ready) this.detail.missing();
       if (!s.resumed && this.cards.size === 0) this.board.replaceChildren(h('p', { class: 'empty' }, 'The gateway has no devices configured.'));
+      this.overview.synced();
       if (s.resumed) {
         this.setLink('resynced', `at ${formatClock(new Date())}`);
-        // The trends missed what happened while away: fetch them again.
-        for (const id of this.cards.keys()) void this.loadHistory(id);
+        // Replayed diffs reached the trends as updates; devices answered with a snapshot fetch the gap.
+        void this.history.resumed();
       }
     });
     client.on('resync', (r) => {
+      if (r.snapshot && r.reason !== 'initial') this.history.snapshot(r.device_id);
       this.upsert(r.device);
       if (this.detail?.deviceId === r.device_id) this.detail.resync(r.device);
     });
     client.on('update', (u) => {
       this.clock(u.timestamp);
+      this.lastHeard = u.timestamp;
+      this.overview.changed(u.device, Object.keys(u.new_state).concat(Object.keys(u.quality ?? {})));
       const card = this.cards.get(u.device_id);
       if (card === undefined) this.upsert(u.device);
       else {
@@ -189,6 +221,8 @@ class Page {
       this.onScreen.delete(card.el);
       card.el.remove();
       this.cards.delete(r.device_id);
+      this.overview.remove(r.device_id);
+      this.history.forget(r.device_id);
     });
     client.on('error', (e) => {
       if (e.code === 'unauthorized' || e.code === 'forbidden') this.say(e.message);
@@ -202,6 +236,7 @@ class Page {
     const live = state === 'connected' || state === 'resynced';
     for (const c of this.cards.values()) c.setLinkLive(live);
     this.detail?.setLinkLive(live);
+    this.overview.setLinkLive(live);
     if (state === 'resynced') this.resyncedTimer = window.setTimeout(() => this.header.setLink('connected', ''), RESYNCED_SHOWN_MS);
   }
 
@@ -209,6 +244,7 @@ class Page {
     const existing = this.cards.get(device.device_id);
     if (existing !== undefined) {
       existing.resync(device);
+      this.overview.upsert(device, existing.el);
       return;
     }
     if (this.cards.size === 0) this.board.replaceChildren();
@@ -226,7 +262,8 @@ class Page {
     card.el.hidden = !this.matches(card);
     this.alarms?.markCards();
     card.tick(this.now());
-    void this.loadHistory(device.device_id);
+    this.overview.upsert(device, card.el);
+    this.wantHistory();
     if (this.detail?.deviceId === device.device_id && !this.detail.ready) this.route();
   }
 
@@ -247,17 +284,13 @@ class Page {
     }
   }
 
-  private async loadHistory(deviceId: string): Promise<void> {
-    const card = this.cards.get(deviceId);
-    if (card === undefined) return;
-    try {
-      const reply = await this.api.history(deviceId, TREND_WINDOW_S);
-      this.clockOffsetS = reply.now - Date.now() / 1000;
-      for (const [name, p] of Object.entries(reply.points)) card.seedTrend(name, p.t, p.v);
-      card.tick(this.now());
-    } catch {
-      // The trend fills from live values instead; the values themselves are unaffected.
-    }
+  /** The trends of the cards now shown, once the burst of devices is in (history-loader.ts). */
+  private wantHistory(): void {
+    clearTimeout(this.historyTimer);
+    this.historyTimer = window.setTimeout(() => {
+      if (this.overview.view !== 'cards') return;
+      void this.history.load([...this.cards.entries()].map(([id, c]) => ({ id, el: c.el })));
+    }, 0);
   }
 
   /** Follows the gateway's clock when ours is off by more than the link's latency. */
@@ -273,11 +306,12 @@ class Page {
   private tick(): void {
     const now = this.now();
     for (const c of this.cards.values()) if (this.onScreen.has(c.el)) c.tick(now);
+    this.overview.tick(now);
     this.detail?.tick(now);
   }
 
   private matches(card: DeviceCard): boolean {
-    return card.matches(this.header.filterText.value.trim(), this.header.filterType.value);
+    return this.overview.matches(card.device);
   }
 
   private applyFilter(): void {
@@ -287,6 +321,8 @@ class Page {
       if (!c.el.hidden) shown++;
     }
     this.say(shown === 0 && this.cards.size > 0 ? 'No device matches the filter.' : null);
+    this.overview.filtered();
+    this.wantHistory();
   }
 
   private say(text: string | null): void {

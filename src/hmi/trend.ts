@@ -23,10 +23,30 @@ export class Trend {
     this.el.append(this.path);
   }
 
-  /** Replaces the samples (history reply), oldest first. */
+  /**
+   * Adds samples from a history reply (oldest first) to those held: the window on load, or the
+   * span missed while the link was down. Where both have a sample at the same time, the
+   * history's is kept; live samples newer than the reply stay.
+   */
   seed(t: number[], v: number[]): void {
-    this.t = t.slice();
-    this.v = v.slice();
+    const mt: number[] = [];
+    const mv: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < t.length || j < this.t.length) {
+      const a = i < t.length ? t[i]! : Infinity;
+      const b = j < this.t.length ? this.t[j]! : Infinity;
+      if (a <= b) {
+        mt.push(a);
+        mv.push(v[i++]!);
+        if (a === b) j++;
+      } else {
+        mt.push(b);
+        mv.push(this.v[j++]!);
+      }
+    }
+    this.t = mt;
+    this.v = mv;
   }
 
   add(at: number, value: number): void {

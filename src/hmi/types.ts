@@ -15,6 +15,14 @@ export interface HistoryReply {
   points: Record<string, { unit: string | null; t: number[]; v: number[] }>;
 }
 
+/** GET /api/v1/history?devices=a,b&since=...: the in-memory window of many devices at once. */
+export interface HistoryBatchReply {
+  now: number;
+  since: number;
+  window_s: number;
+  devices: Record<string, { points: HistoryReply['points'] }>;
+}
+
 /** GET /api/v1/devices/{id}/history with from/to and max_points: an answer from the history store. */
 export interface StoreHistoryReply {
   device_id: string;

@@ -32,6 +32,8 @@ export const DEVICE_VIEW_FIELDS = {
   seq: 'required',
   points: 'required',
   quality: 'optional',
+  area: 'optional',
+  line: 'optional',
 } as const satisfies FieldTable<DeviceView>;
 
 export const DEVICE_UPDATE_DATA_FIELDS = {

@@ -68,6 +68,9 @@ export interface DeviceView {
    * before qualities sends none; read it through `pointQuality()`, which says `good` there.
    */
   quality?: Record<string, Quality>;
+  /** The plant area and production line of the device (config `area`, `line`); absent when not configured. */
+  area?: string;
+  line?: string;
 }
 
 export type UpdateAction = 'device_control' | 'poll' | 'stream' | 'status';

@@ -11,9 +11,15 @@
  *
  * Samples are columns (`t` seconds since the epoch, `v` values), oldest first. A point keeps a
  * sample only when its value changes: its value holds until the next sample.
+ *
+ * `GET /api/v1/history?devices=a,b,c&since=-300` is the batch form: the same in-memory window of
+ * every numeric point of many devices in one answer (`devices: {a: {points}, ...}`), so a page
+ * showing a hundred devices asks once instead of a hundred times, and after a reconnect asks for
+ * the missing span only (`since` = the last moment it has).
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
+import { DEVICE_ID_PATTERN } from '../protocol/names.js';
 import type { History } from '../core/history.js';
 import type { Historian } from '../historian/historian.js';
 import { parseStoreQuery, runStoreQuery, toCsv } from '../historian/query.js';
@@ -22,6 +28,10 @@ import type { ServerContext } from './context.js';
 import { sendError, sendJson, sendText, startReply } from './http.js';
 
 export const HISTORY_PATH = '/api/v1/devices/:id/history';
+export const BATCH_HISTORY_PATH = '/api/v1/history';
+/** Most devices one batch may name; a page with more asks in several batches. */
+export const MAX_BATCH_DEVICES = 500;
+const BATCH_PARAMS = ['devices', 'since'];
 const KNOWN_PARAMS = ['point', 'points', 'since', 'from', 'to', 'resolution', 'max_points', 'format'];
 /** Parameters that ask for the store rather than the newest in-memory window. */
 const STORE_PARAMS = ['from', 'to', 'resolution', 'max_points'];
@@ -87,8 +97,65 @@ function wantsCsv(params: URLSearchParams, accept: string): boolean {
   return format === 'csv' || (format === null && /\btext\/csv\b/.test(accept));
 }
 
+/** Parses the batch form's query: the device ids (checked against the registry) and `since`; throws coded errors. */
+export function parseBatchQuery(query: string, known: (id: string) => boolean, nowS: number): { devices: string[]; since: number | undefined } {
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (BATCH_PARAMS.includes(key)) continue;
+    const why = KNOWN_PARAMS.includes(key) ? ' (the batch form reads the newest window of every numeric point; for one device\'s points or the store use /api/v1/devices/{id}/history)' : '';
+    throw new GatewayError('invalid_request', `unknown query parameter ${JSON.stringify(key.slice(0, 40))}${why}; the batch form takes ${BATCH_PARAMS.join(', ')}`);
+  }
+  if (params.getAll('devices').length > 1) throw new GatewayError('invalid_request', 'devices must be given once, as a comma-separated list, e.g. devices=motor_01,motor_02');
+  const list = params.get('devices');
+  if (list === null || list.trim() === '') throw new GatewayError('invalid_request', 'devices is required: a comma-separated list of device ids, e.g. devices=motor_01,motor_02');
+  const devices = [...new Set(list.split(',').map((s) => s.trim()))];
+  if (devices.length > MAX_BATCH_DEVICES) {
+    throw new GatewayError('invalid_request', `devices names ${devices.length} devices; at most ${MAX_BATCH_DEVICES} per request: split the list`, {
+      details: { field: 'devices', max: MAX_BATCH_DEVICES },
+    });
+  }
+  for (const id of devices) {
+    if (id === '') throw new GatewayError('invalid_request', 'devices has an empty entry: a comma-separated list of device ids, e.g. devices=motor_01,motor_02');
+    if (!DEVICE_ID_PATTERN.test(id)) throw new GatewayError('invalid_request', `devices: ${JSON.stringify(id.slice(0, 64))} is not a device id`, { details: { field: 'devices', device_id: id.slice(0, 64) } });
+    if (!known(id)) throw new GatewayError('device_not_found', `Device ${id} not found`, { details: { field: 'devices', device_id: id } });
+  }
+  params.delete('devices');
+  // `since` reads as in the single form; no device is needed to check it.
+  const { since } = parseHistoryQuery('', params.toString(), {}, nowS);
+  return { devices, since };
+}
+
 export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: History, historian?: Historian): void {
   const { registry, stats } = ctx;
+  app.get(BATCH_HISTORY_PATH, (res, req: HttpRequest) => {
+    stats.httpRequests++;
+    const reply = startReply(res);
+    if (ctx.security.rest(req, reply, 'read') === undefined) return;
+    const query = req.getQuery() ?? '';
+    try {
+      const nowS = Date.now() / 1000;
+      const q = parseBatchQuery(query, (id) => registry.has(id), nowS);
+      const devices: Record<string, { points: Record<string, { unit: string | null; t: number[]; v: number[] }> }> = {};
+      for (const id of q.devices) {
+        const desc = registry.descriptor(id)!;
+        const points: Record<string, { unit: string | null; t: number[]; v: number[] }> = {};
+        for (const [name, meta] of Object.entries(desc.points)) {
+          if (meta.type !== 'number' && meta.type !== 'integer') continue;
+          points[name] = { unit: meta.unit ?? null, ...history.read(id, name, q.since) };
+        }
+        devices[id] = { points };
+      }
+      sendJson(reply, 200, {
+        now: nowS,
+        since: q.since ?? nowS - history.windowS,
+        window_s: history.windowS,
+        resolution_ms: history.resolutionMs,
+        devices,
+      });
+    } catch (err) {
+      sendError(reply, err, (e) => ctx.log.error({ err: e }, 'history batch request failed'));
+    }
+  });
   app.get(HISTORY_PATH, (res, req: HttpRequest) => {
     stats.httpRequests++;
     const reply = startReply(res);

@@ -165,5 +165,7 @@ export function deviceView(s: DeviceSnapshot): DeviceView {
     seq: s.seq,
     points: s.points,
     quality: s.quality,
+    ...(s.area === undefined ? {} : { area: s.area }),
+    ...(s.line === undefined ? {} : { line: s.line }),
   };
 }

@@ -176,7 +176,8 @@ describe.skipIf(!peers('chromium'))('alarms in the HMI', () => {
     });
     cleanups.push(() => gw.stop());
     const { page, errors } = await open(gw, '');
-    await page.locator('[data-device="m100"]').waitFor();
+    // A hundred devices open as the overview: one row each.
+    await page.locator('[data-row="m100"]').waitFor();
     const before = (await page.locator('#alarm-banner').boundingBox())!;
     await Promise.all(ids.map((id) => gw.gateway.control.write(id, { speed: 3000 })));
     await page.waitForFunction(() => document.querySelector('#alarm-banner')?.getAttribute('data-count') === '100');
