@@ -51,7 +51,7 @@ export class Gateway {
   /** Limits, discrete and offline alarms (ISA-18.2 states), evaluated from registry diffs. */
   readonly alarms: AlarmService;
   private drivers: Driver[] = [];
-  /** Everything that consumes registry diffs besides the WebSocket publisher, in start order. */
+  /** Everything that consumes registry diffs (history, alarms, MQTT, the WebSocket publisher), in start order. */
   private readonly consumerList: DiffConsumer[] = [];
   private readonly owner = new Map<string, Driver>();
   private state: 'new' | 'starting' | 'ready' | 'stopping' | 'stopped' = 'new';
@@ -115,6 +115,8 @@ export class Gateway {
       line: { ports: () => this.linePorts(), audit: this.audit },
       insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
+    // Last, as before: clients hear a diff after the history and the alarms took it.
+    this.addConsumer(this.server.publisher);
   }
 
   /**

@@ -20,6 +20,7 @@ import { GatewayClientError } from './errors.js';
 import { RequestQueue } from './request-queue.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, batchMessage, packResume, type ResumeEntry } from './resume-batch.js';
 import { RestClient, type FetchLike } from './rest.js';
+import { devicesOfWelcome } from '../protocol/welcome.js';
 import type { ClientEvents, ClientStats, ConnectionEvent, ConnectionState, ResyncReason } from './events.js';
 import type { Topic } from '../protocol/wire.js';
 import type { ControlResult, DeviceStatusMessage, DeviceUpdateMessage, DeviceView, PointValue, ServerMessage, SubscribedBatchMessage, SubscribedMessage } from './types.js';
@@ -397,7 +398,8 @@ export class GatewayClient {
     for (const topic of this.topics.keys()) this.subscribeTopic(topic);
     this.syncing = true;
     if (!this.resumed) {
-      for (const view of msg.devices ?? []) {
+      // Values per device, point metadata once per device type: put back together.
+      for (const view of devicesOfWelcome(msg)) {
         const device = this.store.replace(view);
         this.stats.resyncs++;
         this.events.emit('resync', { device_id: view.device_id, reason: 'initial', seq: device.seq, snapshot: true, device });

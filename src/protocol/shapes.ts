@@ -9,8 +9,10 @@ import type {
   ConnectionEstablishedMessage,
   ControlResult,
   DeviceStatusMessage,
+  DeviceTypeMeta,
   DeviceUpdateData,
   DeviceUpdateMessage,
+  DeviceValues,
   DeviceView,
   ErrorMessage,
   ServerMessage,
@@ -35,6 +37,15 @@ export const DEVICE_VIEW_FIELDS = {
   area: 'optional',
   line: 'optional',
 } as const satisfies FieldTable<DeviceView>;
+
+export const DEVICE_VALUES_FIELDS = {
+  ...DEVICE_VIEW_FIELDS,
+  points: 'optional',
+} as const satisfies FieldTable<DeviceValues>;
+
+const DEVICE_TYPE_META_FIELDS = {
+  points: 'required',
+} as const satisfies FieldTable<DeviceTypeMeta>;
 
 export const DEVICE_UPDATE_DATA_FIELDS = {
   device_id: 'required',
@@ -64,6 +75,7 @@ const CONNECTION_ESTABLISHED_FIELDS = {
   client_id: 'optional',
   instance: 'optional',
   devices: 'optional',
+  device_types: 'optional',
 } as const satisfies FieldTable<ConnectionEstablishedMessage>;
 
 const DEVICE_UPDATE_FIELDS = {
@@ -134,11 +146,15 @@ interface MessageShape {
   fields: Table;
   views?: readonly string[];
   viewLists?: readonly string[];
+  /** Fields holding a list of welcome entries (values, metadata only when not the type's). */
+  valueLists?: readonly string[];
+  /** Fields holding device type -> its point metadata. */
+  typeTables?: readonly string[];
   updateData?: string;
 }
 
 export const MESSAGE_SHAPES: Readonly<Record<string, MessageShape>> = {
-  connection_established: { fields: CONNECTION_ESTABLISHED_FIELDS, viewLists: ['devices'] },
+  connection_established: { fields: CONNECTION_ESTABLISHED_FIELDS, valueLists: ['devices'], typeTables: ['device_types'] },
   device_update: { fields: DEVICE_UPDATE_FIELDS, updateData: 'data' },
   subscribed: { fields: SUBSCRIBED_FIELDS, views: ['data'] },
   subscribed_batch: { fields: SUBSCRIBED_BATCH_FIELDS },
@@ -169,6 +185,16 @@ export function messageProblems(msg: unknown): string[] {
   for (const f of shape.viewLists ?? []) {
     const list = m[f];
     if (Array.isArray(list)) list.forEach((v, i) => problems.push(...fieldProblems(v, DEVICE_VIEW_FIELDS, `${type}.${f}[${i}]`)));
+  }
+  for (const f of shape.valueLists ?? []) {
+    const list = m[f];
+    if (Array.isArray(list)) list.forEach((v, i) => problems.push(...fieldProblems(v, DEVICE_VALUES_FIELDS, `${type}.${f}[${i}]`)));
+  }
+  for (const f of shape.typeTables ?? []) {
+    const table = m[f];
+    if (table === undefined) continue;
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) problems.push(`${type}.${f}: not an object`);
+    else for (const [name, meta] of Object.entries(table)) problems.push(...fieldProblems(meta, DEVICE_TYPE_META_FIELDS, `${type}.${f}.${name}`));
   }
   if (shape.updateData !== undefined) problems.push(...fieldProblems(m[shape.updateData], DEVICE_UPDATE_DATA_FIELDS, `${type}.${shape.updateData}`));
   return problems;

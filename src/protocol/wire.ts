@@ -90,6 +90,19 @@ export interface DeviceUpdateData {
   quality?: Record<string, Quality>;
 }
 
+/**
+ * A device as the welcome states it: its values, qualities and seq. `points` (the metadata) is
+ * left out when it is the one its device type has in the welcome's `device_types`, so 100
+ * devices of four types carry four copies of the metadata, not 100. `devicesOfWelcome()`
+ * (src/protocol/welcome.ts) gives the full views back.
+ */
+export type DeviceValues = Omit<DeviceView, 'points'> & { points?: Record<string, PointMeta> };
+
+/** The point metadata shared by every device of one `device_type` (those that differ carry their own). */
+export interface DeviceTypeMeta {
+  points: Record<string, PointMeta>;
+}
+
 export interface ConnectionEstablishedMessage {
   type: 'connection_established';
   message: string;
@@ -97,7 +110,9 @@ export interface ConnectionEstablishedMessage {
   total_connections: number;
   client_id?: string;
   instance?: string;
-  devices?: DeviceView[];
+  devices?: DeviceValues[];
+  /** The point metadata of each device type named in `devices`, once. */
+  device_types?: Record<string, DeviceTypeMeta>;
 }
 
 export interface DeviceUpdateMessage {

@@ -12,7 +12,6 @@ import { reloadRequester } from '../platform/audit.js';
 
 export function registerAdmin(app: TemplatedApp, ctx: ServerContext, insight: Insight): void {
   app.post('/api/v1/admin/reload', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     // Reloading changes what the gateway runs: role admin when tokens are configured.
     const who = ctx.security.rest(req, reply, 'admin');

@@ -34,7 +34,6 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   const internal = (err: unknown) => ctx.log.error({ err }, 'alarm request failed');
 
   app.get(ALARMS_PATH, (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     try {
@@ -46,7 +45,6 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   });
 
   app.get(`${ALARMS_PATH}/events`, (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const query = req.getQuery() ?? '';
@@ -63,7 +61,6 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   });
 
   app.get(`${ALARMS_PATH}/:id`, (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const id = param(req);
@@ -73,7 +70,6 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   });
 
   app.post(`${ALARMS_PATH}/ack`, (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'control');
     if (who === undefined) return;
@@ -118,7 +114,6 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   }
 
   function actionRoute(res: HttpResponse, req: HttpRequest, action: AlarmAction): void {
-    ctx.stats.httpRequests++;
     const reply: Reply = startReply(res);
     const who = ctx.security.rest(req, reply, ACTION_PERMISSION[action]);
     if (who === undefined) return;

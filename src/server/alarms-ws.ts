@@ -12,7 +12,7 @@ import { GatewayError } from '../core/errors.js';
 import type { AlarmEvent } from '../alarms/model.js';
 import type { AlarmService } from '../alarms/service.js';
 import type { ServerContext } from './context.js';
-import type { Connection } from './ws.js';
+import type { Connection } from './ws-connection.js';
 import { listReply } from './alarms-routes.js';
 import { now, reply, type ClientMessage } from './protocol.js';
 

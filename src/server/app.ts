@@ -1,6 +1,6 @@
 /**
- * The uWS application: REST, WebSocket and the publisher that turns registry diffs into topic
- * messages. `start()` listens, `stop()` closes in two phases: stop accepting, then close every
+ * The uWS application: REST and WebSocket. Its publisher (registry diffs to device topics) is a
+ * diff consumer the composition root adds like the others (`server.publisher`). `start()` listens, `stop()` closes in two phases: stop accepting, then close every
  * WebSocket with 1001 and every idle HTTP connection.
  */
 import type { HttpResponse, RecognizedString, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
@@ -11,8 +11,10 @@ import type { ServerConfig } from '../config/schema.js';
 import { uws, uwsBuild } from './uws.js';
 import { newStats, type Readiness, type ServerContext, type ServerStats } from './context.js';
 import { registerRest } from './rest.js';
-import { registerWebSocket, type Connection } from './ws.js';
-import { deviceUpdateMessage } from './protocol.js';
+import { registerWebSocket } from './ws.js';
+import type { Connection } from './ws-connection.js';
+import { WebSocketPublisher } from './ws-publisher.js';
+import { countedApp } from './router.js';
 import { sendJson, startReply } from './http.js';
 import { registerMetrics, type Insight } from './metrics.js';
 import { registerAdmin } from './admin.js';
@@ -72,6 +74,8 @@ export class Server {
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<Connection>>();
   private unsubscribe: (() => void) | undefined;
+  /** Registry diffs to device topics: a DiffConsumer, added to the gateway's consumers. */
+  readonly publisher = new WebSocketPublisher(this.stats);
   /** Closes subscribers whose queue passed server.max_backpressure_bytes (src/server/limits-backpressure.ts). */
   private sweep: BackpressureSweep | undefined;
   private boundPort = 0;
@@ -134,16 +138,8 @@ export class Server {
         return any;
       },
     };
-    this.unsubscribe = registry.onDiff((diff) => {
-      this.stats.publishes++;
-      fanOut.publish(diff.device_id, deviceUpdateMessage(diff), false);
-    });
-    const unpublishAlarms = this.options.alarms ? publishAlarms(fanOut, this.options.alarms) : undefined;
-    const unsubscribeDiffs = this.unsubscribe;
-    this.unsubscribe = () => {
-      unsubscribeDiffs();
-      unpublishAlarms?.();
-    };
+    this.publisher.attach(fanOut);
+    this.unsubscribe = this.options.alarms ? publishAlarms(fanOut, this.options.alarms) : undefined;
 
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(config.host, config.port, (socket) => {
@@ -184,8 +180,10 @@ export class Server {
   }
 
   /** Every route and the WebSocket endpoint, on one serving app. */
-  private register(app: TemplatedApp, ctx: ServerContext): void {
-    this.connectionCap = this.capConnections(app, ctx);
+  private register(serving: TemplatedApp, ctx: ServerContext): void {
+    this.connectionCap = this.capConnections(serving, ctx);
+    // Routes register through the counting router: every HTTP request is counted once there.
+    const app = countedApp(serving, this.stats);
     registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
@@ -240,6 +238,7 @@ export class Server {
 
   /** Stops accepting, closes every WebSocket with 1001 (going away), then the app. */
   async stop(): Promise<void> {
+    this.publisher.attach(undefined);
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.sweep?.stop();

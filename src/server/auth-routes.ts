@@ -10,7 +10,6 @@ import { sendJson, startReply } from './http.js';
 
 export function registerAuthRoutes(app: TemplatedApp, ctx: ServerContext, configView: (() => unknown) | undefined): void {
   app.get('/api/v1/whoami', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'read');
     if (who === undefined) return;
@@ -19,14 +18,12 @@ export function registerAuthRoutes(app: TemplatedApp, ctx: ServerContext, config
   });
 
   app.get('/api/v1/tokens', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'admin') === undefined) return;
     sendJson(reply, 200, { tokens: ctx.security.tokenReport() });
   });
 
   app.get('/api/v1/config', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'admin') === undefined) return;
     sendJson(reply, 200, redactConfig(configView?.() ?? { server: ctx.config }));

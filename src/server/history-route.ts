@@ -157,7 +157,6 @@ export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: 
     }
   });
   app.get(HISTORY_PATH, (res, req: HttpRequest) => {
-    stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     let id = req.getParameter(0) ?? '';

@@ -49,7 +49,6 @@ export function registerMetrics(app: TemplatedApp, ctx: ServerContext, insight: 
     sendText(reply, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(ctx, insight));
   });
   app.get('/api/v1/status', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     sendJson(reply, 200, statusReport(ctx, insight));
@@ -153,7 +152,7 @@ export function renderMetrics(ctx: ServerContext, insight: Insight): string {
   out.metric('mgw_ws_messages_in_total', 'counter', 'WebSocket messages received.', [[{}, s.messagesIn]]);
   out.metric('mgw_ws_messages_out_total', 'counter', 'WebSocket messages sent directly (not counting topic fan-out).', [[{}, s.messagesOut]]);
   out.metric('mgw_publishes_total', 'counter', 'Registry diffs published to device topics.', [[{}, s.publishes]]);
-  out.metric('mgw_http_requests_total', 'counter', 'REST requests handled.', [[{}, s.httpRequests]]);
+  out.metric('mgw_http_requests_total', 'counter', 'HTTP requests received, counted once in the router for every path: REST, /metrics (a scrape counts itself), /healthz, /readyz, the HMI files, HEAD and 404/405 answers. WebSocket upgrades are not: they count in mgw_ws_connections_total.', [[{}, s.httpRequests]]);
   out.metric('mgw_tcp_connections', 'gauge', 'Open TCP connections, HTTP and WebSocket (counted on the uWS 20.57 build only; 0 on 20.30).', [[{}, s.tcpConnections]]);
   out.metric('mgw_tcp_connections_refused_total', 'counter', 'Connections closed as they opened, past server.max_http_connections (uWS 20.57 only).', [[{}, s.tcpConnectionsRefused]]);
 

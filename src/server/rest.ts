@@ -22,7 +22,6 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   const internal = (err: unknown) => log.error({ err }, 'request failed');
 
   app.get('/api/v1/devices', (res, req) => {
-    stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     let wanted;
@@ -40,7 +39,6 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   });
 
   app.get('/api/v1/devices/:id', (res, req) => {
-    stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const id = deviceIdParam(req);
@@ -50,7 +48,6 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   });
 
   app.post('/api/v1/devices/:id', (res, req) => {
-    stats.httpRequests++;
     // Everything from req must be read before the first await: req lives on the stack.
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'control');
