@@ -6,7 +6,7 @@
  */
 import type * as v from 'valibot';
 import type { Driver, DriverContext } from '../src/core/driver.js';
-import type { BusConfig } from './modbus/config.js';
+import type { BusConfig } from './bus/config.js';
 
 /** The entries the cross-checks see; one that failed the schema is `undefined` and keeps its index (its path). */
 export interface CrossCheckEntries {

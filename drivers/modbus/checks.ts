@@ -2,14 +2,18 @@
  * Config rules for buses and Modbus devices that span several entries (the per-field schema
  * cannot see them). Each problem names its path and what to change.
  */
-import type { CheckedEntries } from '../../src/config/cross-checks.js';
+import type { CrossCheckEntries } from '../descriptor.js';
 import type { ModbusDeviceConfig, ModbusPointConfig } from './config.js';
 import { isBitTable, parseBits, pointField, pointType, registerCount } from './codec.js';
 import { devicePointConfigs } from './device.js';
 import { PROFILES } from '../profiles/index.js';
 
-/** Entries that failed the schema are `undefined` (see CheckedEntries): skipped, their index kept. */
-export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>): string[] {
+function isModbus(d: { driver: string } | undefined): d is ModbusDeviceConfig {
+  return d?.driver === 'modbus';
+}
+
+/** Entries that failed the schema are `undefined` (see CrossCheckEntries): skipped, their index kept. */
+export function modbusCrossChecks(cfg: CrossCheckEntries): string[] {
   const problems: string[] = [];
   const buses = cfg.buses ?? [];
   const busIndex = new Map<string, number>();
@@ -21,7 +25,7 @@ export function modbusCrossChecks(cfg: Pick<CheckedEntries, 'buses' | 'devices'>
   });
   const unitsOnBus = new Map<string, number>();
   cfg.devices.forEach((d, i) => {
-    if (d?.driver !== 'modbus') return;
+    if (!isModbus(d)) return;
     const where = `devices[${i}]`;
     const bus = busIndex.has(d.bus) ? buses[busIndex.get(d.bus)!] : undefined;
     if (bus !== undefined && bus.kind !== 'tcp' && (d.unit < 1 || d.unit > 247)) {

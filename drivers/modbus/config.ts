@@ -1,11 +1,12 @@
 /**
- * Config of Modbus buses (one physical line each: a serial port or a TCP connection) and of the
- * devices (units) on them. Addresses are zero-based PDU addresses as they travel on the wire:
+ * Config of Modbus devices (units) on a bus (the buses: drivers/bus/config.ts). Addresses are zero-based PDU addresses as they travel on the wire:
  * holding register "40001" in a vendor manual is `table: holding, address: 0`.
  */
 import * as v from 'valibot';
 import { deviceCommon, int, num, pointConfirm, pointNameRule, text } from '../../src/config/fields.js';
-import { PROFILE_NAMES } from '../profiles/index.js';
+import { PROFILE_NAMES } from '../profiles/names.js';
+
+export type { BusConfig } from '../bus/config.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
 export const POINT_TYPES = [
@@ -27,7 +28,6 @@ export const POINT_TYPES = [
 ] as const;
 export const TRIMS = ['right', 'both', 'none'] as const;
 export const ORDERS = ['big', 'little'] as const;
-export const PARITIES = ['none', 'even', 'odd'] as const;
 export const WRITE_FUNCTIONS = [6, 16] as const;
 export const BIT_WRITES = ['mask', 'read_modify_write'] as const;
 
@@ -49,90 +49,6 @@ const bitWrite = v.pipe(
 export type Table = (typeof TABLES)[number];
 export type ModbusPointType = (typeof POINT_TYPES)[number];
 
-/** Settings every bus has, whatever carries it. */
-const busCommon = {
-  id: v.pipe(
-    v.string('must be a string'),
-    v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."'),
-    v.description('Bus id that devices name in `bus:`.'),
-  ),
-  timeout_ms: v.optional(int(10, 60_000, 'How long to wait for one reply before it counts as a timeout (ms, 10-60000).'), 300),
-  retries: v.optional(int(0, 10, 'Extra attempts after a timeout before the poll or write fails (0-10).'), 1),
-  quiet_ms: v.optional(
-    int(
-      0,
-      60_000,
-      'Silence kept after a timeout before the next request, so a late reply is not taken for the next answer (ms). Default: RTU (also over TCP) timeout_ms + the inter-frame gap (a reply up to twice the timeout is dropped), TCP 0 (replies carry a transaction id).',
-    ),
-    undefined,
-  ),
-  backoff_max_ms: v.optional(
-    int(100, 3_600_000, 'Longest pause between polls of a unit that does not answer (ms); the pause doubles from its poll interval.'),
-    30_000,
-  ),
-  request_delay_ms: v.optional(
-    int(0, 10_000, 'Silence kept between the end of one transaction and the next request (ms), for slow serial converters and units. Default 0.'),
-    0,
-  ),
-  reconnect_max_ms: v.optional(int(100, 600_000, 'Longest pause between attempts to reopen a lost port or connection (ms).'), 10_000),
-  max_gap: v.optional(
-    int(0, 124, 'The read planner merges points into one request across unused gaps of up to this many registers (bits: x16).'),
-    8,
-  ),
-};
-
-export const RtuBusSchema = v.strictObject(
-  {
-    ...busCommon,
-    kind: v.literal('rtu'),
-    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
-    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 19_200),
-    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
-    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 8),
-    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
-  },
-  'unknown setting',
-);
-
-/** Modbus ASCII on a serial port: frames as hexadecimal text, most often 7 data bits. */
-export const AsciiBusSchema = v.strictObject(
-  {
-    ...busCommon,
-    kind: v.literal('ascii'),
-    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
-    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 9600),
-    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
-    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 7),
-    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
-  },
-  'unknown setting',
-);
-
-export const TcpBusSchema = v.strictObject(
-  {
-    ...busCommon,
-    kind: v.literal('tcp'),
-    host: text('Host name or IP address of the Modbus TCP server or gateway.'),
-    port: v.optional(int(1, 65535, 'TCP port (502 is the Modbus standard).'), 502),
-  },
-  'unknown setting',
-);
-
-/**
- * RTU frames over a TCP connection: the transparent serial servers (RS-485-to-Ethernet boxes)
- * that pass bytes through without turning them into Modbus TCP.
- */
-export const RtuOverTcpBusSchema = v.strictObject(
-  {
-    ...busCommon,
-    kind: v.literal('rtu_over_tcp'),
-    host: text('Host name or IP address of the serial server.'),
-    port: int(1, 65535, 'TCP port the serial server passes to its RS-485 port (often 4001, 8899 or 502).'),
-  },
-  'unknown setting',
-);
-
-export const BusSchema = v.variant('kind', [RtuBusSchema, TcpBusSchema, RtuOverTcpBusSchema, AsciiBusSchema], 'kind must be one of: rtu, tcp, rtu_over_tcp, ascii');
 
 export const ModbusPointSchema = v.strictObject(
   {
@@ -242,10 +158,6 @@ export const ModbusDeviceSchema = v.strictObject(
   'unknown setting',
 );
 
-export type BusConfig = v.InferOutput<typeof BusSchema>;
-export type RtuBusConfig = v.InferOutput<typeof RtuBusSchema>;
-export type TcpBusConfig = v.InferOutput<typeof TcpBusSchema>;
-export type RtuOverTcpBusConfig = v.InferOutput<typeof RtuOverTcpBusSchema>;
 export type ModbusPointConfig = v.InferOutput<typeof ModbusPointSchema>;
 export type ModbusPointInput = v.InferInput<typeof ModbusPointSchema>;
 export type ModbusDeviceConfig = v.InferOutput<typeof ModbusDeviceSchema>;

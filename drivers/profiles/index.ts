@@ -6,8 +6,9 @@ import { SDM120 } from './sdm120.js';
 
 export type { Profile } from './types.js';
 
-export const PROFILE_NAMES = ['vfd', 'xy-md02', 'sdm120'] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+import type { ProfileName } from './names.js';
+
+export { PROFILE_NAMES, type ProfileName } from './names.js';
 
 export const PROFILES: Record<ProfileName, Profile> = {
   vfd: VFD,

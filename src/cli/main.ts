@@ -9,11 +9,10 @@ import { CliError, EXIT, EXIT_HELP } from './exit.js';
 import { jsonErrorLine, wantsJson } from './json-errors.js';
 import { defaultUrl } from './paths.js';
 
-export interface GlobalOptions {
-  url: string;
-  json: boolean;
-  token?: string | undefined;
-}
+import type { GlobalOptions } from './options.js';
+
+/** Declared in options.ts (a leaf the commands import); named here for older imports. */
+export type { GlobalOptions } from './options.js';
 
 type Globals = () => GlobalOptions;
 type Register = (program: Command, globals: Globals) => void;

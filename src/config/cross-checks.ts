@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { AuthSchema, authProblems, type AuthConfig } from '../server/auth-config.js';
 import { ALL_KINDS } from '../../drivers/kinds.js';
-import { BusSchema, type BusConfig } from '../../drivers/modbus/config.js';
+import { BusSchema, type BusConfig } from '../../drivers/bus/config.js';
 import { DeviceSchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 import { alarmDefinitionsOf } from '../alarms/from-config.js';
 import { NorthboundSchema, northboundProblems, type NorthboundConfig } from '../northbound/config.js';

@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { int, text } from './fields.js';
-import { BusSchema } from '../../drivers/modbus/config.js';
+import { BusesSchema } from '../../drivers/bus/config.js';
 import { DRIVER_KINDS } from '../../drivers/kinds.js';
 import { HealthSchema } from '../platform/watchdog.js';
 import { AuthSchema } from '../server/auth-config.js';
@@ -107,7 +107,7 @@ export const GatewayConfigSchema = v.strictObject(
     alarms: v.optional(AlarmSettingsSchema, {}),
     northbound: v.optional(NorthboundSchema, {}),
     state_dir: v.optional(text('Directory for the audit trail and other state. Default: $STATE_DIRECTORY (systemd), else ./state.')),
-    buses: v.optional(v.array(BusSchema, 'must be a list of buses (Modbus RTU serial lines or Modbus TCP connections)'), []),
+    buses: BusesSchema,
     devices: v.pipe(v.array(DeviceSchema, 'must be a list of devices'), v.minLength(1, 'must list at least one device')),
   },
   'unknown setting',

@@ -19,7 +19,7 @@ import WebSocket from 'ws';
 import { api } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
 import { dim, paint, print, red, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { backoffDelay } from '../../client/backoff.js';
 import { parseDuration } from '../../alarms/duration.js';
 import type { AlarmActionReply, AlarmEvent, AlarmEventsReply, AlarmListReply, AlarmView } from '../../alarms/model.js';

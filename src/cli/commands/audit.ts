@@ -11,7 +11,7 @@ import { auditFile, type AlarmAuditRecord, type AuditLine, type AuditRecord, typ
 import { CliError, EXIT } from '../exit.js';
 import { defaultConfigPath } from '../paths.js';
 import { formatValue, green, print, red, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 interface AuditOptions {
   file?: string;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command, Option } from 'commander';
 import { DEVICE_TIMEOUT_MS, deviceIds } from '../complete-devices.js';
 import { CliError, EXIT } from '../exit.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { print } from '../output.js';
 
 /**

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { configJsonSchema } from '../../config/jsonschema.js';
 import { print } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 export function registerConfigCommands(program: Command, globals: () => GlobalOptions): void {
   const config = program.command('config').description('check and describe configuration files');

@@ -4,7 +4,7 @@ import type { ControlResult, DeviceView } from '../../protocol/wire.js';
 import { api, type ApiMeta } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
 import { age, dim, formatQualified, formatValue, green, print, red, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 export function registerDeviceCommands(program: Command, globals: () => GlobalOptions): void {
   program

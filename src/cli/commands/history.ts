@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { api } from '../api.js';
 import { CliError, EXIT } from '../exit.js';
 import { dim, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { toCsv, type StoreAnswer } from '../../historian/query.js';
 
 interface HistoryOptions {

@@ -10,7 +10,7 @@ import { exitForCode } from '../../protocol/errors.js';
 import { networkReason, restRequest } from '../../protocol/rest.js';
 import type { SerialTransport } from '../../../drivers/bus/serial.js';
 import { CliError, EXIT } from '../exit.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { intOption } from './modbus-options.js';
 import { print } from '../output.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { api } from '../api.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import type { ReloadOutcome } from '../../protocol/wire.js';
 
 export function registerReload(program: Command, globals: () => GlobalOptions): void {

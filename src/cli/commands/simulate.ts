@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander';
 import { SerialPort } from 'serialport';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { CliError, EXIT } from '../exit.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { SimulatedLineDevice, type SimulatedModel } from '../../../drivers/line/simulated.js';
 import { DELIMITER_NAMES } from '../../../drivers/line/config.js';
 

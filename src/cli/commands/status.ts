@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { api } from '../api.js';
 import { EXIT } from '../exit.js';
 import { dim, green, red, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import type { StatusReport } from '../../server/metrics.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOptions): void {

@@ -3,7 +3,7 @@
  * registered together so the program's composition stays one line.
  */
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { registerPorts } from './ports.js';
 import { registerModbusCommands } from './modbus.js';
 import { registerLineCommands } from './line.js';

@@ -15,7 +15,7 @@ import { CliError, EXIT } from '../exit.js';
 import { addEntry, readTokenFile, removeEntry, saveTokenFile } from '../config-tokens.js';
 import { defaultConfigPath } from '../paths.js';
 import { print, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 const NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 

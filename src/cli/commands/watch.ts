@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
 import { GatewayClient, type WebSocketConstructor } from '../../client/index.js';
 import { CliError, EXIT } from '../exit.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { jsonOutput, lineOutput, passes, tableOutput, type Output } from './watch-output.js';
 import type { PointFilter } from './watch-values.js';
 
