@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { POINT_NAME_PATTERN, POINT_NAME_RULE } from '../protocol/names.js';
-import { ALARM_PRIORITIES } from './model.js';
+import { ALARM_PRIORITIES } from '../protocol/alarms.js';
 
 const num = (description: string) => v.pipe(v.number('must be a number'), v.finite('must be finite'), v.description(description));
 const ms = (max: number, description: string) =>

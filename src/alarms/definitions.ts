@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import type { PointMap, PointMeta, PointValue } from '../core/points.js';
-import type { AlarmKind, AlarmPriority } from './model.js';
+import type { AlarmKind, AlarmPriority } from '../protocol/alarms.js';
 import { PointAlarmsSchema, type DeviceAlarmsConfig, type PointAlarmsConfig, type PointAlarmsInput } from './config.js';
 
 export interface AlarmDefinition {

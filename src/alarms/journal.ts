@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AlarmEvent } from './model.js';
+import type { AlarmEvent } from '../protocol/alarms.js';
 
 export interface JournalOptions {
   dir: string;

@@ -17,7 +17,7 @@
  * it back as the condition is then: active -> active_unack (it is annunciated afresh), else
  * normal. A shelved alarm may be taken out of service; an alarm out of service cannot be shelved.
  */
-import type { AlarmState, AlarmTransition } from './model.js';
+import type { AlarmState, AlarmTransition } from '../protocol/alarms.js';
 
 export interface MachineRecord {
   /** The condition as last evaluated (a limit crossed, the device offline, ...). */

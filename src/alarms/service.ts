@@ -21,7 +21,7 @@ import { AlarmEvaluator } from './evaluator.js';
 import { AlarmJournal } from './journal.js';
 import { AlarmStateFile } from './persist.js';
 import { AlarmStats } from './stats.js';
-import type { AlarmActor, AlarmEvent, AlarmView } from './model.js';
+import type { AlarmActor, AlarmEvent, AlarmView } from '../protocol/alarms.js';
 
 export type AlarmAction = 'ack' | 'shelve' | 'unshelve' | 'out_of_service' | 'return_to_service';
 

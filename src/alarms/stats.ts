@@ -6,7 +6,7 @@
  * - standing alarms (from the table at scrape time): active for longer than standing_after_s.
  * Memory is bounded: raise times older than 10 minutes are dropped as new ones come.
  */
-import type { AlarmEvent } from './model.js';
+import type { AlarmEvent } from '../protocol/alarms.js';
 
 export const RATE_WINDOW_S = 600;
 export const CHATTER_WINDOW_S = 60;

@@ -10,7 +10,7 @@
 import { GatewayError } from '../core/errors.js';
 import { NORMAL, stateOf, step, type MachineInput, type MachineRecord } from './machine.js';
 import type { AlarmDefinition } from './definitions.js';
-import { isUnacked, type AlarmActor, type AlarmEvent, type AlarmTransition, type AlarmValue, type AlarmView } from './model.js';
+import { isUnacked, type AlarmActor, type AlarmEvent, type AlarmTransition, type AlarmValue, type AlarmView } from '../protocol/alarms.js';
 
 interface AlarmRecord extends MachineRecord {
   def: AlarmDefinition;

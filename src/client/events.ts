@@ -2,7 +2,8 @@
  * What a GatewayClient tells its listeners: the payload of each event and its counters.
  */
 import type { GatewayClientError } from './errors.js';
-import type { DeviceUpdateData, DeviceView } from './types.js';
+import type { DeviceUpdateData, DeviceView, Topic } from './types.js';
+import type { AlarmTopicMessage } from '../protocol/alarms.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -65,9 +66,10 @@ export interface SyncedEvent {
 }
 
 /** A message of a topic besides devices (`alarms`): its `subscribed` answer and its events, as sent. */
+/** A message of a followed topic, as the protocol types it (src/protocol/alarms.ts). */
 export interface TopicEvent {
-  topic: string;
-  message: Record<string, unknown>;
+  topic: Topic;
+  message: AlarmTopicMessage;
 }
 
 export interface ClientEvents extends Record<string, unknown> {

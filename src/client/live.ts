@@ -354,9 +354,8 @@ export class GatewayClient {
   }
 
   private handle(msg: ServerMessage): void {
-    const topic = (msg as { topic?: unknown }).topic;
-    if (typeof topic === 'string') {
-      this.events.emit('topic', { topic, message: msg as unknown as Record<string, unknown> });
+    if ('topic' in msg) {
+      this.events.emit('topic', { topic: msg.topic, message: msg });
       return;
     }
     switch (msg.type) {

@@ -3,7 +3,7 @@
  * page's token. A refusal (a viewer's token, an alarm already acknowledged by someone else)
  * comes back as an Error with the gateway's own message, ready to show.
  */
-import type { AlarmActionReply, AlarmEventsReply } from '../alarms/model.js';
+import type { AlarmActionReply, AlarmEventsReply } from '../protocol/alarms.js';
 
 export class AlarmApi {
   constructor(private readonly token: string | null) {}

@@ -3,8 +3,8 @@
  * newest unacknowledged alarm, flashing only while something is unacknowledged, a link to the
  * list, and the sound toggle (off by default, remembered per browser).
  */
-import { compareAlarms, isUnacked, type AlarmEvent, type AlarmView } from '../alarms/model.js';
-import { ALARM_PRIORITIES } from '../alarms/model.js';
+import { compareAlarms, isUnacked, type AlarmEvent, type AlarmView } from '../protocol/alarms.js';
+import { ALARM_PRIORITIES } from '../protocol/alarms.js';
 import { h, setAttr, setText } from './dom.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_WORD, timeOf } from './alarm-look.js';
 

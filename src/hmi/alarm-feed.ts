@@ -3,7 +3,7 @@
  * `alarms` topic there, keeps the list from the snapshot and every `alarm_event`, and after a
  * reconnect (the client's) resumes after the last seq it applied.
  */
-import type { AlarmEvent, AlarmListReply, AlarmView } from '../alarms/model.js';
+import type { AlarmEvent, AlarmTopicMessage, AlarmView } from '../protocol/alarms.js';
 import type { TopicEvent } from '../client/events.js';
 
 export interface AlarmFeedOptions {
@@ -35,17 +35,16 @@ export class AlarmFeed {
     return [...this.alarms.values()];
   }
 
-  private message(m: Record<string, unknown>): void {
-    if (m['type'] === 'subscribed' && m['topic'] === 'alarms') {
-      this.seq = m['seq'] as number;
-      const list = m['alarms'] as AlarmListReply['alarms'] | undefined;
-      if (list !== undefined) {
+  private message(m: AlarmTopicMessage): void {
+    if (m.type === 'subscribed') {
+      this.seq = m.seq;
+      if (m.alarms !== undefined) {
         this.alarms.clear();
-        for (const a of list) this.alarms.set(a.id, a);
+        for (const a of m.alarms) this.alarms.set(a.id, a);
         this.options.onChange(undefined);
       }
-    } else if (m['type'] === 'alarm_event') {
-      const e = m['event'] as AlarmEvent;
+    } else if (m.type === 'alarm_event') {
+      const e = m.event;
       if (this.seq !== undefined && e.seq <= this.seq) return;
       this.seq = e.seq;
       this.apply(e);

@@ -4,7 +4,7 @@
  * takes an alarm out of service (after a confirmation that says what it means) and returns it.
  * Roles that may not act (viewer) see no buttons; the gateway refuses them anyway.
  */
-import { ALARM_PRIORITIES, compareAlarms, isUnacked, type AlarmView } from '../alarms/model.js';
+import { ALARM_PRIORITIES, compareAlarms, isUnacked, type AlarmView } from '../protocol/alarms.js';
 import { h, setText } from './dom.js';
 import { AlarmApi } from './alarm-api.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_ICON, STATE_WORD, timeOf, valueText } from './alarm-look.js';

@@ -3,7 +3,7 @@
  * meaning is carried by colour alone (EEMUA 191; colour-blind operators), and its texts.
  */
 import { formatClock } from './format.js';
-import type { AlarmPriority, AlarmState, AlarmView } from '../alarms/model.js';
+import type { AlarmPriority, AlarmState, AlarmView } from '../protocol/alarms.js';
 
 export const PRIORITY_ICON: Record<AlarmPriority, string> = { critical: '◆', high: '▲', medium: '●', low: '▼' };
 export const PRIORITY_WORD: Record<AlarmPriority, string> = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low' };

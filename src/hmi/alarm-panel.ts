@@ -4,7 +4,7 @@
  * coloured by priority). main.ts creates it after sign-in, hands it the page's one WebSocket
  * client (follow()) and calls markCards() for new cards.
  */
-import { PRIORITY_RANK, type AlarmEvent, type AlarmView } from '../alarms/model.js';
+import { PRIORITY_RANK, type AlarmEvent, type AlarmView } from '../protocol/alarms.js';
 import { h, setAttr, setText } from './dom.js';
 import { AlarmApi } from './alarm-api.js';
 import { AlarmBanner } from './alarm-banner.js';

@@ -3,7 +3,7 @@
  * The composition root adds it as one more consumer of registry diffs.
  */
 import type { Logger } from 'pino';
-import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmEvent } from '../protocol/alarms.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';

@@ -16,7 +16,7 @@ import type { Packet } from 'mqtt';
 import type { DeviceDiff, Registry } from '../core/registry.js';
 import { deviceUpdateMessage, deviceView } from '../server/protocol.js';
 import type { OutMessage, Subscription } from './link.js';
-import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmEvent } from '../protocol/alarms.js';
 import type { AlarmSource, NorthboundMode } from './mode.js';
 import type { CommandHandler } from './commands.js';
 import { discoveryMessages } from './home-assistant.js';

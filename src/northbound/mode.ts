@@ -4,7 +4,7 @@
  * turns diffs, alarm transitions and snapshots into MQTT messages and handles what arrives on its topics.
  */
 import type { Packet } from 'mqtt';
-import type { AlarmEvent, AlarmView } from '../alarms/model.js';
+import type { AlarmEvent, AlarmView } from '../protocol/alarms.js';
 import type { DeviceDiff } from '../core/registry.js';
 import type { OutMessage, Subscription } from './link.js';
 

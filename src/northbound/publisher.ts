@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
-import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmEvent } from '../protocol/alarms.js';
 import type { DeviceDiff } from '../core/registry.js';
 import type { NorthboundConfig } from './config.js';
 import { BrokerLink, type OutMessage } from './link.js';

@@ -20,7 +20,7 @@ import type { PointMeta } from '../core/points.js';
 import type { DeviceDiff, Registry } from '../core/registry.js';
 import type { CommandHandler } from './commands.js';
 import type { OutMessage, Subscription } from './link.js';
-import type { AlarmEvent, AlarmView } from '../alarms/model.js';
+import type { AlarmEvent, AlarmView } from '../protocol/alarms.js';
 import type { AlarmSource, ModeHost, NorthboundMode } from './mode.js';
 import { SparkplugSession } from './session.js';
 import { DataType, type PropertyValue, birthProperties, datatypeOf, decodePayload, encodePayload, qualityValue, setValue, valueFor, type Metric } from './sparkplug-payload.js';

@@ -19,6 +19,7 @@ import type {
   SubscribedBatchMessage,
   SubscribedMessage,
 } from './wire.js';
+import type { AlarmEvent, AlarmEventMessage, AlarmsSubscribedMessage, AlarmsUnsubscribedMessage, AlarmView } from './alarms.js';
 
 type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
 /** One entry per field of T: 'optional' for an optional field, else 'required'. */
@@ -139,6 +140,78 @@ const PLAIN_REPLY_FIELDS = {
   timestamp: 'required',
 } as const satisfies FieldTable<PlainReply>;
 
+export const ALARM_VIEW_FIELDS = {
+  id: 'required',
+  device_id: 'required',
+  point: 'required',
+  kind: 'required',
+  priority: 'required',
+  message: 'required',
+  state: 'required',
+  active: 'required',
+  acked: 'required',
+  ack_required: 'required',
+  value: 'required',
+  limit: 'required',
+  unit: 'required',
+  active_since: 'required',
+  last_change: 'required',
+  shelved_until: 'required',
+  shelved_by: 'required',
+  comment: 'required',
+} as const satisfies FieldTable<AlarmView>;
+
+export const ALARM_EVENT_FIELDS = {
+  seq: 'required',
+  time: 'required',
+  alarm_id: 'required',
+  device_id: 'required',
+  point: 'required',
+  kind: 'required',
+  priority: 'required',
+  message: 'required',
+  transition: 'required',
+  from: 'required',
+  to: 'required',
+  active: 'required',
+  acked: 'required',
+  value: 'required',
+  limit: 'required',
+  unit: 'required',
+  by: 'required',
+  comment: 'required',
+  shelved_until: 'required',
+} as const satisfies FieldTable<AlarmEvent>;
+
+const ALARM_EVENT_MESSAGE_FIELDS = {
+  type: 'required',
+  topic: 'required',
+  seq: 'required',
+  event: 'required',
+  timestamp: 'required',
+} as const satisfies FieldTable<AlarmEventMessage>;
+
+const ALARMS_SUBSCRIBED_FIELDS = {
+  type: 'required',
+  topic: 'required',
+  seq: 'required',
+  replayed: 'optional',
+  resync: 'optional',
+  alarms: 'optional',
+  count: 'optional',
+  counts: 'optional',
+  unacked: 'optional',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<AlarmsSubscribedMessage>;
+
+const ALARMS_UNSUBSCRIBED_FIELDS = {
+  type: 'required',
+  topic: 'required',
+  id: 'optional',
+  timestamp: 'required',
+} as const satisfies FieldTable<AlarmsUnsubscribedMessage>;
+
 type Table = Readonly<Record<string, 'required' | 'optional'>>;
 
 /** A message type's fields, and which of them hold a device view or an update's data. */
@@ -151,6 +224,10 @@ interface MessageShape {
   /** Fields holding device type -> its point metadata. */
   typeTables?: readonly string[];
   updateData?: string;
+  /** A field holding an alarm transition. */
+  alarmEvent?: string;
+  /** A field holding a list of alarms as the list shows them. */
+  alarmList?: string;
 }
 
 export const MESSAGE_SHAPES: Readonly<Record<string, MessageShape>> = {
@@ -163,6 +240,10 @@ export const MESSAGE_SHAPES: Readonly<Record<string, MessageShape>> = {
   error: { fields: ERROR_FIELDS },
   pong: { fields: PLAIN_REPLY_FIELDS },
   unsubscribed: { fields: PLAIN_REPLY_FIELDS },
+  alarm_event: { fields: ALARM_EVENT_MESSAGE_FIELDS, alarmEvent: 'event' },
+  // Replies about a topic rather than a device: looked up as `<type> topic`.
+  'subscribed topic': { fields: ALARMS_SUBSCRIBED_FIELDS, alarmList: 'alarms' },
+  'unsubscribed topic': { fields: ALARMS_UNSUBSCRIBED_FIELDS },
 };
 
 /** Fields of `value` the table does not list, and required fields it lacks, each with its path. */
@@ -177,7 +258,8 @@ export function fieldProblems(value: unknown, table: Table, where: string): stri
 /** Holds one WebSocket message against its protocol type (nested device views and update data too). */
 export function messageProblems(msg: unknown): string[] {
   const type = (msg as { type?: unknown } | null)?.type;
-  const shape = typeof type === 'string' ? MESSAGE_SHAPES[type] : undefined;
+  const topical = typeof msg === 'object' && msg !== null && 'topic' in msg && (type === 'subscribed' || type === 'unsubscribed');
+  const shape = typeof type === 'string' ? MESSAGE_SHAPES[topical ? `${type} topic` : type] : undefined;
   if (shape === undefined) return [`message type ${String(type)}: not in the protocol types`];
   const m = msg as Record<string, unknown>;
   const problems = fieldProblems(msg, shape.fields, type as string);
@@ -196,6 +278,9 @@ export function messageProblems(msg: unknown): string[] {
     if (typeof table !== 'object' || table === null || Array.isArray(table)) problems.push(`${type}.${f}: not an object`);
     else for (const [name, meta] of Object.entries(table)) problems.push(...fieldProblems(meta, DEVICE_TYPE_META_FIELDS, `${type}.${f}.${name}`));
   }
+  if (shape.alarmEvent !== undefined) problems.push(...fieldProblems(m[shape.alarmEvent], ALARM_EVENT_FIELDS, `${type}.${shape.alarmEvent}`));
+  const alarms = shape.alarmList === undefined ? undefined : m[shape.alarmList];
+  if (Array.isArray(alarms)) alarms.forEach((a, i) => problems.push(...fieldProblems(a, ALARM_VIEW_FIELDS, `${type}.${shape.alarmList}[${i}]`)));
   if (shape.updateData !== undefined) problems.push(...fieldProblems(m[shape.updateData], DEVICE_UPDATE_DATA_FIELDS, `${type}.${shape.updateData}`));
   return problems;
 }

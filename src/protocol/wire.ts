@@ -3,6 +3,7 @@
  * replies from these types and the typed client, the CLI and the HMI read them, so a field added
  * on one side and not the other is a compile error. Browser-safe: no Node imports.
  */
+import type { AlarmTopicMessage } from './alarms.js';
 export type PointValue = number | boolean | string | null;
 
 /**
@@ -182,6 +183,7 @@ export type ServerMessage =
   | DeviceStatusMessage
   | AllDevicesStatusMessage
   | ErrorMessage
+  | AlarmTopicMessage
   | { type: 'pong' | 'unsubscribed'; id?: string | number; device_id?: string; timestamp: number };
 
 /**

@@ -3,7 +3,7 @@
  * annunciated by priority, unacknowledged, shelved, out of service, the rate per 10 minutes,
  * standing alarms and chattering alarms. One pass over the table per scrape.
  */
-import { ALARM_PRIORITIES } from '../alarms/model.js';
+import { ALARM_PRIORITIES } from '../protocol/alarms.js';
 import type { AlarmService } from '../alarms/service.js';
 
 export interface MetricFamily {

@@ -11,7 +11,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { AlarmAction, AlarmService } from '../alarms/service.js';
 import type { AlarmFilter } from '../alarms/table.js';
-import { ALARM_PRIORITIES, ALARM_STATES, compareAlarms, isUnacked, type AlarmActionReply, type AlarmEventsReply, type AlarmListReply, type AlarmPriority, type AlarmView } from '../alarms/model.js';
+import { ALARM_PRIORITIES, ALARM_STATES, compareAlarms, isUnacked, type AlarmActionReply, type AlarmEventsReply, type AlarmListReply, type AlarmPriority, type AlarmView } from '../protocol/alarms.js';
 import { parseDuration } from '../alarms/duration.js';
 import type { Permission } from './auth.js';
 import type { ServerContext } from './context.js';

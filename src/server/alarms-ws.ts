@@ -9,18 +9,24 @@
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
-import type { AlarmEvent } from '../alarms/model.js';
+import type { AlarmEvent, AlarmEventMessage, AlarmsSubscribedMessage, AlarmsUnsubscribedMessage } from '../protocol/alarms.js';
 import type { AlarmService } from '../alarms/service.js';
 import type { ServerContext } from './context.js';
 import type { Connection } from './ws-connection.js';
 import { listReply } from './alarms-routes.js';
-import { now, reply, type ClientMessage } from './protocol.js';
+import { now, type ClientMessage, type RequestId } from './protocol.js';
 
 /** `$` is not allowed in a device id: no device topic can collide with it. */
 export const ALARM_TOPIC = '$alarms';
 
 export function alarmEventMessage(e: AlarmEvent): string {
-  return JSON.stringify({ type: 'alarm_event', topic: 'alarms', seq: e.seq, event: e, timestamp: now() });
+  const msg: AlarmEventMessage = { type: 'alarm_event', topic: 'alarms', seq: e.seq, event: e, timestamp: now() };
+  return JSON.stringify(msg);
+}
+
+function subscribed(body: Omit<AlarmsSubscribedMessage, 'type' | 'topic' | 'timestamp' | 'id'>, id: RequestId | undefined): string {
+  const msg: AlarmsSubscribedMessage = { type: 'subscribed', topic: 'alarms', ...body, timestamp: now(), ...(id === undefined ? {} : { id }) };
+  return JSON.stringify(msg);
 }
 
 /** Publishes every transition to the topic; returns the unsubscribe. */
@@ -44,18 +50,18 @@ export function subscribeTopic(ctx: ServerContext, ws: WebSocket<Connection>, ms
     const missed = alarms.table.since(msg.since);
     if (missed !== null) {
       for (const e of missed) send(alarmEventMessage(e));
-      send(reply('subscribed', { topic: 'alarms', seq, replayed: missed.length }, msg.id));
+      send(subscribed({ seq, replayed: missed.length }, msg.id));
       return;
     }
-    const list = listReply(alarms, {});
-    send(reply('subscribed', { topic: 'alarms', ...list, resync: true }, msg.id));
+    send(subscribed({ ...listReply(alarms, {}), resync: true }, msg.id));
     return;
   }
-  send(reply('subscribed', { topic: 'alarms', ...listReply(alarms, {}) }, msg.id));
+  send(subscribed(listReply(alarms, {}), msg.id));
 }
 
 export function unsubscribeTopic(ctx: ServerContext, ws: WebSocket<Connection>, msg: Extract<ClientMessage, { topic: string; action: 'unsubscribe' }>, send: (text: string) => void): void {
   service(ctx);
   ws.unsubscribe(ALARM_TOPIC);
-  send(reply('unsubscribed', { topic: msg.topic }, msg.id));
+  const out: AlarmsUnsubscribedMessage = { type: 'unsubscribed', topic: msg.topic, timestamp: now(), ...(msg.id === undefined ? {} : { id: msg.id }) };
+  send(JSON.stringify(out));
 }

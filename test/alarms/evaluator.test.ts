@@ -7,7 +7,7 @@ import { Registry } from '../../src/core/registry.js';
 import { AlarmTable } from '../../src/alarms/table.js';
 import { AlarmEvaluator } from '../../src/alarms/evaluator.js';
 import { buildDefinitions, type AlarmDeviceInput } from '../../src/alarms/definitions.js';
-import type { AlarmEvent } from '../../src/alarms/model.js';
+import type { AlarmEvent } from '../../src/protocol/alarms.js';
 import * as v from 'valibot';
 import { DeviceAlarmsSchema, type DeviceAlarmsInput } from '../../src/alarms/config.js';
 import type { PointMap } from '../../src/core/points.js';

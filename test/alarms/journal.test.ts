@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AlarmJournal } from '../../src/alarms/journal.js';
-import type { AlarmEvent } from '../../src/alarms/model.js';
+import type { AlarmEvent } from '../../src/protocol/alarms.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -3,7 +3,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { NORMAL, stateOf, step, type MachineInput, type MachineRecord } from '../../src/alarms/machine.js';
-import type { AlarmState } from '../../src/alarms/model.js';
+import type { AlarmState } from '../../src/protocol/alarms.js';
 
 function run(inputs: MachineInput[], ackRequired = true): { state: AlarmState; transitions: (string | null)[]; record: MachineRecord } {
   let r: MachineRecord = NORMAL;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { peers } from '../helpers/peers.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startPyModbus, waitFor, type PyModbusPeer } from '../peers/modbus.js';
-import type { AlarmEvent } from '../../src/alarms/model.js';
+import type { AlarmEvent } from '../../src/protocol/alarms.js';
 import type { DeviceDiff } from '../../src/core/registry.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

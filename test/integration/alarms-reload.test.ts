@@ -10,7 +10,7 @@ import { validateConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startGateway } from '../helpers/gateway.js';
 import { waitFor } from '../peers/modbus.js';
-import type { AlarmEvent } from '../../src/alarms/model.js';
+import type { AlarmEvent } from '../../src/protocol/alarms.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -13,7 +13,7 @@ import { peers } from '../helpers/peers.js';
 import { startPyModbus, waitFor, type PyModbusPeer } from '../peers/modbus.js';
 import { runCli, stopChild, type Child } from '../client/processes.js';
 import { until } from '../cli/helpers.js';
-import type { AlarmEventsReply, AlarmView } from '../../src/alarms/model.js';
+import type { AlarmEventsReply, AlarmView } from '../../src/protocol/alarms.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

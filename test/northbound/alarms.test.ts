@@ -16,7 +16,7 @@ import { SparkplugHost, type HostEvent } from '../helpers/sparkplug-host.js';
 import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import type { DeviceDiff } from '../../src/core/registry.js';
-import type { AlarmEvent } from '../../src/alarms/model.js';
+import type { AlarmEvent } from '../../src/protocol/alarms.js';
 import { until } from '../cli/helpers.js';
 import { Relay } from '../e2e/relay.js';
 

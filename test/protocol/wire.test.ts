@@ -4,7 +4,7 @@
  * the server, the typed client, the CLI and the HMI cannot drift apart unnoticed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_RESULT_FIELDS, DEVICE_VIEW_FIELDS, fieldProblems, messageProblems } from '../../src/protocol/shapes.js';
+import { ALARM_EVENT_FIELDS, ALARM_VIEW_FIELDS, CONTROL_RESULT_FIELDS, DEVICE_VIEW_FIELDS, fieldProblems, messageProblems } from '../../src/protocol/shapes.js';
 import { getJson, postJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
 
 let gw: RunningGateway;
@@ -67,5 +67,46 @@ describe('WebSocket messages match the protocol types', () => {
     }
     const problems = c.messages.flatMap((m) => messageProblems(m));
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the alarms topic and the alarm REST replies match the protocol types', () => {
+  let agw: RunningGateway;
+  beforeAll(async () => {
+    agw = await startGateway({
+      devices: [{ id: 'motor_01', driver: 'simulator', model: 'motor', poll_interval_ms: 50, alarms: { points: { speed: { hi: 2500 } } } }],
+    });
+  });
+  afterAll(() => agw.stop());
+
+  it('subscribe (list, then a resume), alarm_event, unsubscribe; GET /alarms and /alarms/events', async () => {
+    const c = await TestClient.connect(`${agw.wsUrl}?devices=`);
+    const first = await c.request({ action: 'subscribe', topic: 'alarms' });
+    expect(first).toMatchObject({ type: 'subscribed', topic: 'alarms', count: 0 });
+    expect((await postJson(`${agw.url}/api/v1/devices/motor_01`, { speed: 2600 })).status).toBe(200);
+    const raised = await c.next((m) => m['type'] === 'alarm_event' && m['event']['transition'] === 'raise');
+    const listed = await c.request({ action: 'subscribe', topic: 'alarms' });
+    expect(listed['alarms']).toHaveLength(1);
+    const resumed = await c.request({ action: 'subscribe', topic: 'alarms', since: first['seq'] });
+    expect(resumed['replayed']).toBeGreaterThanOrEqual(1);
+    expect(await c.request({ action: 'unsubscribe', topic: 'alarms' })).toMatchObject({ type: 'unsubscribed', topic: 'alarms' });
+    c.ws.close();
+    expect(raised['seq']).toBe(raised['event']['seq']);
+    const problems = c.messages.flatMap((m) => messageProblems(m));
+    expect(problems).toEqual([]);
+
+    const list = await getJson(`${agw.url}/api/v1/alarms`);
+    expect(list.json.alarms).toHaveLength(1);
+    for (const a of list.json.alarms) expect(fieldProblems(a, ALARM_VIEW_FIELDS, `GET /alarms ${a.id}`)).toEqual([]);
+    const events = await getJson(`${agw.url}/api/v1/alarms/events`);
+    expect(events.json.events.length).toBeGreaterThanOrEqual(1);
+    for (const e of events.json.events) expect(fieldProblems(e, ALARM_EVENT_FIELDS, `GET /alarms/events ${e.seq}`)).toEqual([]);
+  });
+
+  it('a check that finds an alarm message field the types lack', () => {
+    expect(messageProblems({ type: 'subscribed', topic: 'alarms', seq: 1, timestamp: 1, extra: true })).toEqual(['subscribed.extra: not in the protocol type']);
+    expect(messageProblems({ type: 'alarm_event', topic: 'alarms', seq: 1, timestamp: 1, event: { seq: 1 } })).toEqual(
+      expect.arrayContaining(['alarm_event.event.alarm_id: required, missing']),
+    );
   });
 });

@@ -22,7 +22,8 @@ import { dim, paint, print, red, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 import { backoffDelay } from '../../client/backoff.js';
 import { parseDuration } from '../../alarms/duration.js';
-import type { AlarmActionReply, AlarmEvent, AlarmEventsReply, AlarmListReply, AlarmView } from '../../alarms/model.js';
+import type { AlarmActionReply, AlarmEvent, AlarmEventsReply, AlarmListReply, AlarmTopicMessage, AlarmView } from '../../protocol/alarms.js';
+import type { ErrorMessage } from '../../protocol/wire.js';
 
 interface ListOptions {
   device?: string;
@@ -203,7 +204,7 @@ async function watch(g: GlobalOptions, opts: ListOptions): Promise<void> {
         ws.send(JSON.stringify({ action: 'subscribe', topic: 'alarms', ...(since === undefined ? {} : { since }), id: 'alarms' }));
       });
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { type: string; seq?: number; event?: AlarmEvent; error_code?: string; message?: string };
+        const m = JSON.parse(data.toString()) as AlarmTopicMessage | ErrorMessage;
         if (m.type === 'error') {
           process.stderr.write(`mgw: ${m.error_code}: ${m.message}\n`);
           return;

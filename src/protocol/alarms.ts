@@ -1,6 +1,7 @@
 /**
- * The alarm shapes every face shares: the REST and WebSocket API, the CLI, the HMI and the
- * northbound publishers. Browser-safe (no Node imports): the HMI compiles this file too.
+ * The alarm shapes every face shares: the REST and WebSocket API (the `alarms` topic's
+ * messages at the end), the CLI, the HMI and the northbound publishers. Browser-safe (no
+ * imports): the HMI compiles this file too.
  *
  * States follow ISA-18.2 / IEC 62682 (the alarm state transition diagram):
  *   normal          A  process normal, acknowledged
@@ -134,6 +135,44 @@ export interface AlarmActionReply {
   /** Ids named (or matched) that were already in the asked state, with why. */
   unchanged: { id: string; reason: string }[];
 }
+
+/**
+ * The `alarms` WebSocket topic: `{"action": "subscribe", "topic": "alarms", "since": 41}`.
+ * The answer: the transitions after `since` (`alarm_event`s), then `subscribed` with `replayed`;
+ * or, without `since` or when it is no longer held, `subscribed` with the list (the fields of
+ * GET /api/v1/alarms), marked `resync` when a `since` could not be served.
+ */
+export interface AlarmEventMessage {
+  type: 'alarm_event';
+  topic: 'alarms';
+  /** The event's seq, as in `event.seq`: resume after it. */
+  seq: number;
+  event: AlarmEvent;
+  timestamp: number;
+}
+
+export interface AlarmsSubscribedMessage extends Partial<Omit<AlarmListReply, 'seq'>> {
+  type: 'subscribed';
+  topic: 'alarms';
+  /** Seq of the last transition: the next subscribe resumes after it. */
+  seq: number;
+  /** Transitions sent before this message (a resume); absent when the list is sent. */
+  replayed?: number;
+  /** `since` could not be served (older than the journal holds): start over from the list. */
+  resync?: boolean;
+  id?: string | number;
+  timestamp: number;
+}
+
+export interface AlarmsUnsubscribedMessage {
+  type: 'unsubscribed';
+  topic: 'alarms';
+  id?: string | number;
+  timestamp: number;
+}
+
+/** Every message of the `alarms` topic. */
+export type AlarmTopicMessage = AlarmEventMessage | AlarmsSubscribedMessage | AlarmsUnsubscribedMessage;
 
 /** Sort order of the list: priority first (critical on top), then the newest first. */
 export const PRIORITY_RANK: Record<AlarmPriority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
