@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Registry } from '../../../src/core/registry.js';
 import { deviceUpdateMessage, deviceView, errorMessage, now, parseClientMessage, reply } from '../../../src/server/protocol.js';
+import { packWelcomeDevices } from '../../../src/protocol/welcome.js';
 import { IO_POINTS, MOTOR_POINTS, asValues, initialIo, initialMotor } from '../../../drivers/simulator/models.js';
 import { BENCH_DEVICES, serveBenchCommands } from './source.js';
 
@@ -46,7 +47,8 @@ wss.on('connection', (ws) => {
       total_connections: connections,
       client_id: 'bench',
       instance: registry.instance,
-      devices: ids.map((id) => deviceView(registry.snapshot(id)!)),
+      // The gateway's welcome: values per device, point metadata once per device type.
+      ...packWelcomeDevices(ids.map((id) => deviceView(registry.snapshot(id)!))),
     }),
   );
   ws.on('message', (data) => {
