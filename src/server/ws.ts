@@ -14,8 +14,6 @@ import { WS_PATH, wsContext, type Connection, type Socket } from './ws-connectio
 import { welcome } from './ws-welcome.js';
 import { onMessage } from './ws-requests.js';
 
-export { WS_PATH, type Connection } from './ws-connection.js';
-
 /** Bytes above server.max_message_bytes that uWS still accepts so we can close with 1009 ourselves. */
 const HARD_CAP_MARGIN = 64 * 1024;
 

@@ -1,7 +1,8 @@
 /**
  * Footprint of the built CLI (`mgw serve`, dist/): time from spawn to the `gateway ready` log
  * line, and RSS (from /proc) and V8 heap (from a preloaded probe) with 100 simulated devices x
- * 20 points polled every second, first without clients, then with 100 WebSocket clients.
+ * 20 points polled every second, first without clients, then with 100 WebSocket clients (and
+ * the size of the welcome each of them gets).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ export interface FootprintResult {
   clientsRssMiB: number;
   clientsHeapUsedMiB: number;
   clientsExternalMiB: number;
+  /** The `connection_established` one client received (bytes). */
+  welcomeBytes: number;
   /** The floor: an empty Node process (`node -e` with a timer), same pinning. */
   nodeReadyMs: number;
   nodeRssMiB: number;
@@ -115,7 +118,7 @@ export async function footprintOnce(opts: { settleMs: number }): Promise<Footpri
         throw new Error(`footprint: a client could not connect: ${m.reason}`);
       });
       failed.catch(() => undefined);
-      await Promise.race([loadgen.next('connected', 60_000), failed]);
+      const connected = await Promise.race([loadgen.next<{ welcomeBytes: number }>('connected', 60_000), failed]);
       await settle(opts.settleMs);
       const withClients = await memory();
       return {
@@ -126,6 +129,7 @@ export async function footprintOnce(opts: { settleMs: number }): Promise<Footpri
         clientsRssMiB: withClients.rss,
         clientsHeapUsedMiB: withClients.heap,
         clientsExternalMiB: withClients.external,
+        welcomeBytes: connected.welcomeBytes,
         nodeReadyMs: floor.readyMs,
         nodeRssMiB,
       };

@@ -63,7 +63,8 @@ function onMessage(state: ClientState, text: string, at: number): void {
     for (const d of m.devices ?? []) state.lastSeq.set(d.device_id, d.seq);
     state.established = true;
     established++;
-    if (established === wanted) process.send!({ cmd: 'connected', clients: established });
+    welcomeBytes = Math.max(welcomeBytes, Buffer.byteLength(text));
+    if (established === wanted) process.send!({ cmd: 'connected', clients: established, welcomeBytes });
     return;
   }
   if (!text.startsWith('{"type":"device_update"')) return;
@@ -84,6 +85,8 @@ function onMessage(state: ClientState, text: string, at: number): void {
 
 let wanted = 0;
 let established = 0;
+/** The largest welcome a client got (bytes): what each connection costs to send. */
+let welcomeBytes = 0;
 
 /** Handshakes in flight at once: a burst of 1,000 SYNs overflows the listen backlog (511) and costs 1-3 s retransmits. */
 const CONNECT_CONCURRENCY = 64;

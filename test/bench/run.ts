@@ -230,6 +230,7 @@ async function main(): Promise<void> {
     table.add(section, 'gateway', 'V8 heap used, no clients', 'MiB', raw.footprint.map((r) => r.idleHeapUsedMiB));
     table.add(section, 'gateway', `RSS, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsRssMiB));
     table.add(section, 'gateway', `V8 heap used, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsHeapUsedMiB));
+    table.add(section, 'gateway', 'welcome (connection_established) per client', 'KB', raw.footprint.map((r) => r.welcomeBytes / 1000));
     table.add(section, 'gateway', 'Node external memory (buffers), no clients', 'MiB', raw.footprint.map((r) => r.idleExternalMiB));
     table.add(section, 'gateway', `Node external memory (buffers), ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsExternalMiB));
     table.add(section, 'empty node process (floor)', 'start to ready', 'ms', raw.footprint.map((r) => r.nodeReadyMs));
