@@ -28,7 +28,6 @@ import { effectiveConfig, settingsNeedingRestart } from './config/diff.js';
 import { TokenUseFile } from './platform/token-use.js';
 import { reloadDevices, type DeviceReloadResult } from './reload.js';
 import { AlarmService } from './alarms/service.js';
-import { createNorthbound } from './northbound/index.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -86,17 +85,6 @@ export class Gateway {
     this.addConsumer(this.alarms);
     this.security = new Security({ auth: config.auth, limits: config.limits, log: log.child({ module: 'security' }) });
     this.tokenUse = new TokenUseFile({ dir: stateDir(config.state_dir), security: this.security, log: log.child({ module: 'security' }) });
-    const northbound = createNorthbound({
-      config,
-      stateDir: stateDir(config.state_dir),
-      registry: this.registry,
-      control: this.control,
-      audit: this.audit,
-      tokens: () => this.security.tokens,
-      log,
-      alarms: this.alarms.table,
-    });
-    if (northbound !== undefined) this.addConsumer(northbound);
     this.server = new Server({
       security: this.security,
       configView: () => redactConfig(this.options.config),
@@ -115,8 +103,6 @@ export class Gateway {
       line: { ports: () => this.linePorts(), audit: this.audit },
       insight: { drivers: () => this.drivers, consumers: () => this.consumerList, health: this.health, startedAt: this.startedAt, reload: () => this.reloader?.(), audit: this.audit, historian: this.historian },
     });
-    // Last, as before: clients hear a diff after the history and the alarms took it.
-    this.addConsumer(this.server.publisher);
   }
 
   /**
@@ -183,6 +169,9 @@ export class Gateway {
 
   async start(): Promise<number> {
     const { log } = this.options;
+    await this.addNorthbound();
+    // Last, as before: clients hear a diff after the history, the alarms and MQTT took it.
+    this.addConsumer(this.server.publisher);
     this.state = 'starting';
     this.health.start();
     this.drivers = await createDrivers(this.options.config, (driverId) => this.contextFor(driverId));
@@ -255,6 +244,27 @@ export class Gateway {
     await this.audit.append(toReloadRecord(current.auth.tokens, effective.auth.tokens, reloadRequester.getStore())).catch(() => undefined);
     void this.tokenUse.flush();
     return { ...result, restartRequired };
+  }
+
+  /**
+   * The MQTT publisher when `northbound.enabled`: imported only then, since mqtt and protobufjs
+   * cost a gateway without it ~20 MiB and a good part of its start-up.
+   */
+  private async addNorthbound(): Promise<void> {
+    const { config, log } = this.options;
+    if (!config.northbound.enabled) return;
+    const { createNorthbound } = await import('./northbound/index.js');
+    const northbound = createNorthbound({
+      config,
+      stateDir: stateDir(config.state_dir),
+      registry: this.registry,
+      control: this.control,
+      audit: this.audit,
+      tokens: () => this.security.tokens,
+      log,
+      alarms: this.alarms.table,
+    });
+    if (northbound !== undefined) this.addConsumer(northbound);
   }
 
   private contextFor(driverId: string): DriverContext {
