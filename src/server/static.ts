@@ -1,7 +1,9 @@
 /**
  * Serves the built-in HMI page.
  *
- * Everything is read, hashed and gzipped once at start-up: a request only picks a buffer.
+ * Everything is read and hashed once at start-up; each file is gzipped once, by the first
+ * request that accepts gzip (compressing the page at start-up took most of start to ready on a
+ * busy Pi-class machine), and kept: later requests only pick a buffer.
  * The page's scripts and styles live under `/hmi/<content hash>/`, so they can be cached
  * forever (`immutable`): a new build changes the hash and `index.html`, which is always
  * revalidated (`no-cache` + ETag, a 304 on an unchanged page). `index.html` also lists every
@@ -40,7 +42,10 @@ export interface StaticFile {
   path: string;
   type: string;
   body: Buffer;
-  gzip: Buffer | undefined;
+  /** Worth compressing (a text type, not tiny). */
+  compressible: boolean;
+  /** The compressed bytes once a request asked for them; null when gzip saved too little. */
+  gzip: Buffer | null | undefined;
   etag: string;
   cacheControl: string;
 }
@@ -64,21 +69,21 @@ export class StaticSite {
     this.load();
     const serve = (file: StaticFile) => (res: HttpResponse, req: HttpRequest) => {
       const ifNoneMatch = req.getHeader('if-none-match');
-      const gzip = file.gzip !== undefined && /\bgzip\b/.test(req.getHeader('accept-encoding'));
+      const gzip = /\bgzip\b/.test(req.getHeader('accept-encoding')) ? gzipped(file) : undefined;
       res.cork(() => {
         if (ifNoneMatch !== '' && ifNoneMatch.split(',').some((t) => t.trim() === file.etag)) {
           res.writeStatus(statusLine(304)).writeHeader('ETag', file.etag).writeHeader('Cache-Control', file.cacheControl).end();
           return;
         }
         res.writeStatus(statusLine(200)).writeHeader('Content-Type', file.type).writeHeader('Cache-Control', file.cacheControl).writeHeader('ETag', file.etag);
-        if (file.gzip !== undefined) res.writeHeader('Vary', 'Accept-Encoding');
+        if (file.compressible) res.writeHeader('Vary', 'Accept-Encoding');
         res.writeHeader('X-Content-Type-Options', 'nosniff');
         if (file.type.startsWith('text/html')) {
           // The page loads only its own files and talks only to this gateway.
           res.writeHeader('Content-Security-Policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'");
           res.writeHeader('Referrer-Policy', 'no-referrer');
         }
-        if (gzip) res.writeHeader('Content-Encoding', 'gzip').end(file.gzip!);
+        if (gzip !== undefined) res.writeHeader('Content-Encoding', 'gzip').end(gzip);
         else res.end(file.body);
       });
     };
@@ -138,14 +143,20 @@ export class StaticSite {
 
   private add(path: string, body: Buffer, cacheControl: string): void {
     const ext = extname(path);
-    let gzip: Buffer | undefined;
-    if (COMPRESSIBLE.has(ext) && body.length >= GZIP_MIN_BYTES) {
-      const z = gzipSync(body, { level: 9 });
-      if (z.length < body.length * 0.9) gzip = z;
-    }
+    const compressible = COMPRESSIBLE.has(ext) && body.length >= GZIP_MIN_BYTES;
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    this.files.set(path, { path, type: CONTENT_TYPES[ext] ?? 'application/octet-stream', body, gzip, etag, cacheControl });
+    this.files.set(path, { path, type: CONTENT_TYPES[ext] ?? 'application/octet-stream', body, compressible, gzip: undefined, etag, cacheControl });
   }
+}
+
+/** The file's gzip bytes, compressed on first use; undefined when it is not worth it. */
+function gzipped(file: StaticFile): Buffer | undefined {
+  if (!file.compressible) return undefined;
+  if (file.gzip === undefined) {
+    const z = gzipSync(file.body, { level: 9 });
+    file.gzip = z.length < file.body.length * 0.9 ? z : null;
+  }
+  return file.gzip ?? undefined;
 }
 
 function* walk(dir: string): Generator<string> {

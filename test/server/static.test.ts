@@ -54,7 +54,7 @@ describe('the HMI page is served', () => {
     expect((await get(`${gw.url}/`, { 'if-none-match': '"other"' })).status).toBe(200);
   });
 
-  test('gzipped for clients that accept it, from bytes compressed once at start-up', async () => {
+  test('gzipped for clients that accept it, from bytes compressed once', async () => {
     const plain = await get(`${gw.url}/`);
     const zipped = await get(`${gw.url}/`, { 'accept-encoding': 'gzip, deflate' });
     expect(plain.headers['content-encoding']).toBeUndefined();
