@@ -11,9 +11,6 @@ import { defaultUrl } from './paths.js';
 
 import type { GlobalOptions } from './options.js';
 
-/** Declared in options.ts (a leaf the commands import); named here for older imports. */
-export type { GlobalOptions } from './options.js';
-
 type Globals = () => GlobalOptions;
 type Register = (program: Command, globals: Globals) => void;
 

@@ -19,7 +19,7 @@
 import { realpathSync } from 'node:fs';
 import { exitForCode } from '../../protocol/errors.js';
 import { CliError, EXIT } from '../exit.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { GatewayLink, gatewayBuses, type GatewayBus } from './modbus-gateway.js';
 import { ModbusLink, PortBusyError, type CommissioningLink, type LinkOptions } from './modbus-link.js';
 import type { Target } from './modbus-options.js';

@@ -1,7 +1,7 @@
 /** `mgw modbus info`: FC43/14 device identification (vendor, product code, revision). */
 import type { Command } from 'commander';
 import { print, table } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { connect } from './modbus-connect.js';
 import { addLinkOptions, parseTarget, parseUnit, type RawLinkFlags } from './modbus-options.js';
 

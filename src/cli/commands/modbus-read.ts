@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit.js';
 import { print } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { addBlockOptions, header, parseBlock, readJson, rowsTable, type BlockFlags } from './modbus-block.js';
 import { connect } from './modbus-connect.js';
 import { checkBlock, readBlock, type BlockRequest } from './modbus-io.js';

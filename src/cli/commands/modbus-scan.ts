@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../exit.js';
 import { dim, print } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { describeRegister, parseRegister, parseTable, type RegisterRef } from './modbus-address.js';
 import { connect } from './modbus-connect.js';
 import { ModbusExceptionError, NoAnswerError, type CommissioningLink } from './modbus-link.js';

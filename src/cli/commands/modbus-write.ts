@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit.js';
 import { print } from '../output.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { describeRegister } from './modbus-address.js';
 import { addBlockOptions, parseBlock, readJson, rowsTable, sameValue, typeText, type BlockFlags } from './modbus-block.js';
 import { parseValue } from './modbus-codec.js';

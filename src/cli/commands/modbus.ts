@@ -3,7 +3,7 @@
  * the running gateway that holds the line (modbus-connect.ts says how the choice is made).
  */
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { registerModbusInfo } from './modbus-info.js';
 import { registerModbusRead } from './modbus-read.js';
 import { registerModbusScan } from './modbus-scan.js';
