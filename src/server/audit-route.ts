@@ -159,9 +159,8 @@ function unreadable(file: string, err: unknown): GatewayError {
 
 /** Registers the route; `file` names the current audit file (it may be rotated away and back). */
 export function registerAudit(app: TemplatedApp, ctx: ServerContext, file: () => string): void {
-  const { registry, stats } = ctx;
+  const { registry } = ctx;
   app.get(AUDIT_PATH, (res, req: HttpRequest) => {
-    stats.httpRequests++;
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'read');
     if (who === undefined) return;

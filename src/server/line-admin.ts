@@ -30,14 +30,12 @@ export function registerLineAdmin(app: TemplatedApp, ctx: ServerContext, o: Line
   const internal = (err: unknown) => ctx.log.error({ err }, 'line send failed');
 
   app.get('/api/v1/line', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     sendJson(reply, 200, { ports: o.ports().map((p) => ({ path: p.path, link_up: p.linkUp, devices: p.devices })) });
   });
 
   app.post('/api/v1/admin/line/send', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'admin', 'sending lines through the gateway');
     if (who === undefined) return;

@@ -45,7 +45,6 @@ export function registerModbusAdmin(app: TemplatedApp, ctx: ServerContext, o: Mo
   const internal = (err: unknown) => ctx.log.error({ err }, 'modbus commissioning request failed');
 
   app.get('/api/v1/modbus', (res, req) => {
-    ctx.stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const buses = o.buses().map((b) => ({
@@ -62,7 +61,6 @@ export function registerModbusAdmin(app: TemplatedApp, ctx: ServerContext, o: Mo
 
   const route = (action: 'read' | 'write' | 'identify') =>
     app.post(`/api/v1/admin/modbus/:bus/${action}`, (res, req) => {
-      ctx.stats.httpRequests++;
       const reply = startReply(res);
       const who = ctx.security.rest(req, reply, 'admin', 'Modbus commissioning through the gateway');
       if (who === undefined) return;

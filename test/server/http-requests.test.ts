@@ -4,6 +4,9 @@
  * WebSocket upgrade counts as a connection, not as an HTTP request. Real requests to a real
  * gateway on port 0.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { getJson, postJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
 
@@ -44,4 +47,10 @@ it('does not count a WebSocket upgrade as an HTTP request', async () => {
   const c = await TestClient.connect(gw.wsUrl);
   c.close();
   expect(await counted()).toBe(before + 1);
+});
+
+it('is counted nowhere but in the router (a route that counts by hand would count twice)', () => {
+  const dir = fileURLToPath(new URL('../../src/server/', import.meta.url));
+  const counting = readdirSync(dir).filter((f) => f.endsWith('.ts') && /httpRequests\s*(\+\+|\+=)/.test(readFileSync(join(dir, f), 'utf8')));
+  expect(counting).toEqual(['router.ts']);
 });
