@@ -9,7 +9,7 @@
  * sort, the filter and the collapsed areas are remembered per browser (localStorage).
  * A row leads to the device's page, `#/devices/{id}`.
  */
-import { PRIORITY_RANK, type AlarmView } from '../alarms/model.js';
+import { PRIORITY_RANK, type AlarmView } from '../protocol/alarms.js';
 import { pointQuality } from '../client/quality.js';
 import { PRIORITY_ICON, PRIORITY_WORD, STATE_WORD } from './alarm-look.js';
 import { h, setAttr, setText } from './dom.js';

@@ -126,9 +126,8 @@ export function parseBatchQuery(query: string, known: (id: string) => boolean, n
 }
 
 export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: History, historian?: Historian): void {
-  const { registry, stats } = ctx;
+  const { registry } = ctx;
   app.get(BATCH_HISTORY_PATH, (res, req: HttpRequest) => {
-    stats.httpRequests++;
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
     const query = req.getQuery() ?? '';
