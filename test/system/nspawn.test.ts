@@ -217,7 +217,7 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
   it('writes journal entries in words, not JSON', () => {
     const text = inCt('journalctl', '--no-pager', '-u', 'machine-gateway.service', '-o', 'cat').stdout;
     expect(text).toMatch(/^gateway ready devices=4 port=8000$/m);
-    expect(text).toMatch(/^listening module=server uws=.* node=\S+ host=127\.0\.0\.1 port=8000$/m);
+    expect(text).toMatch(/^listening module=server uws=.* node=\S+ host=127\.0\.0\.1 max_http_connections=.+ port=8000$/m);
     expect(text).not.toMatch(/^<\d>?\{/m);
     const listening = journal('-u', 'machine-gateway.service').find((e) => e.MESSAGE?.startsWith('listening'));
     expect(listening).toMatchObject({ PRIORITY: '6', SYSLOG_IDENTIFIER: 'machine-gateway' });
