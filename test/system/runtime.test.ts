@@ -20,7 +20,7 @@ import { inCI, peers } from '../helpers/peers.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CACHE = process.env['MGW_NSPAWN_CACHE'] ?? '/var/cache/machine-gateway-test';
-/** Node 24 LTS runs everywhere below; Node 22 LTS beside it on x64. */
+/** Node 24 LTS runs everywhere below; Node 22 LTS beside it on x64 and on trixie arm64. */
 const NODE = '24.22.3';
 const NODE_22 = '22.23.5';
 const NPM = '10';
@@ -165,12 +165,13 @@ const UWS_57 = '@btc-vision/uwebsockets.js 20.57.0';
 const UWS_30 = '@trufflesuite/uws-js-unofficial 20.30.0';
 
 describe.skipIf(!canRun('qemu-aarch64-static'))('Debian 13 trixie, arm64 under qemu-user', () => {
-  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE} and on Debian's nodejs`, async () => {
+  it(`installs with npm ci --omit=dev and serves the simulator on Node ${NODE}, on Node ${NODE_22} and on Debian's nodejs`, async () => {
     const root = tree('trixie', 'arm64');
     const debian = sh('systemd-nspawn', nspawnArgs(root, [], '/usr/bin/node', '--version'));
     expect(debian.status, debian.out).toBe(0);
     await serveUnderQemu(root, 'cortex-a72', [
       { node: nodeIn(root, 'arm64', NODE), version: NODE, uws: UWS_57 },
+      { node: nodeIn(root, 'arm64', NODE_22), version: NODE_22, uws: UWS_57 },
       // Debian's own package (20.19, ABI 115): the 20.57 build has its binary too.
       { node: '/usr/bin/node', version: debian.stdout.trim().replace(/^v/, ''), uws: UWS_57 },
     ]);
