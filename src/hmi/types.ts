@@ -45,25 +45,7 @@ export interface WhoAmI {
   time_format?: '24h' | '12h';
 }
 
-/** One entry of GET /api/v1/devices/{id}/audit (src/server/audit-route.ts). */
-export interface AuditEntry {
-  time: string;
-  kind: 'control' | 'alarm';
-  token: string;
-  remote: string | null;
-  previous: Record<string, unknown>;
-  requested: Record<string, unknown>;
-  outcome: 'ok' | 'error';
-  new_state?: Record<string, unknown>;
-  error_code?: string;
-  message?: string;
-}
-
-export interface AuditReply {
-  device_id: string;
-  entries: AuditEntry[];
-  limit: number;
-}
+export type { DeviceAuditEntry as AuditEntry, DeviceAuditReply as AuditReply } from '../protocol/audit.js';
 
 /** Roles that may read the audit trail (the gateway checks too). */
 export function mayAudit(who: WhoAmI): boolean {

@@ -15,7 +15,7 @@ import { ALARM_PRIORITIES, ALARM_STATES, compareAlarms, isUnacked, type AlarmAct
 import { parseDuration } from '../alarms/duration.js';
 import type { Permission } from './auth.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, type Reply } from './http.js';
+import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, type Reply, pathParam } from './http.js';
 
 export const ALARMS_PATH = '/api/v1/alarms';
 const MAX_EVENTS_PAGE = 1000;
@@ -63,7 +63,7 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
   app.get(`${ALARMS_PATH}/:id`, (res, req) => {
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
-    const id = param(req);
+    const id = pathParam(req);
     const view = alarms.table.view(id);
     if (view === undefined) sendError(reply, new GatewayError('alarm_not_found', `no alarm ${JSON.stringify(id.slice(0, 140))}; GET /api/v1/alarms?all=1 lists every configured alarm`));
     else sendJson(reply, 200, view);
@@ -117,7 +117,7 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
     const reply: Reply = startReply(res);
     const who = ctx.security.rest(req, reply, ACTION_PERMISSION[action]);
     if (who === undefined) return;
-    const id = param(req);
+    const id = pathParam(req);
     const framing = jsonBodyHeaders(req);
     if (framing instanceof GatewayError) return sendError(reply, framing);
     void (async () => {
@@ -163,14 +163,6 @@ function wrongMethod(allowed: string) {
   };
 }
 
-function param(req: HttpRequest): string {
-  const raw = req.getParameter(0) ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
 
 function asObject(body: unknown, example: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError('invalid_request', `the body must be a JSON object, e.g. ${example}`);

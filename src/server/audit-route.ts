@@ -13,36 +13,17 @@ import { open } from 'node:fs/promises';
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { AuditLine } from '../platform/audit.js';
+import type { DeviceAuditEntry, DeviceAuditReply } from '../protocol/audit.js';
 import type { ServerContext } from './context.js';
 import { roleAllows, roleNeeded } from './auth.js';
-import { sendError, sendJson, startReply } from './http.js';
+import { sendError, sendJson, startReply, pathParam } from './http.js';
 
 export const AUDIT_PATH = '/api/v1/devices/:id/audit';
 export const AUDIT_DEFAULT_LIMIT = 20;
 export const AUDIT_MAX_LIMIT = 200;
 const BLOCK_BYTES = 64 * 1024;
 
-/** One entry as the API gives it. */
-export interface DeviceAuditEntry {
-  time: string;
-  /** control: a point write; alarm: an acknowledge, shelve, ... of one of the device's alarms. */
-  kind: 'control' | 'alarm';
-  token: string;
-  remote: string | null;
-  previous: Record<string, unknown>;
-  requested: Record<string, unknown>;
-  outcome: 'ok' | 'error';
-  new_state?: Record<string, unknown>;
-  error_code?: string;
-  message?: string;
-}
-
-export interface DeviceAuditReply {
-  device_id: string;
-  entries: DeviceAuditEntry[];
-  /** The number of entries asked for: fewer came back when the trail holds fewer. */
-  limit: number;
-}
+export type { DeviceAuditEntry, DeviceAuditReply };
 
 /** `limit` from the query; throws invalid_request naming the parameter. */
 export function parseAuditQuery(query: string): { limit: number } {
@@ -164,12 +145,7 @@ export function registerAudit(app: TemplatedApp, ctx: ServerContext, file: () =>
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'read');
     if (who === undefined) return;
-    let id = req.getParameter(0) ?? '';
-    try {
-      id = decodeURIComponent(id);
-    } catch {
-      // keep the raw id: the lookup below reports it as not found
-    }
+    const id = pathParam(req);
     const query = req.getQuery() ?? '';
     void (async () => {
       try {

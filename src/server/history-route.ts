@@ -25,7 +25,7 @@ import type { Historian } from '../historian/historian.js';
 import { parseStoreQuery, runStoreQuery, toCsv } from '../historian/query.js';
 import type { PointMap } from '../core/points.js';
 import type { ServerContext } from './context.js';
-import { sendError, sendJson, sendText, startReply } from './http.js';
+import { sendError, sendJson, sendText, startReply, pathParam } from './http.js';
 
 export const HISTORY_PATH = '/api/v1/devices/:id/history';
 export const BATCH_HISTORY_PATH = '/api/v1/history';
@@ -158,12 +158,7 @@ export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: 
   app.get(HISTORY_PATH, (res, req: HttpRequest) => {
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
-    let id = req.getParameter(0) ?? '';
-    try {
-      id = decodeURIComponent(id);
-    } catch {
-      // keep the raw id: the lookup below reports it as not found
-    }
+    const id = pathParam(req);
     const query = req.getQuery() ?? '';
     const accept = req.getHeader('accept');
     try {

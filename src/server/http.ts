@@ -177,3 +177,13 @@ export function parseJson(bytes: ArrayBuffer | Uint8Array): unknown {
     throw new GatewayError('invalid_json', `not valid JSON: ${(err as Error).message}`);
   }
 }
+
+/** The first path parameter (`:id`, `:bus`), URL-decoded; a malformed escape is kept raw, so the lookup reports it as not found. */
+export function pathParam(req: HttpRequest): string {
+  const raw = req.getParameter(0) ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

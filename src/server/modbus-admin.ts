@@ -16,7 +16,7 @@ import { GatewayError } from '../core/errors.js';
 import type { CommissioningBus, RawRead, RawTable, RawWrite } from '../core/commissioning.js';
 import type { ModbusWriteRecord } from '../platform/audit.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, pathParam } from './http.js';
 
 /** A configured Modbus bus, and the gateway's hold on it. */
 export interface ModbusBusInfo {
@@ -64,7 +64,7 @@ export function registerModbusAdmin(app: TemplatedApp, ctx: ServerContext, o: Mo
       const reply = startReply(res);
       const who = ctx.security.rest(req, reply, 'admin', 'Modbus commissioning through the gateway');
       if (who === undefined) return;
-      const busId = param(req);
+      const busId = pathParam(req);
       const framing = jsonBodyHeaders(req);
       if (framing instanceof GatewayError) {
         sendError(reply, framing);
@@ -149,14 +149,6 @@ function heldBus(buses: ModbusBusInfo[], id: string): CommissioningBus {
   return b.held;
 }
 
-function param(req: HttpRequest): string {
-  const raw = req.getParameter(0) ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

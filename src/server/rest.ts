@@ -4,18 +4,10 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, pathParam } from './http.js';
 import { parseDeviceListQuery, showsQuality } from './device-filter.js';
 import { deviceView } from './protocol.js';
 
-function deviceIdParam(req: HttpRequest): string {
-  const raw = req.getParameter(0) ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
 
 export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   const { registry, control, log, stats } = ctx;
@@ -41,7 +33,7 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
   app.get('/api/v1/devices/:id', (res, req) => {
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
-    const id = deviceIdParam(req);
+    const id = pathParam(req);
     const snap = registry.snapshot(id);
     if (snap === undefined) sendError(reply, new GatewayError('device_not_found', `Device ${id} not found`));
     else sendJson(reply, 200, deviceView(snap));
@@ -52,7 +44,7 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     const reply = startReply(res);
     const who = ctx.security.rest(req, reply, 'control');
     if (who === undefined) return;
-    const id = deviceIdParam(req);
+    const id = pathParam(req);
     const framing = jsonBodyHeaders(req);
     if (framing instanceof GatewayError) {
       sendError(reply, framing);

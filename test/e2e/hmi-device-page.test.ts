@@ -11,7 +11,7 @@ import { getJson, startGateway, type RunningGateway } from '../helpers/gateway.j
 import { peers } from '../helpers/peers.js';
 import { startPyModbus, type PyModbusPeer } from '../peers/modbus.js';
 import { hashToken, newToken } from '../../src/server/auth.js';
-import { buildPage, launch, outputPath, watchErrors } from './browser.js';
+import { browserSuite, outputPath, watchErrors } from './browser.js';
 
 const MOTORS = [
   { id: 'motor_01', name: 'Conveyor drive', driver: 'simulator' as const, model: 'motor' as const, poll_interval_ms: 100 },
@@ -37,36 +37,9 @@ async function tabTo(page: Page, name: string, max = 80): Promise<void> {
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? '');
 
 describe.skipIf(!peers('chromium'))('the device page', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  async function gateway(input: Parameters<typeof startGateway>[0] = {}): Promise<RunningGateway> {
-    const gw = await startGateway({ log: { level: 'warn' }, ...input });
-    cleanups.push(() => gw.stop());
-    return gw;
-  }
-
-  async function open(url: string, viewport = { width: 1024, height: 600 }): Promise<{ page: Page; errors: string[] }> {
-    const ctx = await browser.newContext({ viewport });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    const errors = watchErrors(page);
-    await page.goto(url);
-    return { page, errors };
-  }
-
-  beforeAll(async () => {
-    buildPage();
-    browser = await launch();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const suite = browserSuite();
+  const gateway = suite.gateway;
+  const open = (url: string, viewport = { width: 1024, height: 600 }) => suite.open(url, { viewport });
 
   test('every point with its metadata, a write from the page, and the audit row it leaves', async () => {
     const gw = await gateway({ devices: MOTORS });
@@ -249,7 +222,7 @@ describe.skipIf(!peers('chromium'))('the device page', () => {
 
   test.skipIf(!peers('/usr/bin/python3'))('a Modbus point with confirm: true asks before every write; Cancel sends nothing', async () => {
     const slave: PyModbusPeer = await startPyModbus('tcp', 0, { units: [1] });
-    cleanups.push(() => slave.stop());
+    suite.cleanup(() => slave.stop());
     await slave.set(1, 'hr', 0, [500]);
     const gw = await gateway({
       buses: [{ id: 'plc', kind: 'tcp', host: '127.0.0.1', port: slave.port, timeout_ms: 300, retries: 1, reconnect_max_ms: 500 }],

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { peers } from '../helpers/peers.js';
-import { buildPage, launch, outputPath, watchErrors } from './browser.js';
+import { browserSuite, outputPath, watchErrors } from './browser.js';
 import { Relay } from './relay.js';
 
 const MOTORS = [
@@ -36,41 +36,7 @@ function contrast(a: string, b: string): number {
 }
 
 describe.skipIf(!peers('chromium'))('panels in sunlight and kiosks', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  async function gateway(input: Parameters<typeof startGateway>[0] = {}): Promise<RunningGateway> {
-    const gw = await startGateway({ log: { level: 'warn' }, devices: MOTORS, ...input });
-    cleanups.push(() => gw.stop().catch(() => undefined));
-    return gw;
-  }
-
-  async function context(options: BrowserContextOptions = {}): Promise<BrowserContext> {
-    const ctx = await browser.newContext({ viewport: { width: 1024, height: 600 }, ...options });
-    contexts.push(ctx);
-    return ctx;
-  }
-
-  async function open(url: string, options: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[]; ctx: BrowserContext }> {
-    const ctx = await context(options);
-    const page = await ctx.newPage();
-    const errors = watchErrors(page);
-    await page.goto(url);
-    return { page, errors, ctx };
-  }
-
-  beforeAll(async () => {
-    buildPage();
-    browser = await launch();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const { gateway, context, open, cleanup } = browserSuite({ devices: MOTORS });
 
   test('a light theme, chosen in the header and kept by the browser; dark stays the default', async () => {
     const gw = await gateway();
@@ -141,7 +107,7 @@ describe.skipIf(!peers('chromium'))('panels in sunlight and kiosks', () => {
   test('kiosk: no filter, no settings, the screen kept awake, and a reload when the gateway comes back as a new instance', async () => {
     const gw = await gateway();
     const relay = new Relay(gw.port);
-    cleanups.push(() => relay.stop());
+    cleanup(() => relay.stop());
     await relay.start();
     // The real Screen Wake Lock, watched: each sentinel the page gets is kept for the test.
     const kioskCtx = await context();
