@@ -58,6 +58,17 @@ async function until<T>(probe: () => T | undefined | false, what: string, ms = 1
   }
 }
 
+/**
+ * The last RELOADING=1 and the READY=1 that ended it, with no other READY=1 between. The periodic
+ * STATUS= line (every 100 ms here) may fall between them while the reload writes its audit record.
+ */
+function reloadPair(sent: string[]): [string | undefined, string | undefined] {
+  const i = sent.findLastIndex((m) => m.startsWith('RELOADING=1'));
+  const ready = sent.slice(i + 1).filter((m) => m.startsWith('READY=1'));
+  expect(ready.length, sent.slice(i).join(' | ')).toBe(1);
+  return [sent[i], ready[0]];
+}
+
 describe('reload', () => {
   it('refuses a broken file, keeps every device, and says why in STATUS and the log', async () => {
     const g = await startDaemon(yaml([{ id: 'm1' }, { id: 'm2' }]));
@@ -66,8 +77,9 @@ describe('reload', () => {
     expect(r.ok).toBe(false);
     expect((r as Extract<ReloadOutcome, { ok: false }>).problems).toEqual(expect.arrayContaining([expect.stringContaining('devices[0].model')]));
     expect(g.daemon.gateway.registry.ids()).toEqual(['m1', 'm2']);
-    expect(g.sent.at(-2)).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
-    expect(g.sent.at(-1)).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*devices\[0\]\.model/);
+    const [reloading, ready] = reloadPair(g.sent);
+    expect(reloading).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
+    expect(ready).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*devices\[0\]\.model/);
     expect(g.logs.find((l) => String(l['msg']).startsWith('reload refused'))?.['level']).toBe(50);
   });
 
@@ -201,8 +213,9 @@ describe('a reload the running gateway refuses (valid file, refused by the auth 
     expect(res.status, JSON.stringify(body)).toBe(422);
     expect(body.error_code).toBe('invalid_config');
     expect(body.problems).toEqual([expect.stringContaining('refusing to drop every token while listening on 0.0.0.0')]);
-    expect(g.sent.at(-2)).toMatch(/^RELOADING=1\n/);
-    expect(g.sent.at(-1)).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*refusing to drop every token/);
+    const [reloading, ready] = reloadPair(g.sent);
+    expect(reloading).toMatch(/^RELOADING=1\n/);
+    expect(ready).toMatch(/^READY=1\nSTATUS=.*last reload refused: .*refusing to drop every token/);
     expect(refusedLine(g.logs)?.['level']).toBe(50);
     // Still guarded by the old tokens.
     expect((await fetch(`${g.url}/api/v1/status`)).status).toBe(401);
