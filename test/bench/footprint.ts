@@ -4,17 +4,39 @@
  * 20 points polled every second, first without clients, then with 100 WebSocket clients (and
  * the size of the welcome each of them gets).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { nowMs, rssMiB } from './lib/proc.js';
-import { spawnPinned, spawnScript, stopProcess, wrap } from './lib/spawn.js';
+import { ROOT, spawnPinned, spawnScript, stopProcess, wrap } from './lib/spawn.js';
 
 export const FOOTPRINT_DEVICES = 100;
 export const FOOTPRINT_CLIENTS = 100;
 
+/**
+ * The Node flags the systemd unit starts the gateway with (`ExecStart=/usr/bin/node <flags>
+ * .../main.js`): the `service` peer runs with them, the `plain` peer without, so one run shows
+ * what they buy.
+ */
+export function serviceNodeFlags(): string[] {
+  const unit = readFileSync(join(ROOT, 'systemd/machine-gateway.service'), 'utf8');
+  const exec = /^ExecStart=(\S+)\s+(.*)$/m.exec(unit);
+  if (exec === null) throw new Error('systemd/machine-gateway.service: no ExecStart line');
+  const words = exec[2]!.split(/\s+/);
+  const script = words.findIndex((w) => w.endsWith('main.js'));
+  if (script < 0) throw new Error('systemd/machine-gateway.service: ExecStart runs no main.js');
+  return words.slice(0, script);
+}
+
+export type FootprintPeer = 'service' | 'plain';
+export const FOOTPRINT_PEERS: Record<FootprintPeer, string> = {
+  service: 'gateway, Node flags of the systemd unit',
+  plain: 'gateway, no Node flags',
+};
+
 export interface FootprintResult {
+  peer: FootprintPeer;
   readyMs: number;
   idleRssMiB: number;
   idleHeapUsedMiB: number;
@@ -54,8 +76,8 @@ function writeConfig(dir: string): string {
 }
 
 /** Spawns `mgw serve` and resolves at its `gateway ready` line with the time taken and the port. */
-export async function startCli(config: string | undefined, probe: boolean) {
-  const cli = config === undefined ? NODE_FLOOR : ['dist/src/cli/main.js', 'serve', '--config', config];
+export async function startCli(config: string | undefined, probe: boolean, nodeFlags: string[] = []) {
+  const cli = config === undefined ? NODE_FLOOR : [...nodeFlags, 'dist/src/cli/main.js', 'serve', '--config', config];
   const args = [...(probe ? ['--import', './test/bench/.build/probe.js'] : []), ...cli];
   const t0 = nowMs();
   // Timed starts run at real-time priority (when allowed) so neighbours do not set the figure.
@@ -88,19 +110,20 @@ export async function startCli(config: string | undefined, probe: boolean) {
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function footprintOnce(opts: { settleMs: number }): Promise<FootprintResult> {
+export async function footprintOnce(peer: FootprintPeer, opts: { settleMs: number }): Promise<FootprintResult> {
+  const flags = peer === 'service' ? serviceNodeFlags() : [];
   const dir = mkdtempSync(join(tmpdir(), 'mgw-bench-'));
   try {
     const config = writeConfig(dir);
     // Start-up time without the probe: exactly what systemd would run.
-    const plain = await startCli(config, false);
+    const plain = await startCli(config, false, flags);
     await stopProcess(plain.proc, 'SIGKILL');
     const floor = await startCli(undefined, false);
     await settle(opts.settleMs);
     const nodeRssMiB = rssMiB(floor.proc.pid!);
     await stopProcess(floor.proc, 'SIGKILL');
 
-    const { proc, port } = await startCli(config, true);
+    const { proc, port } = await startCli(config, true, flags);
     const child = wrap(proc);
     // The clients live in the load generator (core 1), which reads everything it is sent.
     const loadgen = spawnScript(1, 'loadgen');
@@ -122,6 +145,7 @@ export async function footprintOnce(opts: { settleMs: number }): Promise<Footpri
       await settle(opts.settleMs);
       const withClients = await memory();
       return {
+        peer,
         readyMs: plain.readyMs,
         idleRssMiB: idle.rss,
         idleHeapUsedMiB: idle.heap,

@@ -14,7 +14,7 @@ import { ROOT, benchNice, benchRealtime, stopAll } from './lib/spawn.js';
 import { BACKPRESSURE_BYTES, FANOUT_PEERS, fanoutOnce, type FanoutPeer, type FanoutResult } from './fanout.js';
 import { HTTP_PEERS, httpOnce, type HttpPeer, type HttpResult } from './http.js';
 import { controlOnce, type ControlResult } from './control.js';
-import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, footprintOnce, type FootprintResult } from './footprint.js';
+import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, FOOTPRINT_PEERS, footprintOnce, type FootprintPeer, type FootprintResult } from './footprint.js';
 import { Table, markdown, write } from './report.js';
 import { runModbusBench, type ModbusBenchResult } from './modbus.js';
 import { HISTORY_DEVICES, historyOnce, type HistoryResult } from './history.js';
@@ -129,9 +129,11 @@ async function main(): Promise<void> {
       }
     }
     if (opts.only.includes('footprint')) {
-      const r = await footprintOnce({ settleMs: P.settleMs });
-      raw.footprint.push(r);
-      log(`footprint: ready ${r.readyMs.toFixed(0)} ms, RSS ${r.idleRssMiB.toFixed(1)} / ${r.clientsRssMiB.toFixed(1)} MiB`);
+      for (const peer of rotate<FootprintPeer>(['service', 'plain'], rep)) {
+        const r = await footprintOnce(peer, { settleMs: P.settleMs });
+        raw.footprint.push(r);
+        log(`footprint ${peer}: ready ${r.readyMs.toFixed(0)} ms, RSS ${r.idleRssMiB.toFixed(1)} / ${r.clientsRssMiB.toFixed(1)} MiB`);
+      }
     }
     if (opts.only.includes('history')) {
       for (const store of rotate([true, false], rep)) {
@@ -225,14 +227,18 @@ async function main(): Promise<void> {
   }
   if (raw.footprint.length > 0) {
     const section = `Footprint, built CLI, ${FOOTPRINT_DEVICES} simulated devices x 20 points polled at 1 s`;
-    table.add(section, 'gateway', 'start to ready', 'ms', raw.footprint.map((r) => r.readyMs));
-    table.add(section, 'gateway', 'RSS, no clients', 'MiB', raw.footprint.map((r) => r.idleRssMiB));
-    table.add(section, 'gateway', 'V8 heap used, no clients', 'MiB', raw.footprint.map((r) => r.idleHeapUsedMiB));
-    table.add(section, 'gateway', `RSS, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsRssMiB));
-    table.add(section, 'gateway', `V8 heap used, ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsHeapUsedMiB));
-    table.add(section, 'gateway', 'welcome (connection_established) per client', 'KB', raw.footprint.map((r) => r.welcomeBytes / 1000));
-    table.add(section, 'gateway', 'Node external memory (buffers), no clients', 'MiB', raw.footprint.map((r) => r.idleExternalMiB));
-    table.add(section, 'gateway', `Node external memory (buffers), ${FOOTPRINT_CLIENTS} clients`, 'MiB', raw.footprint.map((r) => r.clientsExternalMiB));
+    for (const peer of ['service', 'plain'] as FootprintPeer[]) {
+      const runs = raw.footprint.filter((r) => r.peer === peer);
+      const label = FOOTPRINT_PEERS[peer];
+      table.add(section, label, 'start to ready', 'ms', runs.map((r) => r.readyMs));
+      table.add(section, label, 'RSS, no clients', 'MiB', runs.map((r) => r.idleRssMiB));
+      table.add(section, label, 'V8 heap used, no clients', 'MiB', runs.map((r) => r.idleHeapUsedMiB));
+      table.add(section, label, `RSS, ${FOOTPRINT_CLIENTS} clients`, 'MiB', runs.map((r) => r.clientsRssMiB));
+      table.add(section, label, `V8 heap used, ${FOOTPRINT_CLIENTS} clients`, 'MiB', runs.map((r) => r.clientsHeapUsedMiB));
+      table.add(section, label, 'welcome (connection_established) per client', 'KB', runs.map((r) => r.welcomeBytes / 1000));
+      table.add(section, label, 'Node external memory (buffers), no clients', 'MiB', runs.map((r) => r.idleExternalMiB));
+      table.add(section, label, `Node external memory (buffers), ${FOOTPRINT_CLIENTS} clients`, 'MiB', runs.map((r) => r.clientsExternalMiB));
+    }
     table.add(section, 'empty node process (floor)', 'start to ready', 'ms', raw.footprint.map((r) => r.nodeReadyMs));
     table.add(section, 'empty node process (floor)', 'RSS, no clients', 'MiB', raw.footprint.map((r) => r.nodeRssMiB));
   }
@@ -272,7 +278,7 @@ async function main(): Promise<void> {
     const q = table.get(section, rawPeer, 'polls/s (median of runs)')!;
     Object.assign(q, { values: [modbus.raw.min, modbus.raw.median, modbus.raw.max] });
   }
-  table.finish((section) => (section.startsWith('Modbus') ? 'gateway Modbus driver' : section.startsWith('Northbound') ? NORTHBOUND_PEERS.gateway : section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : 'gateway'));
+  table.finish((section) => (section.startsWith('Modbus') ? 'gateway Modbus driver' : section.startsWith('Northbound') ? NORTHBOUND_PEERS.gateway : section.startsWith('Fan-out') ? FANOUT_PEERS.gateway.label : section.startsWith('HTTP') ? HTTP_PEERS.gateway : section.startsWith('Footprint') ? FOOTPRINT_PEERS.service : 'gateway'));
 
   const targets = evaluateTargets(table);
   const end = { ...info, loadavgEnd: loadavg().map((x) => +x.toFixed(2)), durationS: Math.round((Date.now() - started) / 1000) };
@@ -311,9 +317,9 @@ function evaluateTargets(t: Table): string[] {
   const s100 = fan(100);
   const p99 = t.get(s100, g, `latency p99 at ${FIXED_RATE} diffs/s`);
   if (p99) out.push(`p99 < 5 ms at 100 clients x ${FIXED_RATE} diffs/s: ${p99.median.toFixed(2)} ms (${ok(p99.median < 5)}; runs ${p99.min.toFixed(2)}-${p99.max.toFixed(2)}).`);
-  const fp = t.rows.find((r) => r.section.startsWith('Footprint') && r.metric === `RSS, ${FOOTPRINT_CLIENTS} clients`);
+  const fp = t.rows.find((r) => r.section.startsWith('Footprint') && r.peer === FOOTPRINT_PEERS.service && r.metric === `RSS, ${FOOTPRINT_CLIENTS} clients`);
   if (fp) out.push(`RSS < 64 MiB with ${FOOTPRINT_DEVICES} devices and ${FOOTPRINT_CLIENTS} clients: ${fp.median.toFixed(1)} MiB (${ok(fp.median < 64)}).`);
-  const rd = t.rows.find((r) => r.section.startsWith('Footprint') && r.metric === 'start to ready');
+  const rd = t.rows.find((r) => r.section.startsWith('Footprint') && r.peer === FOOTPRINT_PEERS.service && r.metric === 'start to ready');
   if (rd) out.push(`start to ready < 300 ms: ${rd.median.toFixed(0)} ms (${ok(rd.median < 300)}).`);
   return out;
 }
