@@ -79,13 +79,15 @@ describe('mgw alarms', () => {
 
   test('--watch --json prints each transition as it happens', async () => {
     const gw = await gateway();
+    const requests = gw.gateway.server.stats.httpRequests;
     const child = spawn(process.execPath, [CLI, '--json', 'alarms', '--watch'], { env: { ...process.env, ...env(gw, tokens.viewer) }, stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(() => void child.kill('SIGTERM'));
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor('subscribed', () => gw.gateway.server.connections === 1);
+    // Subscribed to the topic, not only connected: the CLI reads the list once the answer came.
+    await waitFor('subscribed', () => gw.gateway.server.stats.httpRequests > requests, 30_000);
     await overspeed(gw);
-    await waitFor('two transitions printed', () => out.trim().split('\n').length >= 2 && out);
+    await waitFor('two transitions printed', () => out.trim().split('\n').length >= 2 && out, 30_000);
     const lines = out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e) => `${e.alarm_id}:${e.transition}`).sort()).toEqual(['motor_01.speed.hi:raise', 'motor_01.speed.hihi:raise']);
   });

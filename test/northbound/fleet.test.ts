@@ -94,7 +94,7 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
     const restartAt = Date.now();
     const mark = h.events.length;
     await b.restart();
-    await waitUntil(() => bornAll(mark), 'all 100 devices born again', 30_000);
+    await waitUntil(() => bornAll(mark), 'all 100 devices born again', 90_000);
     // Every gateway's store drains.
     await waitUntil(async () => {
       for (const gw of gateways) {
