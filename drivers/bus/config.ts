@@ -40,15 +40,22 @@ const busCommon = {
   ),
 };
 
+/** A serial port's settings; RTU and ASCII differ only in their usual baud rate and data bits. */
+function serialLine(baud: number, dataBits: 7 | 8) {
+  return {
+    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
+    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), baud),
+    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
+    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), dataBits),
+    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
+  };
+}
+
 export const RtuBusSchema = v.strictObject(
   {
     ...busCommon,
     kind: v.literal('rtu'),
-    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
-    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 19_200),
-    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
-    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 8),
-    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
+    ...serialLine(19_200, 8),
   },
   'unknown setting',
 );
@@ -58,11 +65,7 @@ export const AsciiBusSchema = v.strictObject(
   {
     ...busCommon,
     kind: v.literal('ascii'),
-    port: text('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
-    baud: v.optional(int(300, 4_000_000, 'Baud rate (bit/s).'), 9600),
-    parity: v.optional(v.picklist(PARITIES, `must be one of ${PARITIES.join(', ')}`), 'even'),
-    data_bits: v.optional(v.picklist([7, 8] as const, 'must be 7 or 8'), 7),
-    stop_bits: v.optional(v.picklist([1, 2] as const, 'must be 1 or 2'), 1),
+    ...serialLine(9600, 7),
   },
   'unknown setting',
 );

@@ -231,11 +231,7 @@ export class AlarmTable {
         shelved: r.shelved,
         out_of_service: r.outOfService,
         value: r.value,
-        active_since: r.activeSince === null ? null : r.activeSince / 1000,
-        last_change: r.lastChange / 1000,
-        shelved_until: r.shelvedUntil === null ? null : r.shelvedUntil / 1000,
-        shelved_by: r.shelvedBy,
-        comment: r.comment,
+        ...since(r),
       });
     }
     return { seq: this.lastSeq, alarms };
@@ -355,6 +351,13 @@ function toView(r: AlarmRecord): AlarmView {
     value: r.value,
     limit: d.limit,
     unit: d.unit,
+    ...since(r),
+  };
+}
+
+/** The times (seconds, as the API and the state file give them), who shelved it and the comment. */
+function since(r: AlarmRecord): Pick<AlarmView, 'active_since' | 'last_change' | 'shelved_until' | 'shelved_by' | 'comment'> {
+  return {
     active_since: r.activeSince === null ? null : r.activeSince / 1000,
     last_change: r.lastChange / 1000,
     shelved_until: r.shelvedUntil === null ? null : r.shelvedUntil / 1000,

@@ -17,6 +17,7 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { hashToken } from '../../src/server/auth.js';
 import { encodePayload } from '../../src/northbound/sparkplug-payload.js';
+import { until } from '../cli/helpers.js';
 
 const OPERATOR = 'mgw_operator-token-for-the-mqtt-tests-0123456789abcdef';
 const VIEWER = 'mgw_viewer-token-for-the-mqtt-tests-0123456789abcdefgh';
@@ -63,13 +64,7 @@ async function auditLines(gw: RunningGateway, stateDir: string): Promise<Record<
 
 const counters = (gw: RunningGateway) => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!().counters!;
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => until(cond, what, timeoutMs);
 
 describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('commands from the broker', () => {
   test('a DCMD with an operator token is written, confirmed by the device, comes back as DDATA and is audited with the MQTT identity', async () => {

@@ -17,6 +17,7 @@ import { freePort, runCli, stopChild, type Child } from '../client/processes.js'
 import type { DeviceDiff } from '../../src/core/registry.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { storeFiles } from '../../src/northbound/store.js';
+import { until } from '../cli/helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -47,13 +48,7 @@ async function gateway(b: Mosquitto, northbound: Record<string, unknown>): Promi
 
 const health = (gw: RunningGateway) => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => until(cond, what, timeoutMs);
 
 describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound faults', () => {
   test('Sparkplug: the broker killed while values change; after it is back every change arrives, in order, as historical DDATA', async () => {

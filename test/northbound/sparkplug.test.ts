@@ -13,6 +13,7 @@ import { SparkplugHost, type HostEvent } from '../helpers/sparkplug-host.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import type { DeviceDiff } from '../../src/core/registry.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { until } from '../cli/helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -182,10 +183,4 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('Sparkplug B 
   });
 });
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => until(cond, what, timeoutMs);

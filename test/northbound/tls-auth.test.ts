@@ -11,7 +11,7 @@ import { peers } from '../helpers/peers.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { Recorder } from '../helpers/mqtt-client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { mgw } from '../cli/helpers.js';
+import { mgw, until } from '../cli/helpers.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { Daemon } from '../../src/platform/daemon.js';
@@ -47,13 +47,7 @@ async function gateway(mqtt: Record<string, unknown>, dir: string): Promise<Runn
 
 const health = (gw: RunningGateway) => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => until(cond, what, timeoutMs);
 
 describe.skipIf(!peers('mosquitto', 'mosquitto_passwd', 'openssl'))('broker link: TLS, password, and how it shows', () => {
   test('connects over TLS with the CA file, a user name and a password file', async () => {
