@@ -15,7 +15,8 @@ import { ALARM_PRIORITIES, ALARM_STATES, compareAlarms, isUnacked, type AlarmAct
 import { parseDuration } from '../alarms/duration.js';
 import type { Permission } from './auth.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, type Reply, pathParam } from './http.js';
+import { postRoute } from './post-route.js';
+import { parseJson, sendError, sendJson, startReply, pathParam } from './http.js';
 
 export const ALARMS_PATH = '/api/v1/alarms';
 const MAX_EVENTS_PAGE = 1000;
@@ -69,75 +70,47 @@ export function registerAlarmRoutes(app: TemplatedApp, ctx: ServerContext, alarm
     else sendJson(reply, 200, view);
   });
 
-  app.post(`${ALARMS_PATH}/ack`, (res, req) => {
-    const reply = startReply(res);
-    const who = ctx.security.rest(req, reply, 'control');
-    if (who === undefined) return;
-    // JSON only, one Content-Length: a form post from another site cannot acknowledge alarms.
-    const framing = jsonBodyHeaders(req);
-    if (framing instanceof GatewayError) return sendError(reply, framing);
-    void (async () => {
-      try {
-        ctx.security.takeWrite(who, reply.remote);
-        const body = asObject(parseJson(await readBody(res, ctx.config.max_body_bytes, framing.contentLength)), '{"ids": ["motor_01.current.hi"]} or {"all": true}');
-        const requester = { token: who.name, remote: reply.remote };
-        const comment = parseComment(body['comment']);
-        const out: AlarmActionReply = { alarms: [], changed: 0, unchanged: [] };
-        if (body['all'] === true) {
-          if (body['ids'] !== undefined) throw new GatewayError('invalid_request', 'give either "ids" or "all": true, not both');
-          const filter = parseFilter(new URLSearchParams(stringFields(body, ['device', 'priority', 'state'])).toString(), ['device', 'priority', 'state']);
-          out.alarms = await alarms.ackAll(filter, requester, comment);
-        } else {
-          const ids = body['ids'];
-          if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((i) => typeof i === 'string')) {
-            throw new GatewayError('invalid_request', '"ids" must be a list of 1-1000 alarm ids, e.g. {"ids": ["motor_01.current.hi"]}; or send {"all": true}');
-          }
-          for (const id of ids as string[]) {
-            if (!alarms.table.has(id)) throw new GatewayError('alarm_not_found', `no alarm ${JSON.stringify(id.slice(0, 140))}; nothing was acknowledged`);
-          }
-          for (const id of ids as string[]) {
-            const view = alarms.table.view(id)!;
-            if (!isUnacked(view)) out.unchanged.push({ id, reason: `it is ${view.state.replace(/_/g, ' ')}` });
-            else out.alarms.push(await alarms.act('ack', id, requester, { comment }));
-          }
-        }
-        out.changed = out.alarms.length;
-        sendJson(reply, 200, out);
-      } catch (err) {
-        sendError(reply, err, internal);
+  // JSON only, one Content-Length: a form post from another site cannot acknowledge alarms.
+  postRoute(app, ctx, `${ALARMS_PATH}/ack`, { permission: 'control', onInternal: internal }, async ({ who, reply, body: raw }) => {
+    const body = asObject(parseJson(raw), '{"ids": ["motor_01.current.hi"]} or {"all": true}');
+    const requester = { token: who.name, remote: reply.remote };
+    const comment = parseComment(body['comment']);
+    const out: AlarmActionReply = { alarms: [], changed: 0, unchanged: [] };
+    if (body['all'] === true) {
+      if (body['ids'] !== undefined) throw new GatewayError('invalid_request', 'give either "ids" or "all": true, not both');
+      const filter = parseFilter(new URLSearchParams(stringFields(body, ['device', 'priority', 'state'])).toString(), ['device', 'priority', 'state']);
+      out.alarms = await alarms.ackAll(filter, requester, comment);
+    } else {
+      const ids = body['ids'];
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((i) => typeof i === 'string')) {
+        throw new GatewayError('invalid_request', '"ids" must be a list of 1-1000 alarm ids, e.g. {"ids": ["motor_01.current.hi"]}; or send {"all": true}');
       }
-    })();
+      for (const id of ids as string[]) {
+        if (!alarms.table.has(id)) throw new GatewayError('alarm_not_found', `no alarm ${JSON.stringify(id.slice(0, 140))}; nothing was acknowledged`);
+      }
+      for (const id of ids as string[]) {
+        const view = alarms.table.view(id)!;
+        if (!isUnacked(view)) out.unchanged.push({ id, reason: `it is ${view.state.replace(/_/g, ' ')}` });
+        else out.alarms.push(await alarms.act('ack', id, requester, { comment }));
+      }
+    }
+    out.changed = out.alarms.length;
+    sendJson(reply, 200, out);
   });
 
   for (const action of Object.keys(ACTION_PERMISSION) as AlarmAction[]) {
-    app.post(`${ALARMS_PATH}/:id/${action}`, (res, req) => actionRoute(res, req, action));
-  }
-
-  function actionRoute(res: HttpResponse, req: HttpRequest, action: AlarmAction): void {
-    const reply: Reply = startReply(res);
-    const who = ctx.security.rest(req, reply, ACTION_PERMISSION[action]);
-    if (who === undefined) return;
-    const id = pathParam(req);
-    const framing = jsonBodyHeaders(req);
-    if (framing instanceof GatewayError) return sendError(reply, framing);
-    void (async () => {
-      try {
-        ctx.security.takeWrite(who, reply.remote);
-        const raw = await readBody(res, ctx.config.max_body_bytes, framing.contentLength);
-        const body = raw.byteLength === 0 ? {} : asObject(parseJson(raw), action === 'shelve' ? '{"for": "30m"}' : '{"comment": "..."}');
-        let forS: number | undefined;
-        if (action === 'shelve') {
-          const f = body['for'];
-          forS = typeof f === 'string' || typeof f === 'number' ? parseDuration(f) : undefined;
-          if (forS === undefined) throw new GatewayError('invalid_request', '"for" must be a duration such as "30m", "2h", "1h30m" or a number of seconds');
-        }
-        const view = await alarms.act(action, id, { token: who.name, remote: reply.remote }, { ...(forS === undefined ? {} : { forS }), comment: parseComment(body['comment']) });
-        const out: AlarmActionReply = { alarms: [view], changed: 1, unchanged: [] };
-        sendJson(reply, 200, out);
-      } catch (err) {
-        sendError(reply, err, internal);
+    postRoute(app, ctx, `${ALARMS_PATH}/:id/${action}`, { permission: ACTION_PERMISSION[action], onInternal: internal }, async ({ who, reply, param: id, body: raw }) => {
+      const body = raw.byteLength === 0 ? {} : asObject(parseJson(raw), action === 'shelve' ? '{"for": "30m"}' : '{"comment": "..."}');
+      let forS: number | undefined;
+      if (action === 'shelve') {
+        const f = body['for'];
+        forS = typeof f === 'string' || typeof f === 'number' ? parseDuration(f) : undefined;
+        if (forS === undefined) throw new GatewayError('invalid_request', '"for" must be a duration such as "30m", "2h", "1h30m" or a number of seconds');
       }
-    })();
+      const view = await alarms.act(action, id, { token: who.name, remote: reply.remote }, { ...(forS === undefined ? {} : { forS }), comment: parseComment(body['comment']) });
+      const out: AlarmActionReply = { alarms: [view], changed: 1, unchanged: [] };
+      sendJson(reply, 200, out);
+    });
   }
 
   app.any(ALARMS_PATH, wrongMethod('GET'));

@@ -12,7 +12,8 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { LineSendRecord } from '../platform/audit.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply } from './http.js';
+import { postRoute } from './post-route.js';
+import { parseJson, sendJson, startReply } from './http.js';
 
 export interface LinePortInfo {
   path: string;
@@ -35,49 +36,34 @@ export function registerLineAdmin(app: TemplatedApp, ctx: ServerContext, o: Line
     sendJson(reply, 200, { ports: o.ports().map((p) => ({ path: p.path, link_up: p.linkUp, devices: p.devices })) });
   });
 
-  app.post('/api/v1/admin/line/send', (res, req) => {
-    const reply = startReply(res);
-    const who = ctx.security.rest(req, reply, 'admin', 'sending lines through the gateway');
-    if (who === undefined) return;
-    const framing = jsonBodyHeaders(req);
-    if (framing instanceof GatewayError) {
-      sendError(reply, framing);
-      return;
+  postRoute(app, ctx, '/api/v1/admin/line/send', { permission: 'admin', what: 'sending lines through the gateway', onInternal: internal }, async ({ who, reply, body: raw }) => {
+    const body = parseJson(raw) as Record<string, unknown> | null;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'expected a JSON object');
+    const path = body['port'];
+    const payload = body['payload'];
+    if (typeof path !== 'string') throw invalid('port', 'expected the serial port path the gateway holds');
+    if (typeof payload !== 'string' || payload.length === 0 || payload.length > 4096) throw invalid('payload', 'expected 1-4096 characters (with the line ending)');
+    const lines = intField(body, 'lines', 0, 1000, 1);
+    const timeoutMs = intField(body, 'timeout_ms', 10, 60_000, 1000);
+    const port = o.ports().find((p) => p.path === path);
+    if (port === undefined) throw new GatewayError('bus_not_found', `this gateway holds no serial port ${JSON.stringify(path)} for line devices (ports: ${o.ports().map((p) => p.path).join(', ') || 'none'})`);
+    if (!port.linkUp) throw new GatewayError('bus_down', `${path} is not open right now; nothing was sent`);
+    if (o.audit.problem !== undefined) throw new GatewayError('audit_unavailable', `${path}: send refused, the audit trail cannot be written (${o.audit.problem})`);
+    const base = { time: new Date().toISOString(), action: 'line_send' as const, token: who.name, remote: reply.remote, device: port.devices.join(','), port: path, sent: payload };
+    let answer: string[];
+    try {
+      answer = await port.send(Buffer.from(payload, 'latin1'), lines, timeoutMs);
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'send failed', { cause: err });
+      await o.audit.append({ ...base, outcome: 'error', error_code: e.code, message: e.message }).catch(() => undefined);
+      throw e;
     }
-    void (async () => {
-      try {
-        ctx.security.takeWrite(who, reply.remote);
-        const body = parseJson(await readBody(res, ctx.config.max_body_bytes, framing.contentLength)) as Record<string, unknown> | null;
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'expected a JSON object');
-        const path = body['port'];
-        const payload = body['payload'];
-        if (typeof path !== 'string') throw invalid('port', 'expected the serial port path the gateway holds');
-        if (typeof payload !== 'string' || payload.length === 0 || payload.length > 4096) throw invalid('payload', 'expected 1-4096 characters (with the line ending)');
-        const lines = intField(body, 'lines', 0, 1000, 1);
-        const timeoutMs = intField(body, 'timeout_ms', 10, 60_000, 1000);
-        const port = o.ports().find((p) => p.path === path);
-        if (port === undefined) throw new GatewayError('bus_not_found', `this gateway holds no serial port ${JSON.stringify(path)} for line devices (ports: ${o.ports().map((p) => p.path).join(', ') || 'none'})`);
-        if (!port.linkUp) throw new GatewayError('bus_down', `${path} is not open right now; nothing was sent`);
-        if (o.audit.problem !== undefined) throw new GatewayError('audit_unavailable', `${path}: send refused, the audit trail cannot be written (${o.audit.problem})`);
-        const base = { time: new Date().toISOString(), action: 'line_send' as const, token: who.name, remote: reply.remote, device: port.devices.join(','), port: path, sent: payload };
-        let answer: string[];
-        try {
-          answer = await port.send(Buffer.from(payload, 'latin1'), lines, timeoutMs);
-        } catch (err) {
-          const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'send failed', { cause: err });
-          await o.audit.append({ ...base, outcome: 'error', error_code: e.code, message: e.message }).catch(() => undefined);
-          throw e;
-        }
-        try {
-          await o.audit.append({ ...base, answer, outcome: 'ok' });
-        } catch (err) {
-          throw new GatewayError('audit_unavailable', `${path} got the line, but its audit record could not be stored: ${(err as Error).message}`, { cause: err });
-        }
-        sendJson(reply, 200, { port: path, answer });
-      } catch (err) {
-        sendError(reply, err, internal);
-      }
-    })();
+    try {
+      await o.audit.append({ ...base, answer, outcome: 'ok' });
+    } catch (err) {
+      throw new GatewayError('audit_unavailable', `${path} got the line, but its audit record could not be stored: ${(err as Error).message}`, { cause: err });
+    }
+    sendJson(reply, 200, { port: path, answer });
   });
 }
 

@@ -11,12 +11,13 @@
  * A write is audited like a control write: refused while the trail cannot be written, and
  * confirmed to the client only once its record is on disk.
  */
-import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { CommissioningBus, RawRead, RawTable, RawWrite } from '../core/commissioning.js';
 import type { ModbusWriteRecord } from '../platform/audit.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, pathParam } from './http.js';
+import { postRoute } from './post-route.js';
+import { parseJson, sendJson, startReply } from './http.js';
 
 /** A configured Modbus bus, and the gateway's hold on it. */
 export interface ModbusBusInfo {
@@ -60,41 +61,32 @@ export function registerModbusAdmin(app: TemplatedApp, ctx: ServerContext, o: Mo
   });
 
   const route = (action: 'read' | 'write' | 'identify') =>
-    app.post(`/api/v1/admin/modbus/:bus/${action}`, (res, req) => {
-      const reply = startReply(res);
-      const who = ctx.security.rest(req, reply, 'admin', 'Modbus commissioning through the gateway');
-      if (who === undefined) return;
-      const busId = pathParam(req);
-      const framing = jsonBodyHeaders(req);
-      if (framing instanceof GatewayError) {
-        sendError(reply, framing);
-        return;
-      }
-      void (async () => {
-        try {
-          if (action === 'write') ctx.security.takeWrite(who, reply.remote);
-          const body = parseJson(await readBody(res, ctx.config.max_body_bytes, framing.contentLength));
-          const bus = heldBus(o.buses(), busId);
-          if (!isObject(body)) throw invalid('body', 'expected a JSON object');
-          const t0 = performance.now();
-          if (action === 'read') {
-            const r = parseRead(body);
-            const values = await bus.read(r);
-            sendJson(reply, 200, { bus: bus.id, unit: r.unit, table: r.table, address: r.address, values, response_ms: Math.round(performance.now() - t0) });
-          } else if (action === 'identify') {
-            const unit = intField(body, 'unit', 0, 255);
-            const objects = await bus.identify(unit, optInt(body, 'timeout_ms', 10, 60_000), optInt(body, 'tries', 1, 10));
-            sendJson(reply, 200, { bus: bus.id, unit, objects });
-          } else {
-            const w = parseWrite(body);
-            const result = await auditedWrite(o, bus, w, { token: who.name, remote: reply.remote });
-            sendJson(reply, 200, { bus: bus.id, unit: w.unit, table: w.table, address: w.address, ...result });
-          }
-        } catch (err) {
-          sendError(reply, err, internal);
+    postRoute(
+      app,
+      ctx,
+      `/api/v1/admin/modbus/:bus/${action}`,
+      // Reads and identification take no write from the token's rate; a write does.
+      { permission: 'admin', what: 'Modbus commissioning through the gateway', rateLimited: action === 'write', onInternal: internal },
+      async ({ who, reply, param: busId, body: raw }) => {
+        const body = parseJson(raw);
+        const bus = heldBus(o.buses(), busId);
+        if (!isObject(body)) throw invalid('body', 'expected a JSON object');
+        const t0 = performance.now();
+        if (action === 'read') {
+          const r = parseRead(body);
+          const values = await bus.read(r);
+          sendJson(reply, 200, { bus: bus.id, unit: r.unit, table: r.table, address: r.address, values, response_ms: Math.round(performance.now() - t0) });
+        } else if (action === 'identify') {
+          const unit = intField(body, 'unit', 0, 255);
+          const objects = await bus.identify(unit, optInt(body, 'timeout_ms', 10, 60_000), optInt(body, 'tries', 1, 10));
+          sendJson(reply, 200, { bus: bus.id, unit, objects });
+        } else {
+          const w = parseWrite(body);
+          const result = await auditedWrite(o, bus, w, { token: who.name, remote: reply.remote });
+          sendJson(reply, 200, { bus: bus.id, unit: w.unit, table: w.table, address: w.address, ...result });
         }
-      })();
-    });
+      },
+    );
   route('read');
   route('write');
   route('identify');

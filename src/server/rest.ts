@@ -4,9 +4,10 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { GatewayError } from '../core/errors.js';
 import type { ServerContext } from './context.js';
-import { jsonBodyHeaders, parseJson, readBody, sendError, sendJson, startReply, pathParam } from './http.js';
+import { parseJson, sendError, sendJson, startReply, pathParam } from './http.js';
 import { parseDeviceListQuery, showsQuality } from './device-filter.js';
 import { deviceView } from './protocol.js';
+import { postRoute } from './post-route.js';
 
 
 export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
@@ -39,31 +40,13 @@ export function registerRest(app: TemplatedApp, ctx: ServerContext): void {
     else sendJson(reply, 200, deviceView(snap));
   });
 
-  app.post('/api/v1/devices/:id', (res, req) => {
-    // Everything from req must be read before the first await: req lives on the stack.
-    const reply = startReply(res);
-    const who = ctx.security.rest(req, reply, 'control');
-    if (who === undefined) return;
-    const id = pathParam(req);
-    const framing = jsonBodyHeaders(req);
-    if (framing instanceof GatewayError) {
-      sendError(reply, framing);
-      return;
-    }
-    void (async () => {
-      try {
-        ctx.security.takeWrite(who, reply.remote);
-        const body = await readBody(res, ctx.config.max_body_bytes, framing.contentLength);
-        if (!registry.has(id)) throw new GatewayError('device_not_found', `Device ${id} not found`);
-        const ready = ctx.readiness();
-        if (!ready.ready) throw new GatewayError('not_ready', `the gateway is not ready: ${ready.reason ?? 'starting'}`);
-        const values = parseJson(body);
-        const result = await control.write(id, values, { token: who.name, remote: reply.remote });
-        sendJson(reply, 200, result);
-      } catch (err) {
-        sendError(reply, err, internal);
-      }
-    })();
+  postRoute(app, ctx, '/api/v1/devices/:id', { permission: 'control', onInternal: internal }, async ({ who, reply, param: id, body }) => {
+    if (!registry.has(id)) throw new GatewayError('device_not_found', `Device ${id} not found`);
+    const ready = ctx.readiness();
+    if (!ready.ready) throw new GatewayError('not_ready', `the gateway is not ready: ${ready.reason ?? 'starting'}`);
+    const values = parseJson(body);
+    const result = await control.write(id, values, { token: who.name, remote: reply.remote });
+    sendJson(reply, 200, result);
   });
 
   app.get('/healthz', (res) => {
