@@ -55,6 +55,8 @@ export interface NorthboundMode {
   holdReason(): string;
   /** A device a reload removed: what to say about it (Sparkplug: its DDEATH). */
   forget?(deviceId: string): OutMessage[];
+  /** The broker session ended: what the mode knew from it (Sparkplug: the host's STATE) is unknown again. */
+  sessionEnded?(): void;
 }
 
 /** What a mode may ask of the core. */

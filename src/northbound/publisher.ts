@@ -187,6 +187,7 @@ export class NorthboundPublisher implements DiffConsumer {
 
   private down(): void {
     this.born = false;
+    this.mode.sessionEnded?.();
     this.restoreInflight();
   }
 

@@ -166,6 +166,18 @@ export class SparkplugMode implements NorthboundMode {
     return { ...this.c, ...(this.options.commands?.counters() ?? {}) };
   }
 
+  /**
+   * A new session knows nothing of the primary host until its STATE arrives again (retained, right
+   * after the subscription): a broker that restarted without persistence has none, and births sent
+   * before the host is back would reach nobody (Sparkplug 3.0: wait for STATE before NBIRTH).
+   */
+  sessionEnded(): void {
+    if (this.options.primaryHostId === undefined) return;
+    this.hostOnline = false;
+    this.hostSeen = false;
+    this.c.host_online = 0;
+  }
+
   /** A device a reload removed: its death, and no more data for it. */
   forget(deviceId: string): OutMessage[] {
     if (!this.born.has(deviceId)) return [];

@@ -38,7 +38,9 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
     const b = new Mosquitto();
     cleanups.push(() => (b.stop(), b.cleanup()));
     await b.start();
-    const h = await SparkplugHost.start({ port: b.port, group: 'plant', waitSubscribed: false });
+    // The host is the gateways' primary host: after the broker restart they wait for its STATE
+    // before their births, so none is sent before the host is there to see it.
+    const h = await SparkplugHost.start({ port: b.port, group: 'plant', hostId: 'scada', waitSubscribed: false });
     cleanups.push(() => h.stop());
     await h.waitFor((e) => e.event === 'subscribed', 'host subscribed');
     const gateways: { edge: string; port: number; child: Child; changes: Change[]; ws?: WebSocket }[] = [];
@@ -57,7 +59,7 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
           '  enabled: true',
           '  mode: sparkplug',
           `  mqtt: { url: "${b.url}", reconnect_min_ms: 3000, reconnect_max_ms: 3000 }`,
-          `  sparkplug: { group_id: plant, edge_node_id: gw${g} }`,
+          `  sparkplug: { group_id: plant, edge_node_id: gw${g}, primary_host_id: scada }`,
           'devices:',
           ...devices,
           '',
@@ -94,7 +96,14 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('five gateway
     const restartAt = Date.now();
     const mark = h.events.length;
     await b.restart();
-    await waitUntil(() => bornAll(mark), 'all 100 devices born again', 90_000);
+    await waitUntil(() => bornAll(mark), 'all 100 devices born again', 90_000).catch(async (err: Error) => {
+      const seen = gateways.map((gw) => {
+        const mine = h.events.slice(mark).filter((e) => e.node === gw.edge);
+        return `${gw.edge}: ${mine.filter((e) => e.type === 'NBIRTH').length} NBIRTH, ${mine.filter((e) => e.type === 'DBIRTH').length} DBIRTH, ${mine.length} messages`;
+      });
+      const status = await Promise.all(gateways.map(async (gw) => JSON.stringify((await (await fetch(`http://127.0.0.1:${gw.port}/api/v1/status`)).json() as { consumers: unknown[] }).consumers)));
+      throw new Error(`${err.message}; host: ${JSON.stringify(h.events.slice(mark).filter((e) => e.event !== 'message'))}; ${seen.join('; ')}; status: ${status.join(' | ')}`);
+    });
     // Every gateway's store drains.
     await waitUntil(async () => {
       for (const gw of gateways) {

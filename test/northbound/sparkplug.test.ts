@@ -181,6 +181,33 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('Sparkplug B 
     }
     expect(h.violations()).toEqual([]);
   });
+
+  test('a new broker session waits for the primary host STATE again: no births into a restarted broker before the host is back', async () => {
+    const b = await broker();
+    const first = await SparkplugHost.start({ port: b.port, group: 'plant', hostId: 'scada' });
+    cleanups.push(() => first.stop());
+    const gw = await gateway(b, { primary_host_id: 'scada' });
+    await first.waitFor((e) => e.type === 'NBIRTH', 'NBIRTH once the host is online');
+    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+    const births = nb().counters!['births_total']!;
+    // The broker restarts without persistence (the retained STATE is gone) and the host is not back.
+    await b.kill();
+    await first.stop();
+    await waitUntil(() => nb().counters!['link_up'] === 0, 'the gateway to see the broker gone');
+    await b.restart();
+    await waitUntil(() => nb().counters!['link_up'] === 1, 'the gateway to reconnect', 30_000);
+    const held = nb();
+    expect(held.ok).toBe(false);
+    expect(held.reason).toMatch(/primary host scada is not seen yet/);
+    expect(held.counters!['births_total']).toBe(births);
+    // The host comes back: the births follow its STATE, and it sees every one of them.
+    const h = await host(b, 'scada');
+    await h.waitFor((e) => e.type === 'NBIRTH', 'NBIRTH after the host is back');
+    await waitUntil(() => nb().ok, 'the gateway live again');
+    const devices = gw.gateway.registry.ids().length;
+    await waitUntil(() => h.messages('DBIRTH').length >= devices, 'every DBIRTH at the new host');
+    expect(h.violations()).toEqual([]);
+  }, 60_000);
 });
 
 const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => until(cond, what, timeoutMs);
