@@ -24,11 +24,14 @@
  *   fails like a timeout, without a retry.
  * - A silent line: when units that were answering time out one after another with no answer
  *   from any unit in between, the line itself is silent (cable cut, adapter dead, power lost).
- *   The scheduler says so at once ('silent'), so every unit on it can go offline together,
- *   and then probes the line with one poll per rest, taking turns among the units, instead of
- *   letting each unit time out on its own. The first answer ends it ('answering') and lifts
- *   every unit's rest. While the first silent unit's retry waits, one poll of another unit
- *   goes first: that is what tells a dead unit from a dead line, and it costs nothing.
+ *   It takes three units in a row (both units, on a line where only two answer): two units
+ *   that die together (one power supply, one cabinet) are two dead units, and the next one
+ *   polled, which answers, says the line is fine. The scheduler says so at once ('silent'),
+ *   so every unit on it can go offline together, and then probes the line with one poll per
+ *   rest, taking turns among the units, instead of letting each unit time out on its own. The
+ *   first answer ends it ('answering') and lifts every unit's rest. After a unit falls silent,
+ *   a queued poll of a unit still answering goes first, ahead of the retries: that witness is
+ *   what tells dead units from a dead line, and it costs nothing.
  * - A lost line (port unplugged, peer restarted) is reopened with backoff while the daemon
  *   keeps running; transactions meanwhile fail fast with LinkDownError.
  *
@@ -81,6 +84,9 @@ export type Priority = 'write' | 'poll' | 'background';
  */
 // A fifth left the polls at most 80 % (the bound the product promises) and 69 % on a busy machine.
 export const BACKGROUND_SHARE = 0.1;
+
+/** Answering units that must fall silent in a row before the whole line counts as silent (see above). */
+export const SILENT_AFTER_UNITS = 3;
 
 export interface Transaction<T> {
   /** The unit the transaction addresses (for backoff and per-device counters). */
@@ -589,9 +595,25 @@ export class BusScheduler extends EventEmitter {
     if (!d.answering || tx.mayStaySilent === true) return false;
     d.answering = false;
     this.fallenSilent.add(tx.device);
-    if (this.fallenSilent.size < 2) return false;
+    if (this.fallenSilent.size < this.silentAfter()) {
+      this.promoteWitness();
+      return false;
+    }
     this.enterSilence(tx);
     return true;
+  }
+
+  /** How many answering units must fall silent in a row before the line counts as silent. */
+  private silentAfter(): number {
+    let answering = this.fallenSilent.size;
+    for (const d of this.devices.values()) if (d.answering) answering++;
+    return Math.max(2, Math.min(SILENT_AFTER_UNITS, answering));
+  }
+
+  /** The first queued poll of a unit that still answers goes next: its outcome tells a dead unit from a dead line. */
+  private promoteWitness(): void {
+    const i = this.polls.findIndex((p) => !this.fallenSilent.has(p.tx.device) && this.devices.get(p.tx.device)?.answering === true);
+    if (i > 0) this.polls.unshift(...this.polls.splice(i, 1));
   }
 
   private enterSilence(tx: Transaction<unknown>): void {

@@ -356,7 +356,7 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
     expect(next.starts[0]! - slow.starts[0]!).toBe(154);
   });
 
-  test('two answering units falling silent in a row make the line silent: queued polls fail at once, one probe per rest', async () => {
+  test('three answering units falling silent in a row make the line silent: queued polls fail at once, one probe per rest', async () => {
     const t = new MemoryTransport();
     const s = scheduler(t, { retries: 1 });
     await s.start();
@@ -364,23 +364,28 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
     s.on('silent', (reason: string) => silences.push(reason));
     let answering = 0;
     s.on('answering', () => answering++);
-    for (const u of ['a', 'b', 'c']) await answerOnce(s, u);
+    for (const u of ['a', 'b', 'c', 'd']) await answerOnce(s, u);
 
-    const [a, b, c] = [manual('a'), manual('b'), manual('c')];
-    const results = [a, b, c].map((m) => s.submit(m.tx).catch((e: unknown) => e));
+    const [a, b, c, d] = [manual('a'), manual('b'), manual('c'), manual('d')];
+    const results = [a, b, c, d].map((m) => s.submit(m.tx).catch((e: unknown) => e));
     await vi.advanceTimersByTimeAsync(100); // a times out; its retry waits behind b
     expect(b.starts).toEqual([]);
     await vi.advanceTimersByTimeAsync(50); // quiet time over: b goes before a's retry
     expect(b.starts).toHaveLength(1);
     expect(a.starts).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(100); // b times out too: the line is silent
+    await vi.advanceTimersByTimeAsync(150); // b times out too: c, still answering, is the witness, ahead of both retries
+    expect(c.starts).toHaveLength(1);
+    expect(a.starts).toHaveLength(1);
+    expect(silences).toEqual([]);
+    await vi.advanceTimersByTimeAsync(100); // c times out as well: the line is silent
     expect(silences).toHaveLength(1);
     expect(s.lineSilent).toBe(true);
-    const [ra, rb, rc] = await Promise.all(results);
-    expect(ra).toBeInstanceOf(BackoffError); // a's retry, refused with the queue
-    expect(rb).toBeInstanceOf(BusTimeoutError);
-    expect(rc).toBeInstanceOf(BackoffError);
-    expect(c.starts).toEqual([]);
+    const [ra, rb, rc, rd] = await Promise.all(results);
+    expect(ra).toBeInstanceOf(BackoffError); // the retries, refused with the queue
+    expect(rb).toBeInstanceOf(BackoffError);
+    expect(rc).toBeInstanceOf(BusTimeoutError);
+    expect(rd).toBeInstanceOf(BackoffError);
+    expect(d.starts).toEqual([]);
 
     // Until the rest is over nothing goes out; then one poll probes the line, without a retry.
     await expect(s.submit(manual('c').tx)).rejects.toBeInstanceOf(BackoffError);
@@ -422,5 +427,48 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
     expect(await ra).toBeInstanceOf(BusTimeoutError);
     expect(a.starts).toHaveLength(2);
     expect(silences).toEqual([]);
+  });
+
+  test('two units dying together (one power supply) are two dead units: the next unit answers, nothing else goes offline', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 1 });
+    await s.start();
+    const silences: string[] = [];
+    s.on('silent', (reason: string) => silences.push(reason));
+    for (const u of ['a', 'b', 'c', 'd']) await answerOnce(s, u);
+    const [a, b, c, d] = [manual('a'), manual('b'), manual('c'), manual('d')];
+    const ra = s.submit(a.tx).catch((e: unknown) => e);
+    const rb = s.submit(b.tx).catch((e: unknown) => e);
+    const rc = s.submit(c.tx);
+    const rd = s.submit(d.tx);
+    await vi.advanceTimersByTimeAsync(300); // a and b time out, one after the other
+    expect(c.starts).toHaveLength(1); // the witness goes before either retry
+    c.answers[0]!('ok');
+    expect(await rc).toBe('ok');
+    await vi.advanceTimersByTimeAsync(300); // then the two retries, which time out: a and b fail on their own
+    expect(await ra).toBeInstanceOf(BusTimeoutError);
+    expect(await rb).toBeInstanceOf(BusTimeoutError);
+    expect(d.starts).toHaveLength(1);
+    d.answers[0]!('ok');
+    expect(await rd).toBe('ok');
+    expect(silences).toEqual([]);
+    expect(s.lineSilent).toBe(false);
+    expect(s.counters()).toMatchObject({ line_silences: 0 });
+  });
+
+  test('on a line where only two units answer, both falling silent make the line silent', async () => {
+    const t = new MemoryTransport();
+    const s = scheduler(t, { retries: 1 });
+    await s.start();
+    const silences: string[] = [];
+    s.on('silent', (reason: string) => silences.push(reason));
+    for (const u of ['a', 'b']) await answerOnce(s, u);
+    const [a, b] = [manual('a'), manual('b')];
+    const results = [a, b].map((m) => s.submit(m.tx).catch((e: unknown) => e));
+    await vi.advanceTimersByTimeAsync(250);
+    expect(silences).toHaveLength(1);
+    const [ra, rb] = await Promise.all(results);
+    expect(ra).toBeInstanceOf(BackoffError);
+    expect(rb).toBeInstanceOf(BusTimeoutError);
   });
 });
