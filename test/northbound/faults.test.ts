@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, test } from 'vitest';
 import { peers } from '../helpers/peers.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
+import { Relay } from '../e2e/relay.js';
 import { SparkplugHost } from '../helpers/sparkplug-host.js';
 import { Recorder } from '../helpers/mqtt-client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -37,10 +38,10 @@ function tempDir(): string {
   return d;
 }
 
-async function gateway(b: Mosquitto, northbound: Record<string, unknown>): Promise<RunningGateway> {
+async function gateway(b: Mosquitto, northbound: Record<string, unknown>, url = b.url): Promise<RunningGateway> {
   const gw = await startGateway({
     state_dir: tempDir(),
-    northbound: { enabled: true, mqtt: { url: b.url, reconnect_min_ms: 3000, reconnect_max_ms: 3000 }, ...northbound },
+    northbound: { enabled: true, mqtt: { url, reconnect_min_ms: 3000, reconnect_max_ms: 3000 }, ...northbound },
   } as Partial<GatewayConfigInput>);
   cleanups.push(() => gw.stop());
   return gw;
@@ -53,16 +54,18 @@ const waitUntil = (cond: () => boolean, what: string, timeoutMs = 15_000) => unt
 describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound faults', () => {
   test('Sparkplug: the broker killed while values change; after it is back every change arrives, in order, as historical DDATA', async () => {
     const b = await broker();
-    const gw = await gateway(b, { mode: 'sparkplug', sparkplug: { group_id: 'plant', edge_node_id: 'gw1' } });
+    // With the host as primary host, the births after the restart wait for its STATE: it sees them
+    // whoever reconnects first. Until then, everything is stored for it, as history.
+    const gw = await gateway(b, { mode: 'sparkplug', sparkplug: { group_id: 'plant', edge_node_id: 'gw1', primary_host_id: 'scada' } });
     const truth: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => truth.push(d));
-    await waitUntil(() => health(gw).ok, 'connected');
+    await waitUntil(() => health(gw).counters!['link_up'] === 1, 'connected');
     await b.kill();
-    await waitUntil(() => !health(gw).ok, 'the gateway to see the broker gone');
+    await waitUntil(() => health(gw).counters!['link_up'] === 0, 'the gateway to see the broker gone');
     const downAt = truth.length;
     await waitUntil(() => (health(gw).counters!['queued'] ?? 0) >= 60, '60 diffs stored');
     // The host is there first and connects as soon as the broker is (as a SCADA would).
-    const h = await SparkplugHost.start({ port: b.port, group: 'plant', waitSubscribed: false });
+    const h = await SparkplugHost.start({ port: b.port, group: 'plant', hostId: 'scada', waitSubscribed: false });
     cleanups.push(() => h.stop());
     await b.restart();
     await h.waitFor((e) => e.event === 'subscribed', 'the host subscribed');
@@ -94,11 +97,16 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound f
 
   test('the store full: the oldest records are dropped whole files at a time, counted and logged; the disk stays under the limit; the newest are forwarded', async () => {
     const b = await broker();
-    const gw = await gateway(b, { mode: 'json', json: { prefix: 'full' }, store: { max_bytes: 65_536, segment_bytes: 8192, fsync_interval_ms: 100 } });
+    // Through a relay closed while the broker is away, so the subscriber is back before the gateway.
+    const relay = new Relay(b.port);
+    const relayPort = await relay.start();
+    cleanups.push(() => relay.stop());
+    const gw = await gateway(b, { mode: 'json', json: { prefix: 'full' }, store: { max_bytes: 65_536, segment_bytes: 8192, fsync_interval_ms: 100 } }, `mqtt://127.0.0.1:${relayPort}`);
     const truth: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => truth.push(d));
     await waitUntil(() => health(gw).ok, 'connected');
     await b.kill();
+    await relay.stop();
     await waitUntil(() => !health(gw).ok, 'the broker gone');
     await waitUntil(() => (health(gw).counters!['dropped_total'] ?? 0) >= 100, 'at least 100 dropped', 30_000);
     const c = health(gw).counters!;
@@ -113,6 +121,7 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound f
     await b.restart();
     const after = await Recorder.connect(b.url, ['full/+/diff']);
     cleanups.push(() => after.close());
+    await relay.start(relayPort);
     const first = await after.waitFor((m) => JSON.parse(m.text)['historical'] === true, 'a historical diff', 20_000);
     const j = JSON.parse(first.text) as { device_id: string; seq: number };
     const index = truth.findIndex((d) => d.device_id === j.device_id && d.seq === j.seq);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { peers } from '../helpers/peers.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
+import { Relay } from '../e2e/relay.js';
 import { Recorder } from '../helpers/mqtt-client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import type { DeviceDiff } from '../../src/core/registry.js';
@@ -19,7 +20,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitto, devices?: GatewayConfigInput['devices']): Promise<{ broker: Mosquitto; gw: RunningGateway; stateDir: string }> {
+async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitto, devices?: GatewayConfigInput['devices'], url?: string): Promise<{ broker: Mosquitto; gw: RunningGateway; stateDir: string }> {
   const b = broker ?? new Mosquitto();
   if (broker === undefined) {
     cleanups.push(() => (b.stop(), b.cleanup()));
@@ -29,7 +30,7 @@ async function setup(northbound: Record<string, unknown> = {}, broker?: Mosquitt
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const gw = await startGateway({
     state_dir: stateDir,
-    northbound: { enabled: true, mode: 'json', json: { prefix: 'plant/line1' }, ...northbound, mqtt: { reconnect_min_ms: 3000, reconnect_max_ms: 3000, ...((northbound['mqtt'] as object | undefined) ?? {}), url: b.url } },
+    northbound: { enabled: true, mode: 'json', json: { prefix: 'plant/line1' }, ...northbound, mqtt: { reconnect_min_ms: 3000, reconnect_max_ms: 3000, ...((northbound['mqtt'] as object | undefined) ?? {}), url: url ?? b.url } },
     ...(devices === undefined ? {} : { devices }),
   } as Partial<GatewayConfigInput>);
   cleanups.push(() => gw.stop());
@@ -106,7 +107,15 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   });
 
   test('broker killed and restarted: every change made meanwhile arrives afterwards, in order, marked historical', async () => {
-    const { broker, gw } = await setup();
+    // The gateway reaches the broker through a relay, closed while the broker is away: its
+    // reconnect waits until the subscriber is back, which then misses nothing.
+    const broker = new Mosquitto();
+    cleanups.push(() => (broker.stop(), broker.cleanup()));
+    await broker.start();
+    const relay = new Relay(broker.port);
+    const relayPort = await relay.start();
+    cleanups.push(() => relay.stop());
+    const { gw } = await setup({}, broker, undefined, `mqtt://127.0.0.1:${relayPort}`);
     const truth: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => truth.push(d));
     let sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
@@ -114,6 +123,7 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
     await sub.close();
     const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
     await broker.kill();
+    await relay.stop();
     await until(() => !nb().ok, 'the gateway to see the broker gone', 10_000);
     const downAt = truth.length;
     await until(() => (nb().counters!['queued'] ?? 0) >= 40, '40 diffs stored', 15_000);
@@ -123,6 +133,7 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
     await broker.restart();
     sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
     cleanups.push(() => sub.close());
+    await relay.start(relayPort);
     const stored = truth.slice(downAt, downAt + 40);
     const last = stored[stored.length - 1]!;
     await sub.waitFor((m) => {
