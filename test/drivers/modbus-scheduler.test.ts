@@ -300,6 +300,16 @@ function absent(device: string): Transaction<string> {
   };
 }
 
+/** A started scheduler whose units have each answered once, and the 'silent' events it emits. */
+async function answeringLine(units: string[]): Promise<{ s: BusScheduler; silences: string[] }> {
+  const s = scheduler(new MemoryTransport(), { retries: 1 });
+  await s.start();
+  const silences: string[] = [];
+  s.on('silent', (reason: string) => silences.push(reason));
+  for (const u of units) await answerOnce(s, u);
+  return { s, silences };
+}
+
 /** Lets a unit answer once, so the scheduler knows it as answering. */
 async function answerOnce(s: BusScheduler, device: string): Promise<void> {
   const m = manual(device);
@@ -357,14 +367,9 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
   });
 
   test('three answering units falling silent in a row make the line silent: queued polls fail at once, one probe per rest', async () => {
-    const t = new MemoryTransport();
-    const s = scheduler(t, { retries: 1 });
-    await s.start();
-    const silences: string[] = [];
-    s.on('silent', (reason: string) => silences.push(reason));
+    const { s, silences } = await answeringLine(['a', 'b', 'c', 'd']);
     let answering = 0;
     s.on('answering', () => answering++);
-    for (const u of ['a', 'b', 'c', 'd']) await answerOnce(s, u);
 
     const [a, b, c, d] = [manual('a'), manual('b'), manual('c'), manual('d')];
     const results = [a, b, c, d].map((m) => s.submit(m.tx).catch((e: unknown) => e));
@@ -411,12 +416,7 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
   });
 
   test('one unit falling silent on a line where the others answer is that unit alone', async () => {
-    const t = new MemoryTransport();
-    const s = scheduler(t, { retries: 1 });
-    await s.start();
-    const silences: string[] = [];
-    s.on('silent', (reason: string) => silences.push(reason));
-    for (const u of ['a', 'b']) await answerOnce(s, u);
+    const { s, silences } = await answeringLine(['a', 'b']);
     const [a, b] = [manual('a'), manual('b')];
     const ra = s.submit(a.tx).catch((e: unknown) => e);
     const rb = s.submit(b.tx);
@@ -430,12 +430,7 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
   });
 
   test('two units dying together (one power supply) are two dead units: the next unit answers, nothing else goes offline', async () => {
-    const t = new MemoryTransport();
-    const s = scheduler(t, { retries: 1 });
-    await s.start();
-    const silences: string[] = [];
-    s.on('silent', (reason: string) => silences.push(reason));
-    for (const u of ['a', 'b', 'c', 'd']) await answerOnce(s, u);
+    const { s, silences } = await answeringLine(['a', 'b', 'c', 'd']);
     const [a, b, c, d] = [manual('a'), manual('b'), manual('c'), manual('d')];
     const ra = s.submit(a.tx).catch((e: unknown) => e);
     const rb = s.submit(b.tx).catch((e: unknown) => e);
@@ -457,12 +452,7 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
   });
 
   test('on a line where only two units answer, both falling silent make the line silent', async () => {
-    const t = new MemoryTransport();
-    const s = scheduler(t, { retries: 1 });
-    await s.start();
-    const silences: string[] = [];
-    s.on('silent', (reason: string) => silences.push(reason));
-    for (const u of ['a', 'b']) await answerOnce(s, u);
+    const { s, silences } = await answeringLine(['a', 'b']);
     const [a, b] = [manual('a'), manual('b')];
     const results = [a, b].map((m) => s.submit(m.tx).catch((e: unknown) => e));
     await vi.advanceTimersByTimeAsync(250);
