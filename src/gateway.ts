@@ -231,10 +231,12 @@ export class Gateway {
     this.security.update({ auth: effective.auth, limits: effective.limits }, current.server.host, this.server.webSockets);
     const candidates = await createDrivers(effective, (driverId) => this.contextFor(driverId));
     const result = await reloadDevices({ current, next: effective, running: this.drivers, candidates, registry: this.registry, owner: this.owner, log: this.options.log });
+    // The alarms first: the consumers then forget a removed device with its alarms already gone
+    // (the northbound publisher empties every retained topic the gateway no longer describes).
+    this.alarms.reload(effective);
     for (const id of result.devicesRemoved) for (const c of this.consumerList) c.forget?.(id);
     this.drivers = result.drivers;
     this.options.config = effective;
-    this.alarms.reload(effective);
     if (tls?.swap !== undefined) tls.swap();
     else if (tls !== undefined) {
       this.options.log.warn({ module: 'server' }, tls.why);

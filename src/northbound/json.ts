@@ -71,6 +71,15 @@ export class JsonMode implements NorthboundMode {
     return out;
   }
 
+  retainedTopics(): ReadonlySet<string> {
+    const { discoveryPrefix, registry } = this.options;
+    const topics = new Set<string>([`${this.prefix}/status`]);
+    for (const id of registry.ids()) topics.add(`${this.prefix}/${id}/state`);
+    for (const a of this.options.alarms?.list({ all: true }) ?? []) topics.add(`${this.alarmTopic(a.device_id, a.id)}/state`);
+    if (discoveryPrefix !== undefined) for (const m of discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry })) topics.add(m.topic);
+    return topics;
+  }
+
   live(diff: DeviceDiff): OutMessage[] {
     const { discoveryPrefix, registry } = this.options;
     if (discoveryPrefix !== undefined && !this.announced.has(diff.device_id)) {

@@ -55,6 +55,11 @@ export interface NorthboundMode {
   holdReason(): string;
   /** A device a reload removed: what to say about it (Sparkplug: its DDEATH). */
   forget?(deviceId: string): OutMessage[];
+  /**
+   * The retained topics that describe the gateway now (what its births would publish retained).
+   * Any other topic it once published retained is emptied; without this method, all of them.
+   */
+  retainedTopics?(): ReadonlySet<string>;
   /** The broker session ended: what the mode knew from it (Sparkplug: the host's STATE) is unknown again. */
   sessionEnded?(): void;
 }

@@ -21,6 +21,7 @@ import type { NorthboundConfig } from './config.js';
 import { BrokerLink, type OutMessage } from './link.js';
 import { isAlarmRecord, type ModeHost, type NorthboundMode, type NorthboundRecord } from './mode.js';
 import { ForwardStore } from './store.js';
+import { RetainedLedger } from './retained.js';
 
 /** Stored records forwarded per round trip: enough to keep the pipe full, small enough to stop soon on a loss. */
 const FORWARD_BATCH = 256;
@@ -38,6 +39,8 @@ export class NorthboundPublisher implements DiffConsumer {
   readonly store: ForwardStore<NorthboundRecord>;
   readonly link: BrokerLink;
   readonly mode: NorthboundMode;
+  /** The retained topics this gateway published, so those it no longer describes can be emptied. */
+  private readonly retained: RetainedLedger;
   private born = false;
   private forwarding = false;
   /** Records wait in the store because the broker was slow, not away: they go out as live data. */
@@ -57,6 +60,7 @@ export class NorthboundPublisher implements DiffConsumer {
       fsyncIntervalMs: config.store.fsync_interval_ms,
       log: log.child({ part: 'store' }),
     });
+    this.retained = new RetainedLedger(join(options.stateDir, 'northbound'), log);
     const host: ModeHost = {
       send: (messages) => this.send(messages),
       rebirth: () => this.birth(),
@@ -87,6 +91,7 @@ export class NorthboundPublisher implements DiffConsumer {
     } catch (err) {
       throw new Error(`cannot open the store-and-forward directory ${join(this.options.stateDir, 'northbound')}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (set state_dir to a writable directory)`);
     }
+    this.retained.load();
     this.started = true;
     this.link.start();
   }
@@ -130,13 +135,16 @@ export class NorthboundPublisher implements DiffConsumer {
 
   forget(deviceId: string): void {
     const last = this.mode.forget?.(deviceId) ?? [];
-    if (this.link.isUp && this.born) this.send(last);
+    if (this.link.isUp && this.born) {
+      this.send(last);
+      this.sweepRetained();
+    }
   }
 
   health(): ConsumerHealth {
     const up = this.link.isUp;
     const held = up && !this.mode.liveAllowed();
-    const counters: Record<string, number> = { ...this.link.counters, ...this.store.counters, ...this.counts, ...this.mode.counters() };
+    const counters: Record<string, number> = { ...this.link.counters, ...this.store.counters, ...this.counts, ...this.retained.counters, ...this.mode.counters() };
     if (!up) return { ok: false, reason: `broker ${this.options.config.mqtt.url}: ${this.link.reason}`, counters };
     if (held) return { ok: false, reason: this.mode.holdReason(), counters };
     return { ok: true, counters };
@@ -157,7 +165,8 @@ export class NorthboundPublisher implements DiffConsumer {
   private publishLive(diff: NorthboundRecord): void {
     const id = this.nextInflight++;
     this.inflight.set(id, diff);
-    const sent = this.liveMessages(diff).map((m) => this.link.publish(m));
+    const sent = this.liveMessages(diff).map((m) => this.publish(m));
+    this.retained.save();
     this.counts.published_live_total++;
     Promise.all(sent).then(
       () => {
@@ -181,6 +190,7 @@ export class NorthboundPublisher implements DiffConsumer {
     // (What was in flight when a session ended is already back in the store: see down().)
     if (!this.mode.liveAllowed()) return;
     this.send(this.mode.births());
+    this.sweepRetained();
     this.born = true;
     this.forward();
   }
@@ -207,9 +217,26 @@ export class NorthboundPublisher implements DiffConsumer {
     for (const d of pending) this.store.append(d);
   }
 
+  /**
+   * Empties every retained topic published before that the mode no longer keeps (a device, point
+   * or alarm removed, a prefix changed, JSON mode left for Sparkplug).
+   */
+  private sweepRetained(): void {
+    const stale = this.retained.stale(this.mode.retainedTopics?.() ?? new Set());
+    if (stale.length > 0) this.options.log.info({ topics: stale.length }, 'northbound: emptied retained topics the gateway no longer publishes');
+    this.send(stale);
+    this.retained.save();
+  }
+
+  /** Every message goes to the broker through here: the retained ones are noted. */
+  private publish(m: OutMessage): Promise<void> {
+    this.retained.note(m);
+    return this.link.publish(m);
+  }
+
   private send(messages: OutMessage[]): void {
     for (const m of messages) {
-      this.link.publish(m).catch(() => {
+      this.publish(m).catch(() => {
         this.counts.publish_failures_total++;
       });
     }
@@ -233,7 +260,8 @@ export class NorthboundPublisher implements DiffConsumer {
           const sent: Promise<void>[] = [];
           // A birth in the meantime (reconnect, rebirth) turns what is left into history.
           const live = asLive && this.overflow;
-          for (const d of batch) for (const m of live ? this.liveMessages(d) : this.historicalMessages(d)) sent.push(this.link.publish(m));
+          for (const d of batch) for (const m of live ? this.liveMessages(d) : this.historicalMessages(d)) sent.push(this.publish(m));
+          this.retained.save();
           try {
             await Promise.all(sent);
           } catch {
