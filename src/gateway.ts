@@ -265,6 +265,7 @@ export class Gateway {
       tokens: () => this.security.tokens,
       log,
       alarms: this.alarms.table,
+      alarmActions: { view: (id) => this.alarms.table.view(id), act: (action, id, who, opts) => this.alarms.act(action, id, who, opts) },
     });
     if (northbound !== undefined) this.addConsumer(northbound);
   }

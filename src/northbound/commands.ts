@@ -20,14 +20,23 @@ import type { AuditLog } from '../platform/audit.js';
 import { roleAllows, type Principal, type TokenStore } from '../server/auth.js';
 import { KeyedLimiter } from '../server/limits.js';
 import type { CommandsConfig } from './config.js';
+import type { AlarmView } from '../protocol/alarms.js';
 
 /** Writes waiting for their device at once; more are refused (a flood cannot queue unbounded work). */
 const MAX_PENDING = 32;
+
+/** What an acknowledgement from the broker needs of the alarm service (the REST road's own). */
+export interface AlarmAcknowledger {
+  view(id: string): AlarmView | undefined;
+  act(action: 'ack', id: string, who: { token: string; remote: string }, opts: { comment?: string | null }): Promise<AlarmView>;
+}
 
 export interface CommandHandlerOptions {
   config: CommandsConfig;
   control: ControlService;
   audit: AuditLog;
+  /** Alarm acknowledgements (Sparkplug: `Alarms/.../Acked` written true). */
+  alarms?: AlarmAcknowledger | undefined;
   /** The API tokens now (a reload may change them). */
   tokens: () => TokenStore;
   log: Logger;
@@ -108,6 +117,55 @@ export class CommandHandler {
       return false;
     } finally {
       this.pending--;
+    }
+  }
+
+  /**
+   * Acknowledges an alarm as the command's identity (role operator, as the REST ack), through the
+   * alarm service, which audits it like a REST acknowledgement. Resolves either way; never rejects.
+   */
+  async ack(alarmId: string, packet: Packet, where: string): Promise<boolean> {
+    this.c.commands_total++;
+    const alarms = this.options.alarms;
+    const view = alarms?.view(alarmId);
+    let who: Principal | undefined;
+    try {
+      if (alarms === undefined || view === undefined) throw new GatewayError('alarm_not_found', `no alarm ${JSON.stringify(alarmId.slice(0, 140))}; nothing was acknowledged`);
+      who = this.identify(packet);
+      if (!roleAllows(who.role, 'control')) {
+        throw new GatewayError('forbidden', `MQTT identity "${who.name}" has role ${who.role}; acknowledging alarms needs role operator or higher`);
+      }
+    } catch (err) {
+      const e = asGatewayError(err);
+      this.c.commands_refused_total++;
+      if (view !== undefined) {
+        // As a refused write: who tried, on what, and why not.
+        this.options.audit.append({
+          time: new Date().toISOString(),
+          action: 'alarm',
+          token: `mqtt:${who?.name ?? 'unknown-token'}`,
+          remote: `mqtt ${where}`,
+          device: view.device_id,
+          previous: { alarm: view.id, state: view.state },
+          requested: { alarm_action: 'ack' },
+          outcome: 'error',
+          error_code: e.code,
+          message: e.message,
+        });
+      }
+      this.logRefusal({ code: e.code, where, reason: e.message, ...(who === undefined ? {} : { identity: who.name }) });
+      return false;
+    }
+    try {
+      await alarms.act('ack', alarmId, { token: `mqtt:${who.name}`, remote: `mqtt ${where}` }, { comment: null });
+      this.c.commands_applied_total++;
+      return true;
+    } catch (err) {
+      // The alarm service wrote the audit record (an alarm already acknowledged: alarm_state).
+      const e = asGatewayError(err);
+      this.c.commands_refused_total++;
+      this.logRefusal({ code: e.code, where, reason: e.message, identity: who.name });
+      return false;
     }
   }
 

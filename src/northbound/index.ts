@@ -9,7 +9,7 @@ import type { ControlService } from '../core/control.js';
 import type { Registry } from '../core/registry.js';
 import type { AuditLog } from '../platform/audit.js';
 import type { TokenStore } from '../server/auth.js';
-import { CommandHandler } from './commands.js';
+import { CommandHandler, type AlarmAcknowledger } from './commands.js';
 import { JsonMode } from './json.js';
 import { NorthboundPublisher } from './publisher.js';
 import { SparkplugMode } from './sparkplug.js';
@@ -25,6 +25,8 @@ export interface NorthboundDeps {
   log: Logger;
   /** The alarm table: its transitions go north in order with the diffs, its state in the births. */
   alarms?: AlarmSource & { onEvent(listener: (e: AlarmEvent) => void): unknown };
+  /** Acknowledgements from the broker go through the alarm service, audited like the REST ones. */
+  alarmActions?: AlarmAcknowledger;
 }
 
 export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | undefined {
@@ -33,7 +35,7 @@ export function createNorthbound(deps: NorthboundDeps): NorthboundPublisher | un
   if (!nb.enabled || mqtt === undefined) return undefined;
   const log = deps.log.child({ module: 'northbound' });
   const commands = nb.commands.enabled
-    ? new CommandHandler({ config: nb.commands, control: deps.control, audit: deps.audit, tokens: deps.tokens, log })
+    ? new CommandHandler({ config: nb.commands, control: deps.control, audit: deps.audit, alarms: deps.alarmActions, tokens: deps.tokens, log })
     : undefined;
   const publisher = new NorthboundPublisher({
     config: { ...nb, mqtt },

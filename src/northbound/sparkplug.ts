@@ -49,6 +49,8 @@ interface Born {
   datatype: Map<string, number>;
   /** Alarm ids whose metrics this DBIRTH announced. */
   alarms: Set<string>;
+  /** Alarm metric name (`Alarms/speed/hi/Acked`) -> its alarm and which of its three metrics. */
+  alarmMetrics: Map<string, { alarmId: string; leaf: 'State' | 'Active' | 'Acked' }>;
 }
 
 /** The metric folder of an alarm within its device: `Alarms/current/hi`, `Alarms/fault/overheat`, `Alarms/offline`. */
@@ -254,23 +256,34 @@ export class SparkplugMode implements NorthboundMode {
     const desc = this.options.registry.descriptor(deviceId);
     const born = this.born.get(deviceId);
     const values: Record<string, unknown> = {};
+    const acks: { alarmId: string; name: string }[] = [];
     for (const m of metrics) {
       const name = m.name ?? (m.alias !== undefined ? born?.byAlias.get(m.alias) : undefined);
       if (name === undefined) {
         commands.malformed(where, `a metric has neither a name nor a known alias (${String(m.alias)})`);
         return;
       }
+      const alarm = born?.alarmMetrics.get(name);
+      if (alarm !== undefined) {
+        if (alarm.leaf !== 'Acked' || m.booleanValue !== true) {
+          commands.malformed(where, `${name} cannot be written: an alarm is acknowledged by writing true (Boolean) to its Acked metric, and nothing else of it is writable`);
+          return;
+        }
+        acks.push({ alarmId: alarm.alarmId, name });
+        continue;
+      }
       const meta: PointMeta | undefined = desc !== undefined && Object.hasOwn(desc.points, name) ? desc.points[name] : undefined;
       values[name] = meta === undefined ? (m.stringValue ?? m.doubleValue ?? m.floatValue ?? m.intValue ?? m.longValue ?? m.booleanValue ?? null) : valueFor(meta, m);
     }
-    void commands.write(deviceId, values, packet, where);
+    if (Object.keys(values).length > 0 || acks.length === 0) void commands.write(deviceId, values, packet, where);
+    for (const a of acks) void commands.ack(a.alarmId, packet, `${where} ${a.name}`);
   }
 
   private dbirth(id: string): OutMessage {
     const snap = this.options.registry.snapshot(id);
     const desc = this.options.registry.descriptor(id);
     const now = Date.now();
-    const born: Born = { alias: new Map(), byAlias: new Map(), datatype: new Map(), alarms: new Set() };
+    const born: Born = { alias: new Map(), byAlias: new Map(), datatype: new Map(), alarms: new Set(), alarmMetrics: new Map() };
     const metrics: Metric[] = [];
     if (snap !== undefined && desc !== undefined) {
       const ts = snap.last_update === null ? now : Math.round(snap.last_update * 1000);
@@ -313,7 +326,13 @@ export class SparkplugMode implements NorthboundMode {
       born.alias.set(name, alias);
       born.byAlias.set(alias, name);
       born.datatype.set(name, datatype);
-      const properties = leaf === 'State' ? { keys: ['Priority', 'Documentation'], values: [priority, { type: DataType.String, stringValue: a.message }] } : { keys: ['Priority'], values: [priority] };
+      born.alarmMetrics.set(name, { alarmId: a.id, leaf });
+      // Acked is the one a host writes (true: acknowledge), as points say with readOnly.
+      const readOnly: PropertyValue = { type: DataType.Boolean, booleanValue: leaf !== 'Acked' };
+      const properties =
+        leaf === 'State'
+          ? { keys: ['Priority', 'Documentation', 'readOnly'], values: [priority, { type: DataType.String, stringValue: a.message }, readOnly] }
+          : { keys: ['Priority', 'readOnly'], values: [priority, readOnly] };
       out.push({ name, alias, timestamp: ts, datatype, properties, ...(typeof value === 'string' ? { stringValue: value } : { booleanValue: value }) });
     }
     born.alarms.add(a.id);

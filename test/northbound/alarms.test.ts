@@ -19,6 +19,8 @@ import type { DeviceDiff } from '../../src/core/registry.js';
 import type { AlarmEvent } from '../../src/protocol/alarms.js';
 import { until } from '../cli/helpers.js';
 import { Relay } from '../e2e/relay.js';
+import { hashToken } from '../../src/server/auth.js';
+import { readFileSync } from 'node:fs';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -247,6 +249,56 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('alarms north
     await ack(gw, 'sensor_01.offline');
     const acked = await host.waitFor((e) => e.type === 'DDATA' && e.device === 'sensor_01' && metric(e, 'Alarms/offline/State')?.value === 'normal', 'the ack as DDATA', 15_000, host.events.indexOf(reborn));
     expect(metric(acked, 'Alarms/offline/Acked')!.value).toBe(true);
+    expect(host.violations()).toEqual([]);
+  });
+  test('a host acknowledges by writing Acked = true (DCMD): as the REST ack, with the MQTT identity, audited; a viewer or any other alarm metric is refused', async () => {
+    const OPERATOR = 'mgw_operator-token-for-the-alarm-acks-0123456789abcdef';
+    const VIEWER = 'mgw_viewer-token-for-the-alarm-acks-0123456789abcdefgh';
+    const b = await broker();
+    const host = await SparkplugHost.start({ port: b.port, group: 'plant' });
+    cleanups.push(() => host.stop());
+    const stateDir = mkdtempSync(join(tmpdir(), 'mgw-nb-alarm-ack-'));
+    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const gw = await startGateway({
+      state_dir: stateDir,
+      devices: DEVICES,
+      auth: { tokens: [{ name: 'scada_op', role: 'operator', hash: hashToken(OPERATOR) }, { name: 'dashboard', role: 'viewer', hash: hashToken(VIEWER) }] },
+      northbound: { enabled: true, mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1' }, commands: { enabled: true, identity: 'plant-broker' } },
+    } as Partial<GatewayConfigInput>);
+    cleanups.push(() => gw.stop());
+    const birth = await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'motor_01', 'the DBIRTH of motor_01');
+    expect(metric(birth, 'Alarms/speed/hi/Acked')!.properties).toMatchObject({ readOnly: false });
+    expect(metric(birth, 'Alarms/speed/hi/State')!.properties).toMatchObject({ readOnly: true });
+    const ackedAlias = metric(birth, 'Alarms/speed/hi/Acked')!.alias!;
+    const from = host.events.length;
+    const headers = { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' };
+    expect((await fetch(`${gw.url}/api/v1/devices/motor_01`, { method: 'POST', headers, body: JSON.stringify({ speed: 3000 }) })).status).toBe(200);
+    await host.waitFor((e) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/State')?.value === 'active_unack', 'the raise as DDATA', 15_000, from);
+    const counters = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!().counters!;
+
+    // Refused: a viewer; Acked = false; the State metric. Nothing changes.
+    host.send({ cmd: 'dcmd', edge: 'gw1', device: 'motor_01', token: VIEWER, metrics: [{ alias: ackedAlias, datatype: 11, value: true }] });
+    host.send({ cmd: 'dcmd', edge: 'gw1', device: 'motor_01', token: OPERATOR, metrics: [{ name: 'Alarms/speed/hi/Acked', datatype: 11, value: false }] });
+    host.send({ cmd: 'dcmd', edge: 'gw1', device: 'motor_01', token: OPERATOR, metrics: [{ name: 'Alarms/speed/hi/State', datatype: 12, value: 'normal' }] });
+    await until(() => (counters()['commands_refused_total'] ?? 0) >= 3, 'three refusals', 15_000);
+    expect(counters()['commands_malformed_total']).toBe(2);
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')!.state).toBe('active_unack');
+
+    // Acknowledged by alias, as Ignition writes a tag.
+    const mark = host.events.length;
+    host.send({ cmd: 'dcmd', edge: 'gw1', device: 'motor_01', token: OPERATOR, metrics: [{ alias: ackedAlias, datatype: 11, value: true }] });
+    const acked = await host.waitFor((e) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/Acked')?.value === true, 'the ack as DDATA', 15_000, mark);
+    expect(metric(acked, 'Alarms/speed/hi/State')!.value).toBe('active_ack');
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')!.state).toBe('active_ack');
+    const ackEvent = gw.gateway.alarms.table.since(0)!.find((e) => e.alarm_id === 'motor_01.speed.hi' && e.transition === 'ack')!;
+    expect(ackEvent.by).toMatchObject({ token: 'mqtt:scada_op', remote: 'mqtt DCMD motor_01 Alarms/speed/hi/Acked' });
+    await gw.gateway.audit.flush();
+    const audit = readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['action'] === 'alarm');
+    expect(audit).toEqual([
+      expect.objectContaining({ token: 'mqtt:dashboard', device: 'motor_01', previous: { alarm: 'motor_01.speed.hi', state: 'active_unack' }, requested: { alarm_action: 'ack' }, outcome: 'error', error_code: 'forbidden' }),
+      expect.objectContaining({ token: 'mqtt:scada_op', device: 'motor_01', requested: { alarm_action: 'ack' }, outcome: 'ok', new_state: { alarm: 'motor_01.speed.hi', state: 'active_ack' } }),
+    ]);
+    expect(counters()['commands_applied_total']).toBe(1);
     expect(host.violations()).toEqual([]);
   });
 });
