@@ -2,6 +2,8 @@
  * Writes that come from the broker (a Sparkplug DCMD, a JSON <prefix>/<device>/set) take the
  * same road as a REST write: an identity with a role, the control service (validation, the
  * driver, read-back), the audit trail. The confirmed value goes north as an ordinary diff.
+ * An alarm acknowledgement (a DCMD writing an alarm's `Acked` true) takes the REST ack's road:
+ * the same role, the alarm service, its audit record.
  *
  * Who is asking: MQTT carries no sender, so a command that presents an API token in the MQTT 5
  * user property `token` acts as that token (its name and role, from auth.tokens); one without
