@@ -2,7 +2,8 @@
  * Writes that come from the broker (a Sparkplug DCMD, a JSON <prefix>/<device>/set) take the
  * same road as a REST write: an identity with a role, the control service (validation, the
  * driver, read-back), the audit trail. The confirmed value goes north as an ordinary diff.
- * An alarm acknowledgement (a DCMD writing an alarm's `Acked` true) takes the REST ack's road:
+ * An alarm acknowledgement (a DCMD writing an alarm's `Acked` true, a JSON
+ * <prefix>/<device>/alarm/<alarm>/ack) takes the REST ack's road:
  * the same role, the alarm service, its audit record.
  *
  * Who is asking: MQTT carries no sender, so a command that presents an API token in the MQTT 5
@@ -23,6 +24,7 @@ import { roleAllows, type Principal, type TokenStore } from '../server/auth.js';
 import { KeyedLimiter } from '../server/limits.js';
 import type { CommandsConfig } from './config.js';
 import type { AlarmView } from '../protocol/alarms.js';
+import { parseComment } from '../server/alarms-routes.js';
 
 /** Writes waiting for their device at once; more are refused (a flood cannot queue unbounded work). */
 const MAX_PENDING = 32;
@@ -78,6 +80,23 @@ export class CommandHandler {
     void this.write(deviceId, body, packet, `set ${deviceId}`);
   }
 
+  /** A JSON `ack`: an empty payload, or `{"comment": "..."}` as the REST ack takes it. */
+  jsonAck(alarmId: string, payload: Buffer, packet: Packet, where: string): void {
+    let comment: string | null = null;
+    try {
+      if (payload.length > this.options.config.max_payload_bytes) throw new Error(`payload of ${payload.length} bytes is over commands.max_payload_bytes (${this.options.config.max_payload_bytes})`);
+      if (payload.length > 0) {
+        const body = JSON.parse(payload.toString('utf8')) as unknown;
+        if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'comment')) throw new Error('payload must be empty or a JSON object {"comment": "..."}');
+        comment = parseComment((body as { comment?: unknown }).comment);
+      }
+    } catch (err) {
+      this.malformed(where, err instanceof SyntaxError ? 'payload is not valid JSON; send nothing, or {"comment": "..."}' : (err as Error).message);
+      return;
+    }
+    void this.ack(alarmId, packet, where, comment);
+  }
+
   /** Counts a command that could not even be read (no device, no values to audit). */
   malformed(where: string, reason: string): void {
     this.c.commands_total++;
@@ -126,7 +145,7 @@ export class CommandHandler {
    * Acknowledges an alarm as the command's identity (role operator, as the REST ack), through the
    * alarm service, which audits it like a REST acknowledgement. Resolves either way; never rejects.
    */
-  async ack(alarmId: string, packet: Packet, where: string): Promise<boolean> {
+  async ack(alarmId: string, packet: Packet, where: string, comment: string | null = null): Promise<boolean> {
     this.c.commands_total++;
     const alarms = this.options.alarms;
     const view = alarms?.view(alarmId);
@@ -159,7 +178,7 @@ export class CommandHandler {
       return false;
     }
     try {
-      await alarms.act('ack', alarmId, { token: `mqtt:${who.name}`, remote: `mqtt ${where}` }, { comment: null });
+      await alarms.act('ack', alarmId, { token: `mqtt:${who.name}`, remote: `mqtt ${where}` }, { comment });
       this.c.commands_applied_total++;
       return true;
     } catch (err) {

@@ -8,6 +8,8 @@
  *   <prefix>/<device>/set       QoS 1, in: a write, the REST POST body ({"speed": 150})
  *   <prefix>/<device>/alarm/<alarm>          QoS 1: every transition of the alarm, the AlarmEvent
  *                                            (the WebSocket's `event`); stored ones carry "historical": true
+ *   <prefix>/<device>/alarm/<alarm>/ack      QoS 1, in: acknowledge, as POST /api/v1/alarms/<id>/ack
+ *                                            (body: empty, or {"comment": "..."})
  *   <prefix>/<device>/alarm/<alarm>/state    retained: the alarm as GET /api/v1/alarms/<id> shows it
  *                                            (every configured alarm, normal ones too; emptied when a
  *                                            reload removes the alarm)
@@ -54,7 +56,11 @@ export class JsonMode implements NorthboundMode {
   }
 
   subscriptions(): Subscription[] {
-    return this.options.commands === undefined ? [] : [{ topic: `${this.prefix}/+/set`, qos: 1 }];
+    if (this.options.commands === undefined) return [];
+    return [
+      { topic: `${this.prefix}/+/set`, qos: 1 },
+      { topic: `${this.prefix}/+/alarm/+/ack`, qos: 1 },
+    ];
   }
 
   births(): OutMessage[] {
@@ -144,9 +150,18 @@ export class JsonMode implements NorthboundMode {
     const commands = this.options.commands;
     if (commands === undefined) return;
     const rest = topic.startsWith(`${this.prefix}/`) ? topic.slice(this.prefix.length + 1) : undefined;
-    const m = rest === undefined ? null : /^([^/]+)\/set$/.exec(rest);
-    if (m === null) return;
-    commands.jsonSet(m[1]!, payload, packet);
+    if (rest === undefined) return;
+    const set = /^([^/]+)\/set$/.exec(rest);
+    if (set !== null) {
+      commands.jsonSet(set[1]!, payload, packet);
+      return;
+    }
+    const ack = /^([^/]+)\/alarm\/([^/]+)\/ack$/.exec(rest);
+    if (ack === null) return;
+    // The alarm by its topic level (an id with "/", "+" or "#" has them as "_" there).
+    const [, device, level] = ack as unknown as [string, string, string];
+    const alarm = this.options.alarms?.list({ all: true, device }).find((a) => alarmTopicLevel(a.id) === level);
+    commands.jsonAck(alarm?.id ?? `${device}/${level}`, payload, packet, `ack ${device}/${level}`);
   }
 
   counters(): Record<string, number> {

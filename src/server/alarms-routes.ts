@@ -153,7 +153,8 @@ function stringFields(body: Record<string, unknown>, keys: string[]): Record<str
   return out;
 }
 
-function parseComment(c: unknown): string | null {
+/** An operator's comment on an alarm action (REST and MQTT alike). */
+export function parseComment(c: unknown): string | null {
   if (c === undefined || c === null) return null;
   if (typeof c !== 'string' || c.length > MAX_COMMENT) throw new GatewayError('invalid_request', `"comment" must be a string of at most ${MAX_COMMENT} characters`);
   return c === '' ? null : c;

@@ -48,6 +48,35 @@ async function gateway(northbound: Record<string, unknown>): Promise<RunningGate
   return gw;
 }
 
+const OPERATOR = 'mgw_operator-token-for-the-alarm-acks-0123456789abcdef';
+const VIEWER = 'mgw_viewer-token-for-the-alarm-acks-0123456789abcdefgh';
+
+/** A gateway that takes commands from the broker, with an operator and a viewer token, and its state dir. */
+async function commandsGateway(northbound: Record<string, unknown>): Promise<{ gw: RunningGateway; stateDir: string }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'mgw-nb-alarm-ack-'));
+  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const gw = await startGateway({
+    state_dir: stateDir,
+    devices: DEVICES,
+    auth: { tokens: [{ name: 'scada_op', role: 'operator', hash: hashToken(OPERATOR) }, { name: 'dashboard', role: 'viewer', hash: hashToken(VIEWER) }] },
+    northbound: { enabled: true, commands: { enabled: true, identity: 'plant-broker' }, ...northbound },
+  } as Partial<GatewayConfigInput>);
+  cleanups.push(() => gw.stop());
+  return { gw, stateDir };
+}
+
+async function raiseAsOperator(gw: RunningGateway): Promise<void> {
+  const headers = { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' };
+  expect((await fetch(`${gw.url}/api/v1/devices/motor_01`, { method: 'POST', headers, body: JSON.stringify({ speed: 3000 }) })).status).toBe(200);
+}
+
+async function alarmAudit(gw: RunningGateway, stateDir: string): Promise<Record<string, any>[]> {
+  await gw.gateway.audit.flush();
+  return readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['action'] === 'alarm');
+}
+
+const mqttCounters = (gw: RunningGateway) => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!().counters!;
+
 async function setSpeed(gw: RunningGateway, speed: number): Promise<void> {
   const res = await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed });
   expect(res.status).toBe(200);
@@ -158,6 +187,32 @@ describe.skipIf(!peers('mosquitto'))('alarms northbound, JSON mode', () => {
     expect(json(sub.messages.findLast((m) => m.topic === 'plant/line1/motor_01/alarm/motor_01.speed.hihi/state')!.text)['state']).toBe('rtn_unack');
     expect(sub.messages.some((m) => m.topic === `${HI}/state` && json(m.text)['state'] === 'active_unack')).toBe(false);
   });
+
+  test('an ack published to <prefix>/<device>/alarm/<alarm>/ack: as the REST ack, with the MQTT identity and the comment; a viewer and a bad payload are refused', async () => {
+    const b = await broker();
+    const { gw, stateDir } = await commandsGateway({ mode: 'json', json: { prefix: 'plant/line1' }, mqtt: { url: b.url } });
+    const sub = await Recorder.connect(b.url, ['plant/line1/motor_01/alarm/#'], { protocolVersion: 5 });
+    cleanups.push(() => sub.close());
+    await until(() => mqttCounters(gw)['link_up'] === 1 && gw.gateway.registry.snapshot('motor_01')!.online, 'the gateway connected, the motor online', 15_000);
+    await raiseAsOperator(gw);
+    await sub.waitFor((m) => m.topic === HI && json(m.text)['transition'] === 'raise', 'the raise');
+    const publish = (payload: string, token: string) => sub.client.publishAsync(`${HI}/ack`, payload, { qos: 1, properties: { userProperties: { token } } });
+
+    await publish('', VIEWER);
+    await publish('[1]', OPERATOR);
+    await publish('{"comment": 5}', OPERATOR);
+    await until(() => (mqttCounters(gw)['commands_refused_total'] ?? 0) >= 3, 'three refusals', 15_000);
+    expect(mqttCounters(gw)['commands_malformed_total']).toBe(2);
+    expect(gw.gateway.alarms.table.view('motor_01.speed.hi')!.state).toBe('active_unack');
+
+    await publish('{"comment": "seen from the line PC"}', OPERATOR);
+    const acked = json((await sub.waitFor((m) => m.topic === HI && json(m.text)['transition'] === 'ack', 'the ack')).text);
+    expect(acked).toMatchObject({ to: 'active_ack', comment: 'seen from the line PC', by: { token: 'mqtt:scada_op', remote: 'mqtt ack motor_01/motor_01.speed.hi' } });
+    expect(await alarmAudit(gw, stateDir)).toEqual([
+      expect.objectContaining({ token: 'mqtt:dashboard', requested: { alarm_action: 'ack' }, outcome: 'error', error_code: 'forbidden' }),
+      expect.objectContaining({ token: 'mqtt:scada_op', requested: { alarm_action: 'ack', comment: 'seen from the line PC' }, outcome: 'ok' }),
+    ]);
+  });
 });
 
 const metric = (e: HostEvent, name: string) => e.metrics!.find((m) => m.name === name);
@@ -252,29 +307,18 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('alarms north
     expect(host.violations()).toEqual([]);
   });
   test('a host acknowledges by writing Acked = true (DCMD): as the REST ack, with the MQTT identity, audited; a viewer or any other alarm metric is refused', async () => {
-    const OPERATOR = 'mgw_operator-token-for-the-alarm-acks-0123456789abcdef';
-    const VIEWER = 'mgw_viewer-token-for-the-alarm-acks-0123456789abcdefgh';
     const b = await broker();
     const host = await SparkplugHost.start({ port: b.port, group: 'plant' });
     cleanups.push(() => host.stop());
-    const stateDir = mkdtempSync(join(tmpdir(), 'mgw-nb-alarm-ack-'));
-    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
-    const gw = await startGateway({
-      state_dir: stateDir,
-      devices: DEVICES,
-      auth: { tokens: [{ name: 'scada_op', role: 'operator', hash: hashToken(OPERATOR) }, { name: 'dashboard', role: 'viewer', hash: hashToken(VIEWER) }] },
-      northbound: { enabled: true, mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1' }, commands: { enabled: true, identity: 'plant-broker' } },
-    } as Partial<GatewayConfigInput>);
-    cleanups.push(() => gw.stop());
+    const { gw, stateDir } = await commandsGateway({ mode: 'sparkplug', mqtt: { url: b.url }, sparkplug: { group_id: 'plant', edge_node_id: 'gw1' } });
     const birth = await host.waitFor((e) => e.type === 'DBIRTH' && e.device === 'motor_01', 'the DBIRTH of motor_01');
     expect(metric(birth, 'Alarms/speed/hi/Acked')!.properties).toMatchObject({ readOnly: false });
     expect(metric(birth, 'Alarms/speed/hi/State')!.properties).toMatchObject({ readOnly: true });
     const ackedAlias = metric(birth, 'Alarms/speed/hi/Acked')!.alias!;
     const from = host.events.length;
-    const headers = { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' };
-    expect((await fetch(`${gw.url}/api/v1/devices/motor_01`, { method: 'POST', headers, body: JSON.stringify({ speed: 3000 }) })).status).toBe(200);
+    await raiseAsOperator(gw);
     await host.waitFor((e) => e.type === 'DDATA' && e.device === 'motor_01' && metric(e, 'Alarms/speed/hi/State')?.value === 'active_unack', 'the raise as DDATA', 15_000, from);
-    const counters = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!().counters!;
+    const counters = () => mqttCounters(gw);
 
     // Refused: a viewer; Acked = false; the State metric. Nothing changes.
     host.send({ cmd: 'dcmd', edge: 'gw1', device: 'motor_01', token: VIEWER, metrics: [{ alias: ackedAlias, datatype: 11, value: true }] });
@@ -292,8 +336,7 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('alarms north
     expect(gw.gateway.alarms.table.view('motor_01.speed.hi')!.state).toBe('active_ack');
     const ackEvent = gw.gateway.alarms.table.since(0)!.find((e) => e.alarm_id === 'motor_01.speed.hi' && e.transition === 'ack')!;
     expect(ackEvent.by).toMatchObject({ token: 'mqtt:scada_op', remote: 'mqtt DCMD motor_01 Alarms/speed/hi/Acked' });
-    await gw.gateway.audit.flush();
-    const audit = readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['action'] === 'alarm');
+    const audit = await alarmAudit(gw, stateDir);
     expect(audit).toEqual([
       expect.objectContaining({ token: 'mqtt:dashboard', device: 'motor_01', previous: { alarm: 'motor_01.speed.hi', state: 'active_unack' }, requested: { alarm_action: 'ack' }, outcome: 'error', error_code: 'forbidden' }),
       expect.objectContaining({ token: 'mqtt:scada_op', device: 'motor_01', requested: { alarm_action: 'ack' }, outcome: 'ok', new_state: { alarm: 'motor_01.speed.hi', state: 'active_ack' } }),
