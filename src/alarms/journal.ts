@@ -32,6 +32,24 @@ export interface JournalQuery {
   limit: number;
 }
 
+/** How much of the journal's end is read at start to find what the state file missed. */
+const TAIL_BYTES = 65_536;
+
+/** Journal lines as events; a torn or foreign line is skipped. */
+function parseLines(text: string): AlarmEvent[] {
+  const out: AlarmEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const e = JSON.parse(line) as AlarmEvent;
+      if (typeof e.seq === 'number' && typeof e.alarm_id === 'string') out.push(e);
+    } catch {
+      // torn by a power cut: ended at the next start, skipped here
+    }
+  }
+  return out;
+}
+
 export class AlarmJournal {
   private fh: FileHandle | undefined;
   private size = 0;
@@ -131,6 +149,35 @@ export class AlarmJournal {
     this.size = 0;
     this.rotations++;
     this.options.log.info({ file: this.file, kept: this.options.files }, 'alarm journal rotated');
+  }
+
+  /**
+   * The events after `seq` in the current file, oldest first, for bringing the saved state up to
+   * date at start. They are at its end (the state file follows the journal within milliseconds),
+   * so only the tail is read, unless it does not reach back to `seq`.
+   */
+  async after(seq: number): Promise<AlarmEvent[]> {
+    await this.flush();
+    let text: string;
+    try {
+      const fh = await open(this.file, 'r');
+      try {
+        const { size } = await fh.stat();
+        const start = Math.max(0, size - TAIL_BYTES);
+        const buf = Buffer.alloc(size - start);
+        await fh.read(buf, 0, buf.length, start);
+        text = buf.toString('utf8');
+        const parsed = parseLines(start === 0 ? text : text.slice(text.indexOf('\n') + 1));
+        if (start === 0 || parsed.length === 0 || parsed[0]!.seq <= seq + 1) return parsed.filter((e) => e.seq > seq);
+        text = await readFile(this.file, 'utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return parseLines(text).filter((e) => e.seq > seq);
   }
 
   /** Events matching the query, newest first, at most `limit`; reads the rotated files as needed. */

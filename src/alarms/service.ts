@@ -18,6 +18,7 @@ import { alarmDefinitionsOf } from './from-config.js';
 import type { AlarmDefinition } from './definitions.js';
 import { AlarmTable, type AlarmFilter } from './table.js';
 import { AlarmEvaluator } from './evaluator.js';
+import { replayJournal } from './replay.js';
 import { AlarmJournal } from './journal.js';
 import { AlarmStateFile } from './persist.js';
 import { AlarmStats } from './stats.js';
@@ -76,7 +77,12 @@ export class AlarmService implements DiffConsumer {
 
   async start(): Promise<void> {
     await this.journal.start();
-    this.table.load(this.definitions, this.stateFile.load());
+    const saved = this.stateFile.load();
+    // What a crash kept from the state file is in the journal: brought up to date from it.
+    const restored = replayJournal(saved, await this.journal.after(saved?.seq ?? 0));
+    if (restored !== saved) this.options.log.warn({ from_seq: saved?.seq ?? 0, to_seq: restored!.seq }, 'alarm state brought up to date from the journal (the gateway stopped before it was saved)');
+    this.table.load(this.definitions, restored);
+    if (restored !== saved) this.stateFile.changed();
     this.evaluator.setDefinitions(this.definitions);
     await this.evaluator.start();
     const standing = this.table.list();
