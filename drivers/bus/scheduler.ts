@@ -167,6 +167,8 @@ interface Pending {
 interface DeviceStats {
   /** The unit's last transaction was answered (a timeout of such a unit may mean a silent line). */
   answering: boolean;
+  /** The unit is polled (not only reached by a technician's background work). */
+  polled: boolean;
   transactions: number;
   timeouts: number;
   retries: number;
@@ -447,6 +449,7 @@ export class BusScheduler extends EventEmitter {
     pending.attempt++;
     this.stats.transactions++;
     dev.transactions++;
+    if (tx.priority === 'poll') dev.polled = true;
     const attempt = new Attempt();
     const started = this.now();
     const timeoutMs = tx.timeoutMs ?? this.options.timeoutMs;
@@ -605,8 +608,9 @@ export class BusScheduler extends EventEmitter {
 
   /** How many answering units must fall silent in a row before the line counts as silent. */
   private silentAfter(): number {
+    // Units a technician's scan reached but nothing polls cannot be witnesses: not counted.
     let answering = this.fallenSilent.size;
-    for (const d of this.devices.values()) if (d.answering) answering++;
+    for (const d of this.devices.values()) if (d.answering && d.polled) answering++;
     return Math.max(2, Math.min(SILENT_AFTER_UNITS, answering));
   }
 
@@ -668,7 +672,7 @@ export class BusScheduler extends EventEmitter {
   private deviceStats(device: string): DeviceStats {
     let d = this.devices.get(device);
     if (d === undefined) {
-      d = { answering: false, transactions: 0, timeouts: 0, retries: 0, errors: 0, rtt_ms_sum: 0, rtt_count: 0, failures: 0, restUntil: 0 };
+      d = { answering: false, polled: false, transactions: 0, timeouts: 0, retries: 0, errors: 0, rtt_ms_sum: 0, rtt_count: 0, failures: 0, restUntil: 0 };
       this.devices.set(device, d);
     }
     return d;

@@ -451,6 +451,19 @@ describe('BusScheduler: absent units, rests per requester, silent lines', () => 
     expect(s.counters()).toMatchObject({ line_silences: 0 });
   });
 
+  test('a unit only a technician\'s scan reached is no witness: two polled units falling silent still make the line silent', async () => {
+    const { s, silences } = await answeringLine(['a', 'b']);
+    const scanned = manual('z');
+    const r = s.submit({ ...scanned.tx, priority: 'background' });
+    await vi.advanceTimersByTimeAsync(1);
+    scanned.answers[0]!('ok');
+    await r;
+    const results = [manual('a'), manual('b')].map((m) => s.submit(m.tx).catch((e: unknown) => e));
+    await vi.advanceTimersByTimeAsync(250);
+    expect(silences).toHaveLength(1);
+    await Promise.all(results);
+  });
+
   test('on a line where only two units answer, both falling silent make the line silent', async () => {
     const { s, silences } = await answeringLine(['a', 'b']);
     const [a, b] = [manual('a'), manual('b')];
