@@ -18,6 +18,8 @@ export interface ConfirmText {
 }
 
 let dialog: { el: HTMLDialogElement; title: HTMLElement; detail: HTMLElement; ok: HTMLButtonElement; cancel: HTMLButtonElement } | undefined;
+/** The answer of the question open now. */
+let answer: ((ok: boolean) => void) | undefined;
 
 function build(): NonNullable<typeof dialog> {
   const title = h('h2', { id: 'confirm-title' });
@@ -25,8 +27,23 @@ function build(): NonNullable<typeof dialog> {
   const cancel = h('button', { type: 'button', class: 'btn', value: 'cancel', 'data-confirm': 'cancel' }, 'Cancel');
   const ok = h('button', { type: 'button', class: 'btn set', value: 'ok', 'data-confirm': 'ok' });
   const el = h('dialog', { class: 'confirm', id: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-detail' }, title, detail, h('div', { class: 'confirm-actions' }, cancel, ok));
-  cancel.addEventListener('click', () => el.close('cancel'));
-  ok.addEventListener('click', () => el.close('ok'));
+  // Answered at once, in the click (or Escape's cancel event): the browser fires `close` in a
+  // later task, and a control waiting for it would still be busy for a key pressed meanwhile.
+  cancel.addEventListener('click', () => {
+    el.close('cancel');
+    answer?.(false);
+  });
+  ok.addEventListener('click', () => {
+    el.close('ok');
+    answer?.(true);
+  });
+  el.addEventListener('cancel', (ev) => {
+    // Escape: closed here, so focus can go back before the answer is acted on.
+    ev.preventDefault();
+    el.close('cancel');
+    answer?.(false);
+  });
+  el.addEventListener('close', () => answer?.(el.returnValue === 'ok'));
   document.body.append(el);
   return { el, title, detail, ok, cancel };
 }
@@ -44,14 +61,11 @@ export function askConfirm(text: ConfirmText): Promise<boolean> {
   // Focus goes back where it was (the button that asked), for the keyboard.
   const back = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
   return new Promise((resolve) => {
-    d.el.addEventListener(
-      'close',
-      () => {
-        if (back?.isConnected) back.focus();
-        resolve(d.el.returnValue === 'ok');
-      },
-      { once: true },
-    );
+    answer = (ok) => {
+      answer = undefined;
+      if (back?.isConnected) back.focus();
+      resolve(ok);
+    };
     d.el.showModal();
     d.cancel.focus();
   });

@@ -181,6 +181,25 @@ describe.skipIf(!peers('chromium'))('the device page', () => {
     expect(errors).toEqual([]);
   });
 
+  test('the control is free the moment the question is answered, before the dialog\'s close event (a task later)', async () => {
+    const gw = await gateway({ devices: MOTORS });
+    const { page, errors } = await open(`${gw.url}/#/devices/motor_01`);
+    const running = page.locator('[data-device-page="motor_01"] tr[data-point="running"]');
+    await running.locator('.ctl').waitFor();
+    await expect.poll(() => running.getAttribute('data-value')).toBe('true');
+    await running.getByRole('button', { name: 'Stop Conveyor drive Running' }).click();
+    await page.getByRole('dialog', { name: 'Stop Conveyor drive?' }).waitFor();
+    // Cancel, then look within the same task: microtasks run, the queued close event has not.
+    const busyAfter = await page.evaluate(async () => {
+      (document.querySelector('#confirm [data-confirm="cancel"]') as HTMLButtonElement).click();
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      return document.querySelector('[data-device-page="motor_01"] tr[data-point="running"] .ctl')!.getAttribute('aria-busy');
+    });
+    expect(busyAfter).toBeNull();
+    expect(await focused(page)).toBe('Stop Conveyor drive Running');
+    expect(errors).toEqual([]);
+  });
+
   test('a write in progress cannot be sent twice: clicks and Enters before the answer send one write', async () => {
     const gw = await gateway({ devices: MOTORS });
     const { page } = await open(`${gw.url}/`);
