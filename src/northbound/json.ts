@@ -59,7 +59,8 @@ export class JsonMode implements NorthboundMode {
     if (this.options.commands === undefined) return [];
     return [
       { topic: `${this.prefix}/+/set`, qos: 1 },
-      { topic: `${this.prefix}/+/alarm/+/ack`, qos: 1 },
+      // Newer than the set topic: a broker ACL written before it may refuse it.
+      { topic: `${this.prefix}/+/alarm/+/ack`, qos: 1, optional: true },
     ];
   }
 

@@ -25,6 +25,11 @@ export interface OutMessage {
 export interface Subscription {
   topic: string;
   qos: 0 | 1;
+  /**
+   * A feature, not the link's purpose: a broker that refuses it (an ACL that predates it) turns
+   * the feature off, with a warning, instead of failing every connection.
+   */
+  optional?: boolean;
 }
 
 export interface BrokerLinkOptions {
@@ -138,7 +143,9 @@ export class BrokerLink {
       if (this.client !== client) return;
       this.attempt = 0;
       this.counters.connects_total++;
-      const subs = this.options.subscriptions();
+      const all = this.options.subscriptions();
+      const subs = all.filter((s) => s.optional !== true);
+      const optional = all.filter((s) => s.optional === true);
       const ready = () => {
         if (this.client !== client || !client.connected) return;
         this.up = true;
@@ -146,7 +153,18 @@ export class BrokerLink {
         log.info({ url: config.url, client_id: this.options.clientId }, 'broker connected');
         this.options.onUp();
       };
-      if (subs.length === 0) ready();
+      // Then the optional ones, one by one (a refusal names its topic); up once all are answered.
+      const withOptional = () => {
+        let left = optional.length;
+        if (left === 0) ready();
+        for (const s of optional) {
+          client.subscribe(s.topic, { qos: s.qos }, (err) => {
+            if (err) log.warn({ topic: s.topic, err: err.message }, 'broker refused an optional subscription; that feature is off until it allows it');
+            if (--left === 0) ready();
+          });
+        }
+      };
+      if (subs.length === 0) withOptional();
       else
         client.subscribe(
           subs.map((s) => s.topic),
@@ -157,7 +175,7 @@ export class BrokerLink {
               client.end(true);
               return;
             }
-            ready();
+            withOptional();
           },
         );
     });

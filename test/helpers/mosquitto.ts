@@ -4,7 +4,7 @@
  * by PID, restarted on the same ports for the fault tests. Ready when it logs that it listens.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { closedPort } from '../cli/helpers.js';
@@ -13,6 +13,20 @@ export interface BrokerOptions {
   /** user -> password; anonymous clients are refused when set. */
   users?: Record<string, string>;
   tls?: boolean;
+  /**
+   * Subscriptions (literal filters) the broker refuses with "not authorized" in the SUBACK, as an
+   * ACL would: mosquitto's dynamic security plugin (its plain acl_file grants every subscription
+   * and only filters delivery).
+   */
+  refuseSubscriptions?: string[];
+}
+
+/** Where Debian's mosquitto package puts its dynamic security plugin on this machine. */
+function dynamicSecurityPlugin(): string {
+  const candidates = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf'].map((t) => `/usr/lib/${t}/mosquitto_dynamic_security.so`);
+  const found = candidates.find((f) => existsSync(f));
+  if (found === undefined) throw new Error(`mosquitto's dynamic security plugin is missing (looked for ${candidates.join(', ')}); test/setup.sh installs the mosquitto package`);
+  return found;
 }
 
 export class Mosquitto {
@@ -97,7 +111,23 @@ export class Mosquitto {
       else {
         lines.push('allow_anonymous false', `password_file ${join(this.dir, 'passwd')}`);
       }
+      if (this.options.refuseSubscriptions !== undefined) {
+        lines.push(`plugin ${dynamicSecurityPlugin()}`, `plugin_opt_config_file ${join(this.dir, 'dynsec.json')}`);
+      }
     };
+    if (this.options.refuseSubscriptions !== undefined) {
+      const acls = this.options.refuseSubscriptions.map((topic) => ({ acltype: 'subscribeLiteral', topic, priority: 0, allow: false }));
+      writeFileSync(
+        join(this.dir, 'dynsec.json'),
+        JSON.stringify({
+          defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
+          clients: [],
+          groups: [{ groupname: 'anonymous', roles: [{ rolename: 'refused' }] }],
+          roles: [{ rolename: 'refused', acls }],
+          anonymousGroup: 'anonymous',
+        }),
+      );
+    }
     auth();
     if (this.options.tls) {
       lines.push(`listener ${this.tlsPort} 127.0.0.1`, `cafile ${join(this.dir, 'ca.pem')}`, `certfile ${join(this.dir, 'server.pem')}`, `keyfile ${join(this.dir, 'server.key')}`, 'require_certificate false');

@@ -213,6 +213,20 @@ describe.skipIf(!peers('mosquitto'))('alarms northbound, JSON mode', () => {
       expect.objectContaining({ token: 'mqtt:scada_op', requested: { alarm_action: 'ack', comment: 'seen from the line PC' }, outcome: 'ok' }),
     ]);
   });
+
+  test('a broker ACL older than the ack topic refuses its subscription: the gateway runs and publishes all the same, and says why acks are off', async () => {
+    const b = new Mosquitto({ refuseSubscriptions: ['acl/+/alarm/+/ack'] });
+    cleanups.push(() => (b.stop(), b.cleanup()));
+    await b.start();
+    const sub = await Recorder.connect(b.url, ['acl/motor_01/state']);
+    cleanups.push(() => sub.close());
+    const { gw } = await commandsGateway({ mode: 'json', json: { prefix: 'acl' }, mqtt: { url: b.url } });
+    await until(() => mqttCounters(gw)['link_up'] === 1, 'the gateway connected', 15_000);
+    await sub.waitFor((m) => m.topic === 'acl/motor_01/state', 'the state of motor_01');
+    expect(gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!().ok).toBe(true);
+    expect(mqttCounters(gw)['connects_total']).toBe(1);
+    expect(gw.logs.some((l) => l.msg === 'broker refused an optional subscription; that feature is off until it allows it' && l['topic'] === 'acl/+/alarm/+/ack')).toBe(true);
+  });
 });
 
 const metric = (e: HostEvent, name: string) => e.metrics!.find((m) => m.name === name);
