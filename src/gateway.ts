@@ -237,6 +237,7 @@ export class Gateway {
     for (const id of result.devicesRemoved) for (const c of this.consumerList) c.forget?.(id);
     this.drivers = result.drivers;
     this.options.config = effective;
+    for (const c of this.consumerList) c.reloaded?.();
     if (tls?.swap !== undefined) tls.swap();
     else if (tls !== undefined) {
       this.options.log.warn({ module: 'server' }, tls.why);

@@ -29,5 +29,7 @@ export interface DiffConsumer {
   onDiff(diff: DeviceDiff): void;
   /** A device a reload removed: forget what is kept for it. */
   forget?(deviceId: string): void;
+  /** A reload is applied (devices, points and alarms as the new config has them). */
+  reloaded?(): void;
   health?(): ConsumerHealth;
 }

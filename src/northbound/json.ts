@@ -78,6 +78,17 @@ export class JsonMode implements NorthboundMode {
     return out;
   }
 
+  reannounce(): OutMessage[] {
+    const { discoveryPrefix, registry } = this.options;
+    const out: OutMessage[] = [];
+    if (discoveryPrefix !== undefined) {
+      out.push(...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry }));
+      for (const id of registry.ids()) this.announced.add(id);
+    }
+    out.push(...this.alarmStates());
+    return out;
+  }
+
   retainedTopics(): ReadonlySet<string> {
     const { discoveryPrefix, registry } = this.options;
     const topics = new Set<string>([`${this.prefix}/status`]);

@@ -60,6 +60,11 @@ export interface NorthboundMode {
    * Any other topic it once published retained is emptied; without this method, all of them.
    */
   retainedTopics?(): ReadonlySet<string>;
+  /**
+   * A reload was applied: the retained descriptions that may have changed with it (JSON: the
+   * Home Assistant configs of every device, every alarm's state), sent again.
+   */
+  reannounce?(): OutMessage[];
   /** The broker session ended: what the mode knew from it (Sparkplug: the host's STATE) is unknown again. */
   sessionEnded?(): void;
 }

@@ -150,6 +150,13 @@ export class NorthboundPublisher implements DiffConsumer {
     return { ok: true, counters };
   }
 
+  reloaded(): void {
+    // Points or alarms a reload changed: described again at once, and what went is emptied.
+    if (!this.link.isUp || !this.born) return;
+    this.send(this.mode.reannounce?.() ?? []);
+    this.sweepRetained();
+  }
+
   private liveNow(): boolean {
     return this.link.isUp && this.born && !this.forwarding && this.store.length === 0 && this.mode.liveAllowed();
   }

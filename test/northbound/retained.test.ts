@@ -101,4 +101,18 @@ describe.skipIf(!peers('mosquitto'))('retained topics of removed devices', () =>
     expect(left.filter(aboutSensor).map((m) => m.topic)).toEqual([]);
     expect(left.map((m) => m.topic)).toEqual(expect.arrayContaining(['rt/status', 'rt/motor_01/state', 'rt/sensor_02/state']));
   });
+  test('a device whose points a reload changed: the configs of points it lost are emptied, those of its new points published, at once', async () => {
+    const b = await broker();
+    const sub = await Recorder.connect(b.url, ['homeassistant/#']);
+    cleanups.push(() => sub.close());
+    const x1 = (model: 'motor' | 'sensor') => ({ id: 'x1', driver: 'simulator', model, poll_interval_ms: 200 }) as const;
+    const gw = await gateway(b, stateDir(), [MOTOR, x1('motor')]);
+    const config = (point: string) => (m: Received) => m.topic.endsWith(`/rt/x1_${point}/config`);
+    await sub.waitFor((m) => config('speed')(m) && m.payload.length > 0, 'the config of x1.speed');
+    // x1 becomes a sensor: no speed any more, a humidity now.
+    const result = await gw.gateway.reload(validateConfig({ ...gw.config, devices: [MOTOR, x1('sensor')] }));
+    expect(result.devicesRemoved).toEqual([]);
+    await sub.waitFor((m) => config('speed')(m) && m.payload.length === 0, 'the config of x1.speed emptied', 15_000);
+    await sub.waitFor((m) => config('humidity')(m) && m.payload.length > 0, 'the config of x1.humidity', 15_000);
+  });
 });
