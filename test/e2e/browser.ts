@@ -46,6 +46,15 @@ export function pointValue(page: Page, device: string, point: string): Promise<s
   return page.locator(`[data-device="${device}"] [data-point="${point}"] .num`).innerText();
 }
 
+/**
+ * The errors that are the page's own: without the browser's network messages ("WebSocket
+ * connection to ... failed", "Failed to load resource"), which a test that stops or restarts
+ * the gateway on purpose causes and no page code can prevent.
+ */
+export function pageOwnErrors(errors: string[]): string[] {
+  return errors.filter((e) => !/Failed to load resource|ERR_CONNECTION|WebSocket connection/.test(e));
+}
+
 /** Collects what the page reports as errors, so a test can assert there were none. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
