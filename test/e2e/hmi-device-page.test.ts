@@ -126,12 +126,18 @@ describe.skipIf(!peers('chromium'))('the device page', () => {
     expect(await page.locator('#board').isHidden()).toBe(true);
   });
 
-  test('Start/Stop asks first, keyboard only: Escape cancels, Tab and Enter confirm; a setpoint by keyboard', async () => {
+  /** motor_01's page, its `running` row with its control, the motor running. */
+  async function runningMotorPage() {
     const gw = await gateway({ devices: MOTORS });
     const { page, errors } = await open(`${gw.url}/#/devices/motor_01`);
     const running = page.locator('[data-device-page="motor_01"] tr[data-point="running"]');
     await running.locator('.ctl').waitFor();
     await expect.poll(() => running.getAttribute('data-value')).toBe('true');
+    return { gw, page, errors, running };
+  }
+
+  test('Start/Stop asks first, keyboard only: Escape cancels, Tab and Enter confirm; a setpoint by keyboard', async () => {
+    const { gw, page, errors, running } = await runningMotorPage();
     await page.locator('body').focus();
 
     // Stop, by keyboard: a dialog, focus on Cancel, named for what it asks.
@@ -182,11 +188,7 @@ describe.skipIf(!peers('chromium'))('the device page', () => {
   });
 
   test('the control is free the moment the question is answered, before the dialog\'s close event (a task later)', async () => {
-    const gw = await gateway({ devices: MOTORS });
-    const { page, errors } = await open(`${gw.url}/#/devices/motor_01`);
-    const running = page.locator('[data-device-page="motor_01"] tr[data-point="running"]');
-    await running.locator('.ctl').waitFor();
-    await expect.poll(() => running.getAttribute('data-value')).toBe('true');
+    const { page, errors, running } = await runningMotorPage();
     await running.getByRole('button', { name: 'Stop Conveyor drive Running' }).click();
     await page.getByRole('dialog', { name: 'Stop Conveyor drive?' }).waitFor();
     // Cancel, then look within the same task: microtasks run, the queued close event has not.
