@@ -79,23 +79,8 @@ export class JsonMode implements NorthboundMode {
   }
 
   reannounce(): OutMessage[] {
-    const { discoveryPrefix, registry } = this.options;
-    const out: OutMessage[] = [];
-    if (discoveryPrefix !== undefined) {
-      out.push(...discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry }));
-      for (const id of registry.ids()) this.announced.add(id);
-    }
-    out.push(...this.alarmStates());
-    return out;
-  }
-
-  retainedTopics(): ReadonlySet<string> {
-    const { discoveryPrefix, registry } = this.options;
-    const topics = new Set<string>([`${this.prefix}/status`]);
-    for (const id of registry.ids()) topics.add(`${this.prefix}/${id}/state`);
-    for (const a of this.options.alarms?.list({ all: true }) ?? []) topics.add(`${this.alarmTopic(a.device_id, a.id)}/state`);
-    if (discoveryPrefix !== undefined) for (const m of discoveryMessages({ discoveryPrefix, prefix: this.prefix, registry })) topics.add(m.topic);
-    return topics;
+    // The births are exactly the retained description of the gateway.
+    return this.births();
   }
 
   live(diff: DeviceDiff): OutMessage[] {

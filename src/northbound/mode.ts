@@ -56,13 +56,9 @@ export interface NorthboundMode {
   /** A device a reload removed: what to say about it (Sparkplug: its DDEATH). */
   forget?(deviceId: string): OutMessage[];
   /**
-   * The retained topics that describe the gateway now (what its births would publish retained).
-   * Any other topic it once published retained is emptied; without this method, all of them.
-   */
-  retainedTopics?(): ReadonlySet<string>;
-  /**
-   * A reload was applied: the retained descriptions that may have changed with it (JSON: the
-   * Home Assistant configs of every device, every alarm's state), sent again.
+   * A reload was applied: every retained message that describes the gateway now, sent again
+   * (JSON: status, states, alarm states, Home Assistant configs). Retained topics published
+   * before and not in it are emptied. Without this method nothing is sent and all are.
    */
   reannounce?(): OutMessage[];
   /** The broker session ended: what the mode knew from it (Sparkplug: the host's STATE) is unknown again. */

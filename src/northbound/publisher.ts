@@ -135,10 +135,8 @@ export class NorthboundPublisher implements DiffConsumer {
 
   forget(deviceId: string): void {
     const last = this.mode.forget?.(deviceId) ?? [];
-    if (this.link.isUp && this.born) {
-      this.send(last);
-      this.sweepRetained();
-    }
+    // Its retained topics are emptied by the sweep after the reload (reloaded()).
+    if (this.link.isUp && this.born) this.send(last);
   }
 
   health(): ConsumerHealth {
@@ -153,8 +151,9 @@ export class NorthboundPublisher implements DiffConsumer {
   reloaded(): void {
     // Points or alarms a reload changed: described again at once, and what went is emptied.
     if (!this.link.isUp || !this.born) return;
-    this.send(this.mode.reannounce?.() ?? []);
-    this.sweepRetained();
+    const again = this.mode.reannounce?.() ?? [];
+    this.send(again);
+    this.sweepRetained(again);
   }
 
   private liveNow(): boolean {
@@ -196,8 +195,9 @@ export class NorthboundPublisher implements DiffConsumer {
     this.overflow = false;
     // (What was in flight when a session ended is already back in the store: see down().)
     if (!this.mode.liveAllowed()) return;
-    this.send(this.mode.births());
-    this.sweepRetained();
+    const births = this.mode.births();
+    this.send(births);
+    this.sweepRetained(births);
     this.born = true;
     this.forward();
   }
@@ -225,11 +225,13 @@ export class NorthboundPublisher implements DiffConsumer {
   }
 
   /**
-   * Empties every retained topic published before that the mode no longer keeps (a device, point
-   * or alarm removed, a prefix changed, JSON mode left for Sparkplug).
+   * Empties every retained topic published before that `current` (the births, or what a reload
+   * described again: everything the gateway keeps retained now) no longer has: a device, point or
+   * alarm removed, a prefix changed, JSON mode left for Sparkplug.
    */
-  private sweepRetained(): void {
-    const stale = this.retained.stale(this.mode.retainedTopics?.() ?? new Set());
+  private sweepRetained(current: readonly OutMessage[]): void {
+    const keep = new Set(current.filter((m) => m.retain && m.payload.length > 0).map((m) => m.topic));
+    const stale = this.retained.stale(keep);
     if (stale.length > 0) this.options.log.info({ topics: stale.length }, 'northbound: emptied retained topics the gateway no longer publishes');
     this.send(stale);
     this.retained.save();
