@@ -5,16 +5,11 @@
  */
 import * as v from 'valibot';
 import type { PointMap, PointMeta, PointValue } from '../core/points.js';
-import type { AlarmKind, AlarmPriority } from '../protocol/alarms.js';
+import type { AlarmKind, AlarmPriority, AlarmView } from '../protocol/alarms.js';
 import { PointAlarmsSchema, type DeviceAlarmsConfig, type PointAlarmsConfig, type PointAlarmsInput } from './config.js';
 
-export interface AlarmDefinition {
-  id: string;
-  device_id: string;
-  point: string | null;
-  kind: AlarmKind;
-  priority: AlarmPriority;
-  message: string;
+/** An alarm as configured: what its view shows of it (id, device, point, kind, priority, message), and how it is evaluated. */
+export interface AlarmDefinition extends Pick<AlarmView, 'id' | 'device_id' | 'point' | 'kind' | 'priority' | 'message'> {
   ackRequired: boolean;
   unit: string | null;
   /** hi/hihi/lo/lolo: the limit; discrete: the value that is the alarm (a code for `codes`). */

@@ -125,8 +125,18 @@ export function parseBatchQuery(query: string, known: (id: string) => boolean, n
   return { devices, since };
 }
 
+type WindowPoints = Record<string, { unit: string | null; t: number[]; v: number[] }>;
+
 export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: History, historian?: Historian): void {
   const { registry } = ctx;
+  /** The in-memory window of these points of one device, each with its unit. */
+  const readWindow = (id: string, names: string[], metas: PointMap, since: number | undefined): WindowPoints => {
+    const points: WindowPoints = {};
+    for (const name of names) points[name] = { unit: metas[name]!.unit ?? null, ...history.read(id, name, since) };
+    return points;
+  };
+  /** What every window reply says of the window itself. */
+  const windowOf = (nowS: number, since: number | undefined) => ({ now: nowS, since: since ?? nowS - history.windowS, window_s: history.windowS, resolution_ms: history.resolutionMs });
   app.get(BATCH_HISTORY_PATH, (res, req: HttpRequest) => {
     const reply = startReply(res);
     if (ctx.security.rest(req, reply, 'read') === undefined) return;
@@ -134,23 +144,13 @@ export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: 
     try {
       const nowS = Date.now() / 1000;
       const q = parseBatchQuery(query, (id) => registry.has(id), nowS);
-      const devices: Record<string, { points: Record<string, { unit: string | null; t: number[]; v: number[] }> }> = {};
+      const devices: Record<string, { points: WindowPoints }> = {};
       for (const id of q.devices) {
-        const desc = registry.descriptor(id)!;
-        const points: Record<string, { unit: string | null; t: number[]; v: number[] }> = {};
-        for (const [name, meta] of Object.entries(desc.points)) {
-          if (meta.type !== 'number' && meta.type !== 'integer') continue;
-          points[name] = { unit: meta.unit ?? null, ...history.read(id, name, q.since) };
-        }
-        devices[id] = { points };
+        const metas = registry.descriptor(id)!.points;
+        const numeric = Object.keys(metas).filter((name) => isNumeric(metas, name));
+        devices[id] = { points: readWindow(id, numeric, metas, q.since) };
       }
-      sendJson(reply, 200, {
-        now: nowS,
-        since: q.since ?? nowS - history.windowS,
-        window_s: history.windowS,
-        resolution_ms: history.resolutionMs,
-        devices,
-      });
+      sendJson(reply, 200, { ...windowOf(nowS, q.since), devices });
     } catch (err) {
       sendError(reply, err, (e) => ctx.log.error({ err: e }, 'history batch request failed'));
     }
@@ -181,22 +181,12 @@ export function registerHistory(app: TemplatedApp, ctx: ServerContext, history: 
       }
       params.delete('format');
       const q = parseHistoryQuery(id, params.toString(), desc.points, nowS);
-      const points: Record<string, { unit: string | null; t: number[]; v: number[] }> = {};
-      for (const name of q.points) {
-        points[name] = { unit: desc.points[name]!.unit ?? null, ...history.read(id, name, q.since) };
-      }
+      const points = readWindow(id, q.points, desc.points, q.since);
       if (csv) {
         sendText(reply, 200, 'text/csv; charset=utf-8', toCsv(id, points));
         return;
       }
-      sendJson(reply, 200, {
-        device_id: id,
-        now: nowS,
-        since: q.since ?? nowS - history.windowS,
-        window_s: history.windowS,
-        resolution_ms: history.resolutionMs,
-        points,
-      });
+      sendJson(reply, 200, { device_id: id, ...windowOf(nowS, q.since), points });
     } catch (err) {
       sendError(reply, err, (e) => ctx.log.error({ err: e }, 'history request failed'));
     }
