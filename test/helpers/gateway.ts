@@ -175,3 +175,14 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   const text = await res.text();
   return { status: res.status, json: text === '' ? null : JSON.parse(text) };
 }
+
+/** Calls `fn` until `ok` holds for its value, with a deadline (no fixed sleeps); resolves with that value. */
+export async function pollUntil<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 300)}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -3,19 +3,9 @@
  * area and line a device carries from the config into every device view.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { getJson, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
+import { getJson, pollUntil as until, startGateway, TestClient, type RunningGateway } from '../helpers/gateway.js';
 import { loadConfigFile, validateConfig } from '../../src/config/load.js';
 import { hashToken, newToken } from '../../src/server/auth.js';
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 const PLACED = [
   { id: 'motor_01', driver: 'simulator' as const, model: 'motor' as const, poll_interval_ms: 50, area: 'hall-2', line: 'line-3' },

@@ -1,18 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { getJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { getJson, pollUntil as until, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { validateConfig } from '../../src/config/load.js';
 import { hashToken, newToken } from '../../src/server/auth.js';
-
-/** Polls a condition with a deadline (no fixed sleeps). */
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe('GET /api/v1/devices/{id}/history', () => {
   const running: RunningGateway[] = [];
