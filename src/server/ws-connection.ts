@@ -16,6 +16,10 @@ export interface Connection {
   initial: string[] | undefined;
   /** Who the connection authenticated as (its role) and its message-rate gate. */
   guard: ConnectionGuard;
+  /** `connection_established` sent (ws.ts sends it a tick after the upgrade, or before the first reply). */
+  welcomed: boolean;
+  /** uWS closed the socket: it must not be touched any more. */
+  closed: boolean;
 }
 
 export type Socket = WebSocket<Connection>;

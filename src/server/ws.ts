@@ -21,6 +21,10 @@ export function registerWebSocket(app: TemplatedApp, server: ServerContext, sock
   const ctx = wsContext(server);
   const { config, log, stats } = ctx;
   const shares = new ConnectionShares();
+  const sendWelcome = (ws: Socket): void => {
+    ws.getUserData().welcomed = true;
+    welcome(ctx, ws, sockets.size);
+  };
 
   app.ws<Connection>(WS_PATH, {
     // uWS drops an oversized message without a close frame (the client sees 1006). We let
@@ -49,7 +53,7 @@ export function registerWebSocket(app: TemplatedApp, server: ServerContext, sock
       const clientId = (query.get('client_id') ?? '').slice(0, 128) || randomUUID();
       const initial = devicesParam(query);
       res.upgrade<Connection>(
-        { clientId, remote: r.remote, initial, guard: admitted.guard },
+        { clientId, remote: r.remote, initial, guard: admitted.guard, welcomed: false, closed: false },
         req.getHeader('sec-websocket-key'),
         admitted.protocol,
         req.getHeader('sec-websocket-extensions'),
@@ -63,13 +67,23 @@ export function registerWebSocket(app: TemplatedApp, server: ServerContext, sock
       shares.opened(conn.guard.principal, conn.remote);
       stats.connections = sockets.size;
       stats.connectionsTotal++;
-      welcome(ctx, ws, sockets.size);
+      // The welcome goes out on the next turn of the loop, uncorked, not here: in `open` the
+      // upgrade's reply is still corked, so uWS copies the welcome into the socket's own buffer,
+      // and 20.30 keeps that buffer, the welcome's size (65 KB with 100 devices), for the
+      // connection's life. A client that speaks first still hears the welcome first (below).
+      setImmediate(() => {
+        if (!conn.closed && !conn.welcomed) sendWelcome(ws);
+      });
       log.debug({ client: conn.clientId, remote: conn.remote, connections: sockets.size }, 'client connected');
     },
 
-    message: (ws, message) => onMessage(ctx, ws, message),
+    message: (ws, message) => {
+      if (!ws.getUserData().welcomed) sendWelcome(ws);
+      onMessage(ctx, ws, message);
+    },
 
     close: (ws, code) => {
+      ws.getUserData().closed = true;
       sockets.delete(ws);
       shares.closed(ws.getUserData().guard.principal, ws.getUserData().remote);
       stats.connections = sockets.size;

@@ -56,6 +56,34 @@ describe('the welcome', () => {
     c.close();
   });
 
+  it('comes first even to a client that speaks before it arrives', async () => {
+    // The welcome leaves a tick after the upgrade; a request sent at once is answered after it.
+    const ws = new WebSocket(gw.wsUrl);
+    const got: Record<string, unknown>[] = [];
+    const two = new Promise<void>((resolve, reject) => {
+      ws.on('message', (d) => {
+        got.push(JSON.parse(String(d)) as Record<string, unknown>);
+        if (got.length === 2) resolve();
+      });
+      ws.on('error', reject);
+    });
+    ws.on('open', () => ws.send(JSON.stringify({ action: 'ping', id: 'early' })));
+    await two;
+    expect(got.map((m) => m['type'])).toEqual(['connection_established', 'pong']);
+    expect(got[0]!['devices']).toHaveLength(33);
+    ws.close();
+  });
+
+  it('is not sent to a client gone before it left, and the next client is welcomed', async () => {
+    for (let i = 0; i < 5; i++) {
+      const ws = new WebSocket(gw.wsUrl);
+      await new Promise<void>((resolve) => ws.on('open', () => (ws.terminate(), resolve())));
+    }
+    const c = await TestClient.connect(gw.wsUrl);
+    expect(c.messages[0]!['type']).toBe('connection_established');
+    c.close();
+  });
+
   it('gives the typed client every device with its metadata', async () => {
     const client = new GatewayClient({ url: gw.url, WebSocket: WebSocket as never });
     const synced = new Promise<void>((resolve) => client.on('synced', () => resolve()));
