@@ -153,11 +153,12 @@ export class ModbusLink implements CommissioningLink {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const [{ SerialTransport }, { TcpTransport }, lib, { BusScheduler }, { pino }] = await Promise.all([
+    const [{ SerialTransport }, { TcpTransport }, lib, { BusScheduler }, { default: pino }] = await Promise.all([
       import('../../../drivers/bus/serial.js'),
       import('../../../drivers/bus/tcp.js'),
       import('../../../drivers/modbus/client.js'),
       import('../../../drivers/bus/scheduler.js'),
+      // The default export: pino is CommonJS, and the bundled CLI keeps only that one.
       import('pino'),
     ]);
     this.lib = lib;
