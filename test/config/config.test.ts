@@ -32,7 +32,7 @@ describe('configuration', () => {
   it('fills defaults', () => {
     const cfg = parseConfigText('devices: [{id: m, driver: simulator, model: motor}]');
     expect(cfg.devices[0]).toMatchObject({ poll_interval_ms: 1000 });
-    expect(cfg.registry.replay_size).toBe(1000);
+    expect(cfg.registry.replay_size).toBe(200);
   });
 
   it('reports every problem at once, each with its path', () => {
