@@ -270,10 +270,12 @@ export class TierFiles {
   private async checkpoint(): Promise<void> {
     const seg = this.active;
     if (seg === undefined || seg.bytes === 0) return;
-    const buf = encodeCheckpoint(seg);
     const bytes = seg.bytes;
     const file = ckptFile(this.options.dir, seg.seq);
+    let buf: Buffer;
     try {
+      // Encoded before any await: the state of exactly `bytes`.
+      buf = encodeCheckpoint(seg);
       if (!this.options.fsync) {
         if (this.handle !== undefined) await this.handle.datasync();
         else {
