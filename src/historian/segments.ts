@@ -72,7 +72,10 @@ export interface Recovery {
   truncatedBytes: number;
   /** closed_to of the newest batch of the tier, or null when the tier is empty. */
   closedToMs: number | null;
-  /** Bytes of open segments read to check them: only what follows a checkpoint when one was sound. */
+  /**
+   * Bytes of segments read: of an open one only what follows its checkpoint when that was sound;
+   * of closed ones only the newest for its closed_to, and only in an aggregate tier with none open.
+   */
   scannedBytes: number;
   /** Open segments whose check started from their checkpoint. */
   checkpointsUsed: number;
@@ -172,7 +175,11 @@ export class TierFiles {
     // Checkpoints of segments closed since (a crash between a rotation and the checkpoint's removal).
     for (const name of checkpoints) if (last === undefined || name !== ckptName(last.seq)) unlinkQuiet(join(this.options.dir, name));
     this.closed.sort((a, b) => a.seq - b.seq);
-    if (closedToMs === null) closedToMs = this.lastClosedTo();
+    if (closedToMs === null) {
+      const found = this.lastClosedTo();
+      closedToMs = found.closedToMs;
+      scannedBytes += found.bytesRead;
+    }
     const maxSeq = Math.max(0, ...this.closed.map((s) => s.seq), last?.seq ?? 0);
     this.nextSeq = maxSeq + 1;
     if (last !== undefined) {
@@ -478,23 +485,24 @@ export class TierFiles {
   }
 
   /** closed_to of the newest batch in the closed segments (used when no segment is open); raw tiers have none. */
-  private lastClosedTo(): number | null {
-    if (this.options.kind !== 'agg') return null;
+  private lastClosedTo(): { closedToMs: number | null; bytesRead: number } {
+    let bytesRead = 0;
+    if (this.options.kind !== 'agg') return { closedToMs: null, bytesRead };
     for (let i = this.closed.length - 1; i >= 0; i--) {
       const seg = this.closed[i]!;
       let last: number | null = null;
       const fd = openSync(seg.file, 'r');
       try {
-        scanBatches(fd, 0, seg.bytes, true, (body) => {
+        bytesRead += scanBatches(fd, 0, seg.bytes, true, (body) => {
           const d = batchDirectory(body);
           if (d.kind === 'agg') last = d.closedToMs;
-        });
+        }).bytesRead;
       } finally {
         closeSync(fd);
       }
-      if (last !== null) return last;
+      if (last !== null) return { closedToMs: last, bytesRead };
     }
-    return null;
+    return { closedToMs: null, bytesRead };
   }
 }
 

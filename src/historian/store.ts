@@ -51,7 +51,7 @@ export interface StoreCounters {
   max_batch_ms: number;
   batch_ms_sum: number;
   truncated_bytes_at_start: number;
-  /** Bytes of the open segments read at start to check them (what their checkpoints cover is not read). */
+  /** Bytes of segments read at start to check the open ones (what their checkpoints cover is not read). */
   recovered_scan_bytes: number;
   /** Tiers whose open segment was checked from its checkpoint on at start. */
   recovered_from_checkpoint: number;

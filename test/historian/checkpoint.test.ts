@@ -236,6 +236,11 @@ describe('open segment checkpoint', () => {
     const { log, lines } = capture();
     const reopened = openStore(dir, clock, log);
     expect(checkpoints(dir)).toEqual([]);
+    // The open segments are scanned whole (the raw one's checkpoint was bad), the closed raw segment not at all.
+    const openBytes = TIERS.flatMap((t) => readdirSync(join(dir, t)).filter((n) => n.endsWith('.open')).map((n) => statSync(join(dir, t, n)).size)).reduce((a, b) => a + b, 0);
+    const closedRaw = readdirSync(rawDir(dir)).find((n) => n.endsWith('.seg'))!;
+    expect(reopened.counters.recovered_scan_bytes).toBeLessThanOrEqual(openBytes);
+    expect(statSync(join(rawDir(dir), closedRaw)).size).toBeGreaterThan(openBytes);
     expect(lines().map((l) => l.problem)).toEqual([expect.stringMatching(/last batch is not in the segment|covers \d+ bytes/)]);
     expect(reopened.read('raw', 'dev_3', ['p4'], 0, clock.t).get('p4')!.raw).toEqual(added(START, clock.t));
     await reopened.close();
