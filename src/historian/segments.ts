@@ -5,7 +5,8 @@
  *   <dir>/00000041_<tmin>_<tmax>.seg     closed: its time range is in its name, so retention,
  *                                        the size cap and queries pick files without reading them
  *
- *   <dir>/00000041_<tmin>_<tmax>.idx     where each device's blocks are in it, written once at close
+ *   <dir>/00000041_<tmin>_<tmax>.idx     where each device's blocks are in it, and where each batch is with
+ *                                        its time range, written once at close
  *   <dir>/00000042.ckpt                  the open segment's state (length, time range, batches, index)
  *                                        as of a recent append: a restart reads only what follows it
  *
@@ -347,7 +348,7 @@ export class TierFiles {
     renameSync(seg.file, file);
     const closed: SegmentInfo = { seq: seg.seq, file, bytes: seg.bytes, idxBytes: 0, tMin: seg.tMin, tMax: seg.tMax };
     if (seg.index !== undefined) {
-      closed.idxBytes = writeIndex(idxFile(file), seg.index);
+      closed.idxBytes = writeIndex(idxFile(file), seg.index, seg.batches);
       this.cacheIndex(file, seg.index);
     }
     // The .idx replaces it; one left by a crash before this line is deleted by the next recover.
@@ -411,9 +412,9 @@ export class TierFiles {
   private readAll(seg: SegmentInfo, fromMs: number, toMs: number, onPoint: OnPoint): void {
     const fd = openSync(seg.file, 'r');
     try {
-      const table = seg.batches;
+      const table = seg.batches ?? this.closedBatchTable(seg);
       if (table === undefined) {
-        // A closed segment: walked whole, a few MiB at a time.
+        // A closed segment whose .idx has no batch table: walked whole, a few MiB at a time.
         this.bytesReadAll += scanBatches(fd, 0, seg.bytes, false, (body) => void readBatch(body, () => true, onPoint)).bytesRead;
         return;
       }
@@ -433,6 +434,12 @@ export class TierFiles {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The batch table in a closed segment's .idx, when it has a sound one (not kept: read at start only). */
+  private closedBatchTable(seg: SegmentInfo): BatchTable | undefined {
+    const table = readIndexFile(idxFile(seg.file))?.batches;
+    return table !== undefined && tableFits(table, seg.bytes) ? table : undefined;
   }
 
   /** Reads only the device's blocks, one pread each, by the segment's index. */
@@ -646,12 +653,53 @@ function readIndexEntries(buf: Buffer, at: number, end: number): { index: Segmen
   return { index, end: o };
 }
 
-/** u32 magic | u32 devices | per device: u8 name length, name, u32 pairs, (u32 offset, u32 length)... | u32 crc32 */
-function writeIndex(file: string, index: SegmentIndex): number {
-  const size = 4 + indexEntriesSize(index) + 4;
+const BATCH_ENTRY = 4 + 8 + 8;
+const batchTableSize = (table: BatchTable): number => 4 + table.at.length * BATCH_ENTRY;
+
+/** u32 batches | per batch: u32 offset, f64 tmin, f64 tmax */
+function writeBatchTable(buf: Buffer, at: number, table: BatchTable): number {
+  const n = table.at.length;
+  buf.writeUInt32LE(n, at);
+  let o = at + 4;
+  for (let i = 0; i < n; i++, o += BATCH_ENTRY) {
+    buf.writeUInt32LE(table.at[i]!, o);
+    buf.writeDoubleLE(table.tMin[i]!, o + 4);
+    buf.writeDoubleLE(table.tMax[i]!, o + 12);
+  }
+  return o;
+}
+
+function readBatchTable(buf: Buffer, at: number, end: number): { table: BatchTable; end: number } {
+  const n = buf.subarray(0, end).readUInt32LE(at);
+  if (at + 4 + n * BATCH_ENTRY > end) throw new RangeError('batch table overruns the file');
+  const table = emptyTable();
+  let o = at + 4;
+  for (let i = 0; i < n; i++, o += BATCH_ENTRY) {
+    table.at.push(buf.readUInt32LE(o));
+    table.tMin.push(buf.readDoubleLE(o + 4));
+    table.tMax.push(buf.readDoubleLE(o + 12));
+  }
+  return { table, end: o };
+}
+
+/** Whether a batch table can describe a segment of `bytes`: starts at 0, in order, inside it. */
+function tableFits(table: BatchTable, bytes: number): boolean {
+  const { at } = table;
+  if (at.length === 0 || at[0] !== 0) return false;
+  for (let i = 1; i < at.length; i++) if (at[i]! <= at[i - 1]!) return false;
+  return at.at(-1)! + HEADER_BYTES <= bytes;
+}
+
+/**
+ * u32 magic | u32 devices | per device: u8 name length, name, u32 pairs, (u32 offset, u32 length)...
+ * | batch table (optional: an index written before it has none, an older reader stops before it) | u32 crc32
+ */
+function writeIndex(file: string, index: SegmentIndex, batches?: BatchTable): number {
+  const size = 4 + indexEntriesSize(index) + (batches !== undefined ? batchTableSize(batches) : 0) + 4;
   const buf = Buffer.allocUnsafe(size);
   buf.writeUInt32LE(IDX_MAGIC, 0);
-  const o = writeIndexEntries(buf, 4, index);
+  let o = writeIndexEntries(buf, 4, index);
+  if (batches !== undefined) o = writeBatchTable(buf, o, batches);
   buf.writeUInt32LE(crc32(buf.subarray(0, o)), o);
   // Written whole or not at all; a lost index is rebuilt from its segment.
   writeFileSync(`${file}.tmp`, buf, { mode: 0o600 });
@@ -660,6 +708,10 @@ function writeIndex(file: string, index: SegmentIndex): number {
 }
 
 function readIndex(file: string): SegmentIndex | undefined {
+  return readIndexFile(file)?.index;
+}
+
+function readIndexFile(file: string): { index: SegmentIndex; batches: BatchTable | undefined } | undefined {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -668,7 +720,9 @@ function readIndex(file: string): SegmentIndex | undefined {
   }
   if (buf.length < 12 || buf.readUInt32LE(0) !== IDX_MAGIC || crc32(buf.subarray(0, buf.length - 4)) !== buf.readUInt32LE(buf.length - 4)) return undefined;
   try {
-    return readIndexEntries(buf, 4, buf.length - 4).index;
+    const entries = readIndexEntries(buf, 4, buf.length - 4);
+    const batches = entries.end < buf.length - 4 ? readBatchTable(buf, entries.end, buf.length - 4).table : undefined;
+    return { index: entries.index, batches };
   } catch {
     return undefined;
   }
@@ -685,8 +739,7 @@ interface Checkpoint {
   index: SegmentIndex;
 }
 
-const CKPT_HEADER = 4 + 4 + 4 + 4 + 8 + 8 + 8 + 4;
-const CKPT_BATCH = 4 + 8 + 8;
+const CKPT_HEADER = 4 + 4 + 4 + 4 + 8 + 8 + 8;
 
 /**
  * u32 magic "MGWK" | u32 version | u32 seq | u32 bytes covered | f64 tmin | f64 tmax | f64 closed_to (NaN: none)
@@ -695,8 +748,7 @@ const CKPT_BATCH = 4 + 8 + 8;
 function encodeCheckpoint(seg: SegmentInfo): Buffer {
   const table = seg.batches ?? emptyTable();
   const index = seg.index ?? new Map<string, number[]>();
-  const n = table.at.length;
-  const buf = Buffer.allocUnsafe(CKPT_HEADER + n * CKPT_BATCH + indexEntriesSize(index) + 4);
+  const buf = Buffer.allocUnsafe(CKPT_HEADER + batchTableSize(table) + indexEntriesSize(index) + 4);
   buf.writeUInt32LE(CKPT_MAGIC, 0);
   buf.writeUInt32LE(CKPT_VERSION, 4);
   buf.writeUInt32LE(seg.seq, 8);
@@ -704,14 +756,7 @@ function encodeCheckpoint(seg: SegmentInfo): Buffer {
   buf.writeDoubleLE(seg.tMin, 16);
   buf.writeDoubleLE(seg.tMax, 24);
   buf.writeDoubleLE(seg.closedToMs ?? Number.NaN, 32);
-  buf.writeUInt32LE(n, 40);
-  let o = CKPT_HEADER;
-  for (let i = 0; i < n; i++, o += CKPT_BATCH) {
-    buf.writeUInt32LE(table.at[i]!, o);
-    buf.writeDoubleLE(table.tMin[i]!, o + 4);
-    buf.writeDoubleLE(table.tMax[i]!, o + 12);
-  }
-  o = writeIndexEntries(buf, o, index);
+  const o = writeIndexEntries(buf, writeBatchTable(buf, CKPT_HEADER, table), index);
   buf.writeUInt32LE(crc32(buf.subarray(0, o)), o);
   return buf;
 }
@@ -723,16 +768,8 @@ function decodeCheckpoint(buf: Buffer): Checkpoint {
   if (crc32(buf.subarray(0, buf.length - 4)) !== buf.readUInt32LE(buf.length - 4)) throw new Error('checksum mismatch (torn or corrupt)');
   const version = buf.readUInt32LE(4);
   if (version !== CKPT_VERSION) throw new Error(`unknown checkpoint version ${version}`);
-  const n = buf.readUInt32LE(40);
   const end = buf.length - 4;
-  if (CKPT_HEADER + n * CKPT_BATCH > end) throw new Error('batch table overruns the checkpoint');
-  const batches = emptyTable();
-  let o = CKPT_HEADER;
-  for (let i = 0; i < n; i++, o += CKPT_BATCH) {
-    batches.at.push(buf.readUInt32LE(o));
-    batches.tMin.push(buf.readDoubleLE(o + 4));
-    batches.tMax.push(buf.readDoubleLE(o + 12));
-  }
+  const { table: batches, end: o } = readBatchTable(buf, CKPT_HEADER, end);
   const entries = readIndexEntries(buf, o, end);
   if (entries.end !== end) throw new Error(`${end - entries.end} stray bytes after the index`);
   return { seq: buf.readUInt32LE(8), bytes: buf.readUInt32LE(12), tMin: buf.readDoubleLE(16), tMax: buf.readDoubleLE(24), closedToMs: buf.readDoubleLE(32), batches, index: entries.index };
@@ -747,12 +784,8 @@ function checkCheckpoint(ck: Checkpoint, seq: number, size: number, file: string
   if (ck.seq !== seq) return `written for segment ${ck.seq}, not ${seq}`;
   if (ck.bytes > size) return `covers ${ck.bytes} bytes, the segment has ${size}`;
   const { at, tMin, tMax } = ck.batches;
-  if (ck.bytes === 0 || at.length === 0 || at[0] !== 0) return 'covers no batch';
-  for (let i = 0; i < at.length; i++) {
-    if (i > 0 && at[i]! <= at[i - 1]!) return 'batch table out of order';
-    if (at[i]! + HEADER_BYTES > ck.bytes) return 'batch table past the length it covers';
-    if (tMin[i]! < ck.tMin || tMax[i]! > ck.tMax) return 'batch time range outside the segment time range';
-  }
+  if (!tableFits(ck.batches, ck.bytes)) return 'batch table does not fit the length it covers';
+  for (let i = 0; i < at.length; i++) if (tMin[i]! < ck.tMin || tMax[i]! > ck.tMax) return 'batch time range outside the segment time range';
   for (const pairs of ck.index.values()) {
     for (let i = 0; i < pairs.length; i += 2) if (pairs[i]! + pairs[i + 1]! > ck.bytes) return 'index points past the length it covers';
   }

@@ -247,4 +247,41 @@ describe('open segment checkpoint', () => {
     expect(checkpoints(dir)).toEqual(['00000002.ckpt']);
     expect(existsSync(join(rawDir(dir), '00000001.ckpt'))).toBe(false);
   });
+  test('a start just after a rotation reads only the closed segment\'s last batches to rebuild the open minute, by the batch table in its .idx', async () => {
+    const dir = tempDir();
+    const clock = new Clock();
+    const store = openStore(dir, clock);
+    // The raw segment spans an hour: the flush after it is the first of the next segment, in the same minute.
+    await fill(store, clock, 60 * 60 + 5);
+    const seg = readdirSync(rawDir(dir)).find((n) => n.endsWith('.seg'))!;
+    const segBytes = statSync(join(rawDir(dir), seg)).size;
+    const crashed = tempDir();
+    cpSync(dir, crashed, { recursive: true });
+    await store.close();
+
+    // Without the table (an .idx written before it had one): the closed segment is walked whole.
+    const oldFormat = tempDir();
+    cpSync(crashed, oldFormat, { recursive: true });
+    const idxFile = join(rawDir(oldFormat), seg.replace(/\.seg$/, '.idx'));
+    const idx = readFileSync(idxFile);
+    let o = 8;
+    for (let d = idx.readUInt32LE(4); d > 0; d--) {
+      o += 1 + idx[o]!;
+      o += 4 + idx.readUInt32LE(o) * 8;
+    }
+    expect(o).toBeLessThan(idx.length - 4);
+    const stripped = Buffer.concat([idx.subarray(0, o), Buffer.alloc(4)]);
+    stripped.writeUInt32LE(crc32(stripped.subarray(0, o)), o);
+    writeFileSync(idxFile, stripped);
+
+    const withTable = openStore(crashed, clock);
+    const withoutTable = openStore(oldFormat, clock);
+    expect(withTable.counters.rebuild_read_bytes).toBeGreaterThan(0);
+    expect(withTable.counters.rebuild_read_bytes).toBeLessThan(segBytes / 8);
+    expect(withoutTable.counters.rebuild_read_bytes).toBeGreaterThanOrEqual(segBytes);
+    expect(everything(withTable)).toEqual(everything(withoutTable));
+    expect(withTable.read('raw', 'dev_3', ['p4'], 0, clock.t).get('p4')!.raw).toEqual(added(START, clock.t));
+    await withTable.close();
+    await withoutTable.close();
+  });
 });
