@@ -418,7 +418,8 @@ export class TierFiles {
         this.bytesReadAll += scanBatches(fd, 0, seg.bytes, false, (body) => void readBatch(body, () => true, onPoint)).bytesRead;
         return;
       }
-      // The open segment may be growing while it is read: its table ends at the last whole batch.
+      // Only the batches whose time range overlaps. The open segment may be growing while it is
+      // read: its table ends at the last whole batch.
       let buf = Buffer.allocUnsafe(0);
       const n = table.at.length;
       for (let i = 0; i < n; i++) {
@@ -428,7 +429,8 @@ export class TierFiles {
         if (buf.length < len) buf = Buffer.allocUnsafe(Math.max(len, 64 * 1024));
         const got = readFull(fd, buf, len, at);
         this.bytesReadAll += got;
-        if (got !== len) throw new Error(`${seg.file}: short read at ${at}`);
+        // Shorter than its table says (cut behind the store's back): what is there is read.
+        if (got !== len) break;
         readBatch(buf.subarray(HEADER_BYTES, len), () => true, onPoint);
       }
     } finally {
