@@ -93,7 +93,11 @@ export class Historian implements DiffConsumer {
       this.timer = setInterval(() => void this.store.flush(), this.options.config.flush_s * 1000);
       this.timer.unref();
     }
-    this.options.log.info({ dir: this.options.dir, bytes: this.store.bytes }, 'history store open');
+    const c = this.store.counters;
+    this.options.log.info(
+      { dir: this.options.dir, bytes: this.store.bytes, scanned_bytes: c.recovered_scan_bytes, from_checkpoint: c.recovered_from_checkpoint, rebuild_read_bytes: c.rebuild_read_bytes },
+      'history store open',
+    );
   }
 
   async stop(): Promise<void> {

@@ -33,6 +33,8 @@ export interface StoreOptions {
   fsync: boolean;
   now: () => number;
   log: Logger;
+  /** Bytes appended to an open segment between two checkpoints of it (default 4 MiB). */
+  checkpointBytes?: number;
 }
 
 export interface StoreCounters {
@@ -49,6 +51,12 @@ export interface StoreCounters {
   max_batch_ms: number;
   batch_ms_sum: number;
   truncated_bytes_at_start: number;
+  /** Bytes of segments read at start to check the open ones (what their checkpoints cover is not read). */
+  recovered_scan_bytes: number;
+  /** Tiers whose open segment was checked from its checkpoint on at start. */
+  recovered_from_checkpoint: number;
+  /** Bytes read at start to rebuild the minute and hour buckets still open. */
+  rebuild_read_bytes: number;
 }
 
 export interface PointRecords {
@@ -81,6 +89,9 @@ export class HistoryStore {
     max_batch_ms: 0,
     batch_ms_sum: 0,
     truncated_bytes_at_start: 0,
+    recovered_scan_bytes: 0,
+    recovered_from_checkpoint: 0,
+    rebuild_read_bytes: 0,
   };
   private readonly files: Record<Tier, TierFiles>;
   private readonly minutes = new BucketSet(MINUTE_MS);
@@ -99,7 +110,16 @@ export class HistoryStore {
 
   constructor(private readonly options: StoreOptions) {
     const segMax = Math.max(64 * 1024, Math.min(64 * 1024 * 1024, Math.floor(options.maxBytes / 16)));
-    const tier = (t: Tier) => new TierFiles({ dir: join(options.dir, t), spanMs: SEGMENT_SPAN_MS[t], maxBytes: segMax, fsync: options.fsync, kind: t === 'raw' ? 'raw' : 'agg' });
+    const tier = (t: Tier) =>
+      new TierFiles({
+        dir: join(options.dir, t),
+        spanMs: SEGMENT_SPAN_MS[t],
+        maxBytes: segMax,
+        fsync: options.fsync,
+        kind: t === 'raw' ? 'raw' : 'agg',
+        checkpointBytes: options.checkpointBytes,
+        log: options.log,
+      });
     this.files = { raw: tier('raw'), '1m': tier('1m'), '1h': tier('1h') };
   }
 
@@ -111,6 +131,9 @@ export class HistoryStore {
     const minute = this.files['1m'].recover(now);
     const hour = this.files['1h'].recover(now);
     this.counters.truncated_bytes_at_start = raw.truncatedBytes + minute.truncatedBytes + hour.truncatedBytes;
+    this.counters.recovered_scan_bytes = raw.scannedBytes + minute.scannedBytes + hour.scannedBytes;
+    this.counters.recovered_from_checkpoint = raw.checkpointsUsed + minute.checkpointsUsed + hour.checkpointsUsed;
+    const readBefore = this.files.raw.bytesReadAll + this.files['1m'].bytesReadAll;
     this.minuteClosedTo = minute.closedToMs ?? -Infinity;
     this.hourClosedTo = hour.closedToMs ?? -Infinity;
     this.files.raw.read(null, this.minuteClosedTo, Infinity, (device, point, count, body, base) => {
@@ -125,6 +148,7 @@ export class HistoryStore {
         if (a.t >= this.hourClosedTo) this.hours.addAggregate(device, point, a);
       }
     });
+    this.counters.rebuild_read_bytes = this.files.raw.bytesReadAll + this.files['1m'].bytesReadAll - readBefore;
     if (this.counters.truncated_bytes_at_start > 0) {
       this.options.log.warn({ bytes: this.counters.truncated_bytes_at_start }, 'history: cut a torn last batch (power cut or kill during a write)');
     }
