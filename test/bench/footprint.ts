@@ -165,3 +165,43 @@ export async function footprintOnce(peer: FootprintPeer, opts: { settleMs: numbe
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface SoakResult {
+  /** Minutes since the 100 clients connected, and the gateway's RSS and V8 heap then. */
+  marks: { minutes: number; rssMiB: number; heapUsedMiB: number }[];
+}
+
+/**
+ * The footprint once the gateway's bounded memory has filled: the same gateway and clients as
+ * footprintOnce, sampled for `minutes`. What a running gateway holds grows with time up to its
+ * bounds (the replay ring: registry.replay_size diffs per device; the trends: history.window_s
+ * of samples per point; the history store's open buckets), so the figures at start are a floor.
+ */
+export async function soakOnce(minutes: number, marks: number[]): Promise<SoakResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'mgw-bench-'));
+  try {
+    const config = writeConfig(dir);
+    const { proc, port } = await startCli(config, true, serviceNodeFlags());
+    const child = wrap(proc);
+    const loadgen = spawnScript(1, 'loadgen');
+    try {
+      await loadgen.next('ready', 30_000);
+      loadgen.send({ cmd: 'connect', port, clients: FOOTPRINT_CLIENTS });
+      await loadgen.next('connected', 60_000);
+      const t0 = nowMs();
+      const out: SoakResult = { marks: [] };
+      for (const at of marks.filter((m) => m <= minutes)) {
+        await settle(Math.max(0, t0 + at * 60_000 - nowMs()));
+        child.send({ cmd: 'memory' });
+        const m = await child.next<{ heapUsed: number }>('memory', 10_000);
+        out.marks.push({ minutes: at, rssMiB: rssMiB(child.pid), heapUsedMiB: m.heapUsed / 1048576 });
+      }
+      return out;
+    } finally {
+      loadgen.send({ cmd: 'exit' });
+      await Promise.all([loadgen.stop(), child.stop()]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

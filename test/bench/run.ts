@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --only fanout,http,control,footprint] [-- --reps N]`
+ * `npm run bench -- --only soak [--soak-min 10]`: one gateway's memory over time, once filled.
  *
  * Runs every peer of every section in rotating order, rep after rep (A B C, B C A, ...), so
  * drift on a noisy machine hits all peers alike, then reports medians and ranges. Servers run
@@ -14,26 +15,32 @@ import { ROOT, benchNice, benchRealtime, stopAll } from './lib/spawn.js';
 import { BACKPRESSURE_BYTES, FANOUT_PEERS, fanoutOnce, type FanoutPeer, type FanoutResult } from './fanout.js';
 import { HTTP_PEERS, httpOnce, type HttpPeer, type HttpResult } from './http.js';
 import { controlOnce, type ControlResult } from './control.js';
-import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, FOOTPRINT_PEERS, footprintOnce, type FootprintPeer, type FootprintResult } from './footprint.js';
+import { FOOTPRINT_CLIENTS, FOOTPRINT_DEVICES, FOOTPRINT_PEERS, footprintOnce, soakOnce, type FootprintPeer, type FootprintResult, type SoakResult } from './footprint.js';
 import { Table, markdown, write } from './report.js';
 import { runModbusBench, type ModbusBenchResult } from './modbus.js';
 import { HISTORY_DEVICES, historyOnce, type HistoryResult } from './history.js';
 import { alarmsOnce, type AlarmBenchResult } from './alarms.js';
 import { BenchBroker, NORTHBOUND_PEERS, northboundOnce, type NorthboundMode, type NorthboundPeer, type NorthboundResult } from './northbound.js';
 
-const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history', 'alarms', 'northbound'] as const;
+const SECTIONS = ['fanout', 'http', 'control', 'footprint', 'modbus', 'history', 'alarms', 'northbound', 'soak'] as const;
+/** Minutes after which the soak reads the gateway's memory (the last one is its length). */
+const SOAK_MARKS = [0.5, 1, 2, 5, 10, 20];
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
   const onlyAt = argv.indexOf('--only');
-  // The Modbus polling comparison needs about 20 s: in the full run, or asked for by name.
-  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : SECTIONS.filter((s) => !quick || s !== 'modbus');
+  // The Modbus polling comparison needs about 20 s: in the full run, or asked for by name. The
+  // soak (one gateway for --soak-min minutes, 10 by default) only when asked for by name.
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : SECTIONS.filter((s) => s !== 'soak' && (!quick || s !== 'modbus'));
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${JSON.stringify(s)}; one of ${SECTIONS.join(', ')}`);
   const repsAt = argv.indexOf('--reps');
   const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : 3;
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a whole number >= 1 (medians want 3 or more)');
-  return { quick, only: only as Section[], reps };
+  const soakAt = argv.indexOf('--soak-min');
+  const soakMin = soakAt >= 0 ? Number(argv[soakAt + 1]) : 10;
+  if (!(soakMin >= 0.5 && soakMin <= 60)) throw new Error('--soak-min must be a number of minutes from 0.5 to 60');
+  return { quick, only: only as Section[], reps, soakMin };
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await buildBench();
   const info = machine();
-  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[]; alarms: AlarmBenchResult[]; northbound: NorthboundResult[] } = { fanout: [], http: [], control: [], footprint: [], history: [], alarms: [], northbound: [] };
+  const raw: { fanout: FanoutResult[]; http: HttpResult[]; control: ControlResult[]; footprint: FootprintResult[]; history: HistoryResult[]; alarms: AlarmBenchResult[]; northbound: NorthboundResult[]; soak?: SoakResult } = { fanout: [], http: [], control: [], footprint: [], history: [], alarms: [], northbound: [] };
   const broker = opts.only.includes('northbound') ? new BenchBroker() : undefined;
   await broker?.start();
   const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
@@ -152,7 +159,19 @@ async function main(): Promise<void> {
   }
 
   await broker?.stop();
+  if (opts.only.includes('soak')) {
+    log(`soak: one gateway with ${FOOTPRINT_CLIENTS} clients for ${opts.soakMin} min`);
+    raw.soak = await soakOnce(opts.soakMin, [...SOAK_MARKS.filter((m) => m < opts.soakMin), opts.soakMin]);
+    for (const m of raw.soak.marks) log(`soak ${m.minutes} min: RSS ${m.rssMiB.toFixed(1)} MiB, V8 heap used ${m.heapUsedMiB.toFixed(1)} MiB`);
+  }
   const table = new Table();
+  if (raw.soak !== undefined) {
+    const section = `Soak, built CLI with the systemd unit's Node flags, ${FOOTPRINT_DEVICES} simulated devices x 20 points polled at 1 s, ${FOOTPRINT_CLIENTS} clients, product defaults (one run)`;
+    for (const m of raw.soak.marks) {
+      table.add(section, 'gateway', `RSS after ${m.minutes} min`, 'MiB', [m.rssMiB]);
+      table.add(section, 'gateway', `V8 heap used after ${m.minutes} min`, 'MiB', [m.heapUsedMiB]);
+    }
+  }
   for (const mode of ['sparkplug', 'json'] as NorthboundMode[]) {
     for (const rate of NORTHBOUND_RATES) {
       const section = `Northbound MQTT, ${mode === 'sparkplug' ? 'Sparkplug B DDATA (QoS 0)' : 'JSON diff + retained state (QoS 1)'}, 100 devices x 5 metrics, ${rate === 0 ? 'saturation' : `${rate.toLocaleString('en-US')} metrics/s offered`}, Mosquitto on core 1`;
@@ -288,7 +307,7 @@ async function main(): Promise<void> {
     `Servers on core 0, load generators on core 1 (taskset), nice ${benchNice}${benchRealtime ? ', measured phases at SCHED_FIFO 10' : ''}. uWS peers: ${BACKPRESSURE_BYTES / 1048576} MiB backpressure per client. Ratio = row median / gateway median.`,
   ];
   const md = markdown(table, header, targets, notes);
-  const partial = SECTIONS.some((s) => !opts.only.includes(s) && !(opts.quick && s === 'modbus'));
+  const partial = SECTIONS.some((s) => s !== 'soak' && !opts.only.includes(s) && !(opts.quick && s === 'modbus'));
   const name = `latest${opts.quick ? '-quick' : ''}${partial ? `-${opts.only.join('-')}` : ''}`;
   const files = write(name, { machine: end, mode: opts.quick ? 'quick' : 'full', reps: opts.reps, params: P, rows: table.rows, targets, notes, raw: { ...raw, modbus } }, md);
   process.stdout.write(md);
