@@ -137,6 +137,7 @@ export class Server {
         for (const a of this.apps) any = a.publish(topic, message, isBinary, compress) || any;
         return any;
       },
+      numSubscribers: (topic: RecognizedString) => this.apps.reduce((n, a) => n + a.numSubscribers(topic), 0),
     };
     this.publisher.attach(fanOut);
     this.unsubscribe = this.options.alarms ? publishAlarms(fanOut, this.options.alarms) : undefined;
