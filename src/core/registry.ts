@@ -285,17 +285,7 @@ export class Registry {
     quality: Record<string, Quality> | undefined,
   ): DeviceDiff {
     e.seq += 1;
-    const diff: DeviceDiff = {
-      device_id: e.desc.id,
-      device_type: e.desc.device_type,
-      previous_state: previous,
-      new_state: next,
-      changed: true,
-      action,
-      seq: e.seq,
-      timestamp: t / 1000,
-    };
-    if (quality !== undefined) diff.quality = quality;
+    const diff = makeDiff(e, previous, next, action, e.seq, t, quality);
     e.ring[e.ringNext] = hold(e, diff, t);
     e.ringNext = (e.ringNext + 1) % this.replaySize;
     for (const l of this.listeners) l(diff);
@@ -317,7 +307,30 @@ function hold(e: DeviceEntry, diff: DeviceDiff, t: number): HeldDiff {
   };
 }
 
-/** The diff as it was published: same fields, same order, so a replay serializes the same. */
+/** A diff as published, and as a replay rebuilds it: one shape, so both serialize the same. */
+function makeDiff(
+  e: DeviceEntry,
+  previous: Record<string, PointValue | boolean>,
+  next: Record<string, PointValue | boolean>,
+  action: DiffAction,
+  seq: number,
+  t: number,
+  quality: Record<string, Quality> | undefined,
+): DeviceDiff {
+  const diff: DeviceDiff = {
+    device_id: e.desc.id,
+    device_type: e.desc.device_type,
+    previous_state: previous,
+    new_state: next,
+    changed: true,
+    action,
+    seq,
+    timestamp: t / 1000,
+  };
+  if (quality !== undefined) diff.quality = quality;
+  return diff;
+}
+
 function unpack(e: DeviceEntry, h: HeldDiff, seq: number): DeviceDiff {
   const previous: Record<string, PointValue | boolean> = {};
   const next: Record<string, PointValue | boolean> = {};
@@ -325,18 +338,7 @@ function unpack(e: DeviceEntry, h: HeldDiff, seq: number): DeviceDiff {
     previous[n] = h.previous[i]!;
     next[n] = h.next[i]!;
   });
-  const diff: DeviceDiff = {
-    device_id: e.desc.id,
-    device_type: e.desc.device_type,
-    previous_state: previous,
-    new_state: next,
-    changed: true,
-    action: h.action,
-    seq,
-    timestamp: h.t / 1000,
-  };
-  if (h.quality !== undefined) diff.quality = h.quality;
-  return diff;
+  return makeDiff(e, previous, next, h.action, seq, h.t, h.quality);
 }
 
 function toSnapshot(e: DeviceEntry): DeviceSnapshot {
