@@ -116,7 +116,8 @@ describe('authentication', () => {
     try {
       expect(await ok.exited, ok.stderr).toBe(0);
       expect(ok.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).type)).toContain('update');
-      await until(() => refused.stderr.includes('401'), 15_000, 'the refusal');
+      // The refusal itself, not just "401" (the port in "connecting to ...:40177" has it too).
+      await until(() => refused.stderr.includes('response: 401)'), 15_000, 'the refusal');
       expect(refused.stderr).toMatch(/cannot connect \(1006 Unexpected server response: 401\); trying again in/);
     } finally {
       await stopChild(ok);
