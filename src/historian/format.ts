@@ -161,12 +161,16 @@ export interface DeviceBlock {
 }
 
 /** The kind, closed_to and device blocks of one batch body (after the header), without reading records. */
-export function batchDirectory(body: Buffer): DecodedBatch & { blocks: DeviceBlock[] } {
+/** A batch's kind and closed_to (the first 9 bytes of its body). */
+export function batchHeader(body: Buffer): { kind: BatchKind; closedToMs: number } {
   if (body.length < 11) throw new CorruptBatch('batch shorter than its header');
   const kindByte = body[0];
   if (kindByte !== 1 && kindByte !== 2) throw new CorruptBatch(`unknown batch kind ${kindByte}`);
-  const kind: BatchKind = kindByte === 1 ? 'raw' : 'agg';
-  const closedToMs = body.readDoubleLE(1);
+  return { kind: kindByte === 1 ? 'raw' : 'agg', closedToMs: body.readDoubleLE(1) };
+}
+
+export function batchDirectory(body: Buffer): DecodedBatch & { blocks: DeviceBlock[] } {
+  const { kind, closedToMs } = batchHeader(body);
   const devices = body.readUInt16LE(9);
   const blocks: DeviceBlock[] = [];
   let o = 11;

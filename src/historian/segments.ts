@@ -25,7 +25,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../platform/atomic.js';
-import { HEADER_BYTES, MAGIC, batchDirectory, readBatch, readDeviceBlock, timeAt, type BatchKind, type DecodedBatch, type OnPoint } from './format.js';
+import { HEADER_BYTES, MAGIC, batchDirectory, batchHeader, readBatch, readDeviceBlock, timeAt, type BatchKind, type DecodedBatch, type OnPoint } from './format.js';
 
 /** Where a device's blocks are in one segment: absolute offset and length pairs, in file order. */
 export type SegmentIndex = Map<string, number[]>;
@@ -257,7 +257,8 @@ export class TierFiles {
     table.at.push(this.active.bytes);
     table.tMin.push(tMin);
     table.tMax.push(tMax);
-    if (body[0] === 2) this.active.closedToMs = body.readDoubleLE(1);
+    const header = batchHeader(body);
+    if (header.kind === 'agg') this.active.closedToMs = header.closedToMs;
     this.active.bytes += batch.length;
     if (tMin < this.active.tMin) this.active.tMin = tMin;
     if (tMax > this.active.tMax) this.active.tMax = tMax;
@@ -517,7 +518,7 @@ export class TierFiles {
 
 /** Reads a batch to widen the segment's time range, index its device blocks and add it to the batch table. */
 function scanBatch(body: Buffer, seg: SegmentInfo, at: number): DecodedBatch {
-  const kind = body[0] === 1 ? 'raw' : 'agg';
+  const { kind } = batchHeader(body);
   if (seg.index !== undefined) addToIndex(seg.index, body, at);
   let lo = Infinity;
   let hi = -Infinity;
