@@ -276,17 +276,10 @@ export class Registry {
     return e;
   }
 
-  private publish(
-    e: DeviceEntry,
-    previous: Record<string, PointValue | boolean>,
-    next: Record<string, PointValue | boolean>,
-    action: DiffAction,
-    t: number,
-    quality: Record<string, Quality> | undefined,
-  ): DeviceDiff {
+  private publish(e: DeviceEntry, ...parts: DiffParts): DeviceDiff {
     e.seq += 1;
-    const diff = makeDiff(e, previous, next, action, e.seq, t, quality);
-    e.ring[e.ringNext] = hold(e, diff, t);
+    const diff = makeDiff(e, e.seq, ...parts);
+    e.ring[e.ringNext] = hold(e, diff, parts[3]);
     e.ringNext = (e.ringNext + 1) % this.replaySize;
     for (const l of this.listeners) l(diff);
     return diff;
@@ -307,16 +300,17 @@ function hold(e: DeviceEntry, diff: DeviceDiff, t: number): HeldDiff {
   };
 }
 
-/** A diff as published, and as a replay rebuilds it: one shape, so both serialize the same. */
-function makeDiff(
-  e: DeviceEntry,
+/** What a diff says besides its device and seq; `t` in milliseconds since the epoch. */
+type DiffParts = [
   previous: Record<string, PointValue | boolean>,
   next: Record<string, PointValue | boolean>,
   action: DiffAction,
-  seq: number,
   t: number,
   quality: Record<string, Quality> | undefined,
-): DeviceDiff {
+];
+
+/** A diff as published, and as a replay rebuilds it: one shape, so both serialize the same. */
+function makeDiff(e: DeviceEntry, seq: number, ...[previous, next, action, t, quality]: DiffParts): DeviceDiff {
   const diff: DeviceDiff = {
     device_id: e.desc.id,
     device_type: e.desc.device_type,
@@ -338,7 +332,7 @@ function unpack(e: DeviceEntry, h: HeldDiff, seq: number): DeviceDiff {
     previous[n] = h.previous[i]!;
     next[n] = h.next[i]!;
   });
-  return makeDiff(e, previous, next, h.action, seq, h.t, h.quality);
+  return makeDiff(e, seq, previous, next, h.action, h.t, h.quality);
 }
 
 function toSnapshot(e: DeviceEntry): DeviceSnapshot {
