@@ -17,7 +17,13 @@ export function welcome(ctx: WsContext, ws: Socket, totalConnections: number): v
   const unknown: string[] = [];
   const ids = conn.initial ?? registry.ids();
   const known: string[] = [];
-  for (const id of ids) (registry.has(id) ? known : unknown).push(id);
+  for (const id of ids) {
+    if (registry.has(id)) {
+      ws.subscribe(id);
+      known.push(id);
+    } else unknown.push(id);
+  }
+  // Subscribing and taking the snapshot happen in this same tick: no diff can fall between.
   const packed = packWelcomeDevices(known.map((id) => deviceView(registry.snapshot(id)!)));
   const msg: ConnectionEstablishedMessage = {
     type: 'connection_established',
@@ -30,11 +36,6 @@ export function welcome(ctx: WsContext, ws: Socket, totalConnections: number): v
     device_types: packed.device_types,
   };
   ctx.send(ws, JSON.stringify(msg));
-  // Subscribed after the welcome is sent, in the same tick as the snapshot: no diff can fall
-  // between. After, not before: uWS writes a long message to a socket that subscribes to
-  // nothing straight to the kernel, but for a subscriber it goes through the socket's own
-  // buffer, which 20.30 never shrinks again (the welcome's size, kept for the connection's life).
-  for (const id of known) ws.subscribe(id);
   // One error per unknown id as the protocol has it, but a bounded number of them.
   for (const id of unknown.slice(0, MAX_UNKNOWN_REPORTED)) ctx.send(ws, errorMessage('device_not_found', `Device ${id.slice(0, 100)} not found`));
   if (unknown.length > MAX_UNKNOWN_REPORTED) {

@@ -68,9 +68,10 @@ export function registerWebSocket(app: TemplatedApp, server: ServerContext, sock
       stats.connections = sockets.size;
       stats.connectionsTotal++;
       // The welcome goes out on the next turn of the loop, uncorked, not here: in `open` the
-      // upgrade's reply is still corked, so uWS copies the welcome into the socket's own buffer,
-      // and 20.30 keeps that buffer, the welcome's size (65 KB with 100 devices), for the
-      // connection's life. A client that speaks first still hears the welcome first (below).
+      // upgrade's reply is still corked, the welcome's fragments (ws-connection.ts) overflow the
+      // loop's cork buffer into the socket's own, and uWS 20.30 keeps that for the connection's
+      // life (measured: 100 clients +3.7 MiB sent here, +2.3 MiB a tick later). A client that
+      // speaks first still hears the welcome first (below).
       setImmediate(() => {
         if (!conn.closed && !conn.welcomed) sendWelcome(ws);
       });
