@@ -60,7 +60,7 @@ function yamlData(text: string, file: string): unknown {
   if (plainYaml(text)) {
     try {
       const data = loadYaml(text);
-      if (fastPathTakes(data)) return data;
+      if (!readsOtherwise(data)) return data;
     } catch {
       // worded by `yaml` below, or read by it if it accepts what js-yaml refused (an empty file)
     }
@@ -71,16 +71,11 @@ function yamlData(text: string, file: string): unknown {
 /** A number written as one, quoted or not (a quoted one only costs the slower parser). */
 const NUMBER_TEXT = /^[-+]?(?:0x[0-9a-fA-F]+|0o[0-7]+|\.[0-9]+|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)$/;
 
-/** Whether js-yaml's reading of a plain text is the loader's (see readsOtherwise). */
-export function fastPathTakes(data: unknown): boolean {
-  return !readsOtherwise(data);
-}
-
 /**
  * What js-yaml reads otherwise than `yaml`: an empty key (`{a: 1, : 2}`: "null" to js-yaml, ""
  * to yaml), and a number out of range (`1e999`: a string to js-yaml, Infinity to yaml).
  */
-function readsOtherwise(data: unknown): boolean {
+export function readsOtherwise(data: unknown): boolean {
   if (typeof data === 'string') return NUMBER_TEXT.test(data);
   if (typeof data !== 'object' || data === null) return false;
   if (Array.isArray(data)) return data.some(readsOtherwise);

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError, fastPathTakes, parseConfigText, plainYaml, yamlDocumentData } from '../../src/config/load.js';
+import { ConfigError, parseConfigText, plainYaml, readsOtherwise, yamlDocumentData } from '../../src/config/load.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -21,7 +21,7 @@ function fast(text: string): unknown {
   } catch {
     return undefined;
   }
-  return fastPathTakes(data) ? data : undefined;
+  return readsOtherwise(data) ? undefined : data;
 }
 
 /** `yaml`'s reading as the loader does it, or undefined when it refuses the text. */
