@@ -2,8 +2,9 @@
  * A minimal WebSocket client over a raw TCP socket for the load generator: the handshake, then
  * unmasked server frames parsed straight from the socket chunks. It costs far less per message
  * than the `ws` client, so one process on one core can absorb what the servers push (a `ws`
- * client costs 5-25 us per delivery and was the limit in earlier runs). Text frames are handed
- * over as strings; pings are answered; nothing else of the protocol is needed here.
+ * client costs 5-25 us per delivery and was the limit in earlier runs). Text messages are handed
+ * over as strings, put back together when the server fragments them (a text frame without FIN,
+ * then continuation frames); pings are answered; nothing else of the protocol is needed here.
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ export class RawWsClient {
   private socket: Socket | undefined;
   private pending: Buffer = Buffer.alloc(0);
   private upgraded = false;
+  /** The frames so far of a fragmented text message (undefined when none is open). */
+  private fragments: Buffer[] | undefined;
   closed = false;
 
   constructor(
@@ -89,9 +92,23 @@ export class RawWsClient {
       }
       if (buf.length - off < hdr + len) break;
       const opcode = b0 & 0x0f;
+      const fin = (b0 & 0x80) !== 0;
       const payload = buf.subarray(off + hdr, off + hdr + len);
       off += hdr + len;
-      if (opcode === 1) this.options.handlers.message(payload.toString('utf8'), at);
+      if (opcode === 1 && fin) this.options.handlers.message(payload.toString('utf8'), at);
+      else if (opcode === 1 || opcode === 0) {
+        if ((opcode === 1) === (this.fragments !== undefined)) {
+          this.finish(opcode === 1 ? 'protocol error: a new text message inside a fragmented one' : 'protocol error: a continuation frame with no message to continue');
+          this.socket?.destroy();
+          return;
+        }
+        (this.fragments ??= []).push(payload);
+        if (fin) {
+          const whole = Buffer.concat(this.fragments);
+          this.fragments = undefined;
+          this.options.handlers.message(whole.toString('utf8'), at);
+        }
+      }
       else if (opcode === 9) this.sendControl(0x8a, payload);
       else if (opcode === 8) {
         const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
