@@ -51,9 +51,8 @@ export interface HealthMonitorOptions {
 }
 
 export class HealthMonitor {
-  /** Exposed for /metrics: percentiles of the event-loop delay since start, in ns (without the sampling interval). */
+  /** Exposed for /metrics: percentiles of the event-loop delay since start, in ns (without the sampling interval); its window is each check's. */
   readonly loopDelay = new LoopDelay(20);
-  private readonly window = new LoopDelay(20);
   private readonly now: () => number;
   private last: HealthState = { healthy: true, problems: [], loopDelayMaxMs: 0, checkedAt: 0 };
   private timer: NodeJS.Timeout | undefined;
@@ -66,7 +65,6 @@ export class HealthMonitor {
 
   start(): void {
     this.loopDelay.enable();
-    this.window.enable();
     this.timer = setInterval(() => this.check(), this.options.checkIntervalMs ?? 5000);
     this.timer.unref();
   }
@@ -75,7 +73,6 @@ export class HealthMonitor {
     clearInterval(this.timer);
     this.timer = undefined;
     this.loopDelay.disable();
-    this.window.disable();
   }
 
   /** The last check's result, without starting a new window. */
@@ -88,8 +85,7 @@ export class HealthMonitor {
     const cfg = this.options.config();
     const now = this.now();
     const problems: string[] = [];
-    const loopDelayMaxMs = this.window.max / 1e6;
-    this.window.reset();
+    const loopDelayMaxMs = this.loopDelay.takeWindowMax() / 1e6;
     if (loopDelayMaxMs > cfg.max_event_loop_delay_ms) {
       problems.push(`event loop delayed ${Math.round(loopDelayMaxMs)} ms (limit ${cfg.max_event_loop_delay_ms} ms)`);
     }
