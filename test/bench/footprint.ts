@@ -2,7 +2,8 @@
  * Footprint of the built CLI (`mgw serve`, dist/): time from spawn to the `gateway ready` log
  * line, and RSS (from /proc) and V8 heap (from a preloaded probe) with 100 simulated devices x
  * 20 points polled every second, first without clients, then with 100 WebSocket clients (and
- * the size of the welcome each of them gets).
+ * the size of the welcome each of them gets). Every Node process here runs in the environment
+ * systemd gives the service (serviceEnvironment).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,25 @@ export function serviceNodeFlags(): string[] {
   const script = words.findIndex((w) => w.endsWith('main.js'));
   if (script < 0) throw new Error('systemd/machine-gateway.service: ExecStart runs no main.js');
   return words.slice(0, script);
+}
+
+/**
+ * The environment systemd gives the service: its default PATH and the unit's `Environment=`
+ * lines, nothing of the shell the bench runs in. Node reads some variables at start-up that cost
+ * there (NODE_EXTRA_CA_CERTS, set on many build machines, makes every Node process parse the
+ * whole CA bundle: about 40 ms and 2 MiB), so inheriting them would measure another start-up.
+ */
+export function serviceEnvironment(): NodeJS.ProcessEnv {
+  const unit = readFileSync(join(ROOT, 'systemd/machine-gateway.service'), 'utf8');
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const line of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const pair of line[1]!.split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`systemd/machine-gateway.service: Environment= holds ${JSON.stringify(pair)}, not NAME=value`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
 }
 
 export type FootprintPeer = 'service' | 'plain';
@@ -81,7 +101,9 @@ export async function startCli(config: string | undefined, probe: boolean, nodeF
   const args = [...(probe ? ['--import', './test/bench/.build/probe.js'] : []), ...cli];
   const t0 = nowMs();
   // Timed starts run at real-time priority (when allowed) so neighbours do not set the figure.
-  const proc = spawnPinned(0, args, { stdout: 'pipe', ipc: probe, realtime: !probe });
+  // Both the gateway and the empty node run in the service's environment (`--config` names the
+  // file, so the unit's MGW_CONFIG is not read).
+  const proc = spawnPinned(0, args, { stdout: 'pipe', ipc: probe, realtime: !probe, env: serviceEnvironment() });
   let port = 0;
   let buffered = '';
   const readyMs = await new Promise<number>((resolve, reject) => {

@@ -49,7 +49,7 @@ export function setRealtime(pids: number[], on: boolean, allThreads = false): vo
 export function spawnPinned(
   cpu: number,
   args: string[],
-  opts: { ipc?: boolean; stdout?: 'pipe' | 'ignore' | 'inherit'; realtime?: boolean } = {},
+  opts: { ipc?: boolean; stdout?: 'pipe' | 'ignore' | 'inherit'; realtime?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): ChildProcess {
   // Reset-on-fork: only the main thread is real-time; V8 and libuv threads it starts are not, so
   // the main thread can never starve a helper it waits for on the same core.
@@ -58,7 +58,7 @@ export function spawnPinned(
   const proc = spawn(cmd!, rest, {
     cwd: ROOT,
     stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit', ...(opts.ipc === false ? [] : ['ipc' as const])],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: opts.env ?? { ...process.env, NODE_ENV: 'production' },
   });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
