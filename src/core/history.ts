@@ -27,70 +27,70 @@ export interface HistorySamples {
 /** Samples a point's buffers start with before they grow (doubling) towards the capacity. */
 const INITIAL_SAMPLES = 16;
 
+/**
+ * One point's samples in one buffer, time and value side by side (sample i at 2i and 2i + 1):
+ * one typed array per point rather than two halves the per-point overhead (each typed array
+ * costs its object, its ArrayBuffer and a native backing store before any sample). With 2,000
+ * points the trends took 1.41 MiB of heap at start with two, 1.04 with one (heap snapshots).
+ */
 class PointRing {
-  private times: Float64Array;
-  private values: Float64Array;
+  private buf: Float64Array;
   private next = 0;
   private count = 0;
 
   /**
-   * Buffers start small and double up to `capacity`: a point that rarely changes (a setpoint,
-   * a fault code) holds a few samples, not a whole window's worth.
+   * The buffer starts small and doubles up to `capacity` samples: a point that rarely changes
+   * (a setpoint, a fault code) holds a few samples, not a whole window's worth.
    */
   constructor(private readonly capacity: number) {
-    const initial = Math.min(capacity, INITIAL_SAMPLES);
-    this.times = new Float64Array(initial);
-    this.values = new Float64Array(initial);
+    this.buf = new Float64Array(2 * Math.min(capacity, INITIAL_SAMPLES));
   }
 
+  /** Samples the buffer holds room for. */
   get allocated(): number {
-    return this.times.length;
+    return this.buf.length / 2;
   }
 
   add(tMs: number, value: number, resolutionMs: number): void {
-    const cap = this.times.length;
+    const cap = this.allocated;
     if (this.count > 0) {
-      const last = (this.next - 1 + cap) % cap;
+      const last = 2 * ((this.next - 1 + cap) % cap);
       // Same slot as the last sample: replace it, so a fast point cannot push out the window.
-      if (Math.floor(this.times[last]! / resolutionMs) === Math.floor(tMs / resolutionMs)) {
-        this.times[last] = tMs;
-        this.values[last] = value;
+      if (Math.floor(this.buf[last]! / resolutionMs) === Math.floor(tMs / resolutionMs)) {
+        this.buf[last] = tMs;
+        this.buf[last + 1] = value;
         return;
       }
       // A clock step backwards would break the order the reader relies on: start over.
-      if (tMs < this.times[last]!) {
+      if (tMs < this.buf[last]!) {
         this.count = 0;
         this.next = 0;
       }
     }
-    if (this.count === this.times.length && this.times.length < this.capacity) this.grow();
-    this.times[this.next] = tMs;
-    this.values[this.next] = value;
-    this.next = (this.next + 1) % this.times.length;
-    if (this.count < this.times.length) this.count++;
+    if (this.count === this.allocated && this.allocated < this.capacity) this.grow();
+    this.buf[2 * this.next] = tMs;
+    this.buf[2 * this.next + 1] = value;
+    this.next = (this.next + 1) % this.allocated;
+    if (this.count < this.allocated) this.count++;
   }
 
-  /** Until the buffers reach capacity the ring never wraps, so samples sit in 0..count-1. */
+  /** Until the buffer reaches capacity the ring never wraps, so samples sit in 0..count-1. */
   private grow(): void {
-    const size = Math.min(this.capacity, this.times.length * 2);
-    const times = new Float64Array(size);
-    const values = new Float64Array(size);
-    times.set(this.times);
-    values.set(this.values);
-    this.times = times;
-    this.values = values;
+    const buf = new Float64Array(2 * Math.min(this.capacity, this.allocated * 2));
+    buf.set(this.buf);
+    this.buf = buf;
     this.next = this.count;
   }
 
   read(fromMs: number): HistorySamples {
-    const cap = this.times.length;
+    const cap = this.allocated;
     const out: HistorySamples = { t: [], v: [] };
     for (let k = this.count; k >= 1; k--) {
-      const i = (this.next - k + cap) % cap;
-      const t = this.times[i]!;
+      const i = 2 * ((this.next - k + cap) % cap);
+      const t = this.buf[i]!;
       if (t < fromMs) continue;
       out.t.push(t / 1000);
-      out.v.push(this.values[i]!);
+      out.v.push(this.buf[i + 1]!);
     }
     return out;
   }
