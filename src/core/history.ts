@@ -39,8 +39,11 @@ class PointRing {
   private count = 0;
 
   /**
-   * The buffer starts small and doubles up to `capacity` samples: a point that rarely changes
-   * (a setpoint, a fault code) holds a few samples, not a whole window's worth.
+   * The buffer starts small and, once full, goes straight to `capacity` samples: a point that
+   * rarely changes (a setpoint, a fault code) holds a few samples, not a whole window's worth.
+   * Not by doubling: with every busy point growing at the same pace, each size left behind was
+   * a hole the next size could not reuse (2,000 points filled by doubling: ~10 MiB more RSS than
+   * filled in one step, for 9.2 MB of samples).
    */
   constructor(private readonly capacity: number) {
     this.buf = new Float64Array(2 * Math.min(capacity, INITIAL_SAMPLES));
@@ -76,7 +79,7 @@ class PointRing {
 
   /** Until the buffer reaches capacity the ring never wraps, so samples sit in 0..count-1. */
   private grow(): void {
-    const buf = new Float64Array(2 * Math.min(this.capacity, this.allocated * 2));
+    const buf = new Float64Array(2 * this.capacity);
     buf.set(this.buf);
     this.buf = buf;
     this.next = this.count;

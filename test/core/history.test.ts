@@ -74,4 +74,11 @@ describe('History', () => {
     expect(busy.v).toEqual(Array.from({ length: 301 }, (_, k) => 699 + k));
     expect(h.bytes).toBe((16 + 301) * 16);
   });
+
+  test('a point that outgrows its first buffer gets its whole window at once, not doubling steps', () => {
+    const h = new History({ windowS: 300, resolutionMs: 1000, now: () => 17_000 });
+    for (let i = 0; i < 17; i++) h.record(diff('m1', i * 1000, { current: i }));
+    expect(h.bytes).toBe(301 * 16);
+    expect(h.read('m1', 'current', 0).v).toEqual(Array.from({ length: 17 }, (_, k) => k));
+  });
 });
