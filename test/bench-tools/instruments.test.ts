@@ -1,7 +1,7 @@
 /**
  * The benchmark's own instruments: the load generator's raw WebSocket client against a real
- * gateway (handshake, unmasked frames split across TCP chunks, per-device seq), and the wrk
- * output parser. A broken instrument would make every benchmark figure wrong.
+ * gateway (handshake, unmasked frames split across TCP chunks, fragmented messages, per-device
+ * seq), and the wrk output parser. A broken instrument would make every benchmark figure wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawWsClient } from '../bench/lib/rawws.js';
@@ -54,6 +54,37 @@ describe('raw WebSocket client of the load generator', () => {
     const seqs = messages.filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01').map((m) => m['seq'] as number);
     expect(seqs[0]).toBe(baseline + 1);
     seqs.forEach((s, i) => expect(s).toBe(seqs[0]! + i));
+  });
+
+  it('puts a fragmented welcome back together (a gateway of 40 devices sends it in 8K-character fragments)', async () => {
+    const big = await startGateway({
+      devices: Array.from({ length: 40 }, (_, i) => ({ id: `rio_${String(i + 1).padStart(2, '0')}`, driver: 'simulator', model: 'io', poll_interval_ms: 1000 })),
+    } as never);
+    try {
+      const welcome = await new Promise<string>((resolve, reject) => {
+        const c = new RawWsClient({
+          host: '127.0.0.1',
+          port: big.port,
+          path: '/ws/devices',
+          handlers: {
+            open: () => undefined,
+            message: (text) => {
+              c.stop();
+              resolve(text);
+            },
+            close: (reason) => reject(new Error(reason)),
+          },
+        });
+        c.start();
+      });
+      // Over 16K characters goes out fragmented; the client hands over the whole message once.
+      expect(welcome.length).toBeGreaterThan(16 * 1024);
+      const msg = JSON.parse(welcome) as { type: string; devices: unknown[] };
+      expect(msg.type).toBe('connection_established');
+      expect(msg.devices).toHaveLength(40);
+    } finally {
+      await big.stop();
+    }
   });
 
   it('reports a refused upgrade as a close with the status line', async () => {
