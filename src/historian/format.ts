@@ -160,7 +160,6 @@ export interface DeviceBlock {
   length: number;
 }
 
-/** The kind, closed_to and device blocks of one batch body (after the header), without reading records. */
 /** A batch's kind and closed_to (the first 9 bytes of its body). */
 export function batchHeader(body: Buffer): { kind: BatchKind; closedToMs: number } {
   if (body.length < 11) throw new CorruptBatch('batch shorter than its header');
@@ -169,6 +168,7 @@ export function batchHeader(body: Buffer): { kind: BatchKind; closedToMs: number
   return { kind: kindByte === 1 ? 'raw' : 'agg', closedToMs: body.readDoubleLE(1) };
 }
 
+/** The kind, closed_to and device blocks of one batch body (after the header), without reading records. */
 export function batchDirectory(body: Buffer): DecodedBatch & { blocks: DeviceBlock[] } {
   const { kind, closedToMs } = batchHeader(body);
   const devices = body.readUInt16LE(9);
