@@ -19,39 +19,50 @@ afterAll(async () => {
   await gw.stop();
 });
 
+/** Text messages a RawWsClient hands over on /ws/devices until `enough` says so (at most 10 s). */
+async function readMessages(port: number, enough: (texts: string[]) => boolean): Promise<string[]> {
+  const texts: string[] = [];
+  let client: RawWsClient | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not enough messages within 10 s (${texts.length} so far)`)), 10_000);
+      client = new RawWsClient({
+        host: '127.0.0.1',
+        port,
+        path: '/ws/devices',
+        handlers: {
+          open: () => undefined,
+          message: (text) => {
+            texts.push(text);
+            if (enough(texts)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+          close: (reason) => {
+            clearTimeout(timer);
+            reject(new Error(reason));
+          },
+        },
+      });
+      client.start();
+    });
+  } finally {
+    client?.stop();
+  }
+  return texts;
+}
+
 describe('raw WebSocket client of the load generator', () => {
   it('receives the snapshot, then device_update messages with increasing seq per device', async () => {
-    const messages: Record<string, any>[] = [];
-    let client: RawWsClient | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no 5 updates of motor_01 within 10 s')), 10_000);
-        client = new RawWsClient({
-          host: '127.0.0.1',
-          port: gw.port,
-          path: '/ws/devices',
-          handlers: {
-            open: () => undefined,
-            message: (text) => {
-              messages.push(JSON.parse(text));
-              if (messages.filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01').length >= 5) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-            close: (reason) => reject(new Error(reason)),
-          },
-        });
-        client.start();
-      });
-    } finally {
-      client?.stop();
-    }
+    const isUpdate = (m: Record<string, any>) => m['type'] === 'device_update' && m['device_id'] === 'motor_01';
+    const texts = await readMessages(gw.port, (t) => t.filter((x) => isUpdate(JSON.parse(x))).length >= 5);
+    const messages = texts.map((t) => JSON.parse(t) as Record<string, any>);
     expect(messages[0]!['type']).toBe('connection_established');
     // The snapshot is several KB: it arrives as a 16-bit-length frame, often over several chunks.
     expect(JSON.stringify(messages[0]).length).toBeGreaterThan(125);
     const baseline = (messages[0]!['devices'] as { device_id: string; seq: number }[]).find((d) => d.device_id === 'motor_01')!.seq;
-    const seqs = messages.filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01').map((m) => m['seq'] as number);
+    const seqs = messages.filter(isUpdate).map((m) => m['seq'] as number);
     expect(seqs[0]).toBe(baseline + 1);
     seqs.forEach((s, i) => expect(s).toBe(seqs[0]! + i));
   });
@@ -61,25 +72,10 @@ describe('raw WebSocket client of the load generator', () => {
       devices: Array.from({ length: 40 }, (_, i) => ({ id: `rio_${String(i + 1).padStart(2, '0')}`, driver: 'simulator', model: 'io', poll_interval_ms: 1000 })),
     } as never);
     try {
-      const welcome = await new Promise<string>((resolve, reject) => {
-        const c = new RawWsClient({
-          host: '127.0.0.1',
-          port: big.port,
-          path: '/ws/devices',
-          handlers: {
-            open: () => undefined,
-            message: (text) => {
-              c.stop();
-              resolve(text);
-            },
-            close: (reason) => reject(new Error(reason)),
-          },
-        });
-        c.start();
-      });
+      const [welcome] = await readMessages(big.port, (t) => t.length >= 1);
       // Over 16K characters goes out fragmented; the client hands over the whole message once.
-      expect(welcome.length).toBeGreaterThan(16 * 1024);
-      const msg = JSON.parse(welcome) as { type: string; devices: unknown[] };
+      expect(welcome!.length).toBeGreaterThan(16 * 1024);
+      const msg = JSON.parse(welcome!) as { type: string; devices: unknown[] };
       expect(msg.type).toBe('connection_established');
       expect(msg.devices).toHaveLength(40);
     } finally {
