@@ -23,6 +23,7 @@ import { AlarmJournal } from './journal.js';
 import { AlarmStateFile } from './persist.js';
 import { AlarmStats } from './stats.js';
 import type { AlarmActor, AlarmEvent, AlarmView } from '../protocol/alarms.js';
+import { isoTime } from '../core/time.js';
 
 export type AlarmAction = 'ack' | 'shelve' | 'unshelve' | 'out_of_service' | 'return_to_service';
 
@@ -185,7 +186,7 @@ export class AlarmService implements DiffConsumer {
     const requested: AlarmAuditRecord['requested'] = { alarm_action: action };
     if (action === 'shelve' && opts.forS !== undefined) requested.for_s = opts.forS;
     if (opts.comment) requested.comment = opts.comment;
-    const base = { time: new Date().toISOString(), action: 'alarm' as const, token: by.token, remote: by.remote, device: before.device_id, previous: { alarm: before.id, state: before.state }, requested };
+    const base = { time: isoTime(Date.now()), action: 'alarm' as const, token: by.token, remote: by.remote, device: before.device_id, previous: { alarm: before.id, state: before.state }, requested };
     await this.options.audit.append(
       after !== undefined
         ? { ...base, outcome: 'ok', new_state: { alarm: after.id, state: after.state }, seq: this.table.seq }

@@ -10,6 +10,7 @@ import { emptyBucket, mergeBucket, addSample, bucketStart, HOUR_MS, MINUTE_MS } 
 import { QUALITY_CODES, type Aggregate } from './format.js';
 import type { HistoryStore, Tier } from './store.js';
 import { isKept } from './historian.js';
+import { isoTime } from '../core/time.js';
 
 export const DEFAULT_MAX_POINTS = 1000;
 export const MAX_POINTS_LIMIT = 100_000;
@@ -186,7 +187,7 @@ export function toCsv(deviceId: string, points: Record<string, { unit: string | 
     for (let i = 0; i < s.t.length; i++) {
       const t = s.t[i]!;
       lines.push(
-        [new Date(t * 1000).toISOString(), String(t), quote(deviceId), quote(name), quote(s.unit ?? ''), cell(s.v[i]), cell(s.min?.[i]), cell(s.max?.[i]), cell(s.n?.[i]), s.q?.[i] ?? 'good'].join(','),
+        [isoTime(t * 1000), String(t), quote(deviceId), quote(name), quote(s.unit ?? ''), cell(s.v[i]), cell(s.min?.[i]), cell(s.max?.[i]), cell(s.n?.[i]), s.q?.[i] ?? 'good'].join(','),
       );
     }
   }

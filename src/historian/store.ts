@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { aggAt, encodeBatch, rawAt, type Aggregate, type BatchRecords, type RawSample } from './format.js';
 import { BucketSet, HOUR_MS, MINUTE_MS, bucketStart } from './buckets.js';
 import { TierFiles, type SegmentInfo } from './segments.js';
+import { isoTime } from '../core/time.js';
 
 export const TIERS = ['raw', '1m', '1h'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -258,7 +259,7 @@ export class HistoryStore {
     for (const tier of TIERS) {
       for (const seg of this.files[tier].dropBefore(now - this.options.retentionMs[tier])) {
         this.counters.segments_dropped_retention++;
-        this.options.log.info({ tier, segment: seg.file, bytes: seg.bytes, newest: new Date(seg.tMax).toISOString() }, 'history: segment past retention deleted');
+        this.options.log.info({ tier, segment: seg.file, bytes: seg.bytes, newest: isoTime(seg.tMax) }, 'history: segment past retention deleted');
       }
     }
   }
@@ -284,7 +285,7 @@ export class HistoryStore {
       this.counters.segments_dropped_size_cap++;
       this.counters.bytes_dropped_size_cap += seg.bytes;
       this.options.log.warn(
-        { tier, segment: seg.file, bytes: seg.bytes, oldest: new Date(seg.tMin).toISOString(), max_bytes: this.options.maxBytes },
+        { tier, segment: seg.file, bytes: seg.bytes, oldest: isoTime(seg.tMin), max_bytes: this.options.maxBytes },
         'history: size cap reached, oldest segment deleted',
       );
     }

@@ -25,6 +25,7 @@ import { KeyedLimiter } from '../server/limits.js';
 import type { CommandsConfig } from './config.js';
 import type { AlarmView } from '../protocol/alarms.js';
 import { parseComment } from '../server/alarms-routes.js';
+import { isoTime } from '../core/time.js';
 
 /** Writes waiting for their device at once; more are refused (a flood cannot queue unbounded work). */
 const MAX_PENDING = 32;
@@ -162,7 +163,7 @@ export class CommandHandler {
       if (view !== undefined) {
         // As a refused write: who tried, on what, and why not.
         this.options.audit.append({
-          time: new Date().toISOString(),
+          time: isoTime(Date.now()),
           action: 'alarm',
           token: `mqtt:${who?.name ?? 'unknown-token'}`,
           remote: `mqtt ${where}`,
@@ -206,7 +207,7 @@ export class CommandHandler {
 
   private auditRefusal(deviceId: string, body: unknown, e: GatewayError, actor: string, where: string): void {
     this.options.audit.append({
-      time: new Date().toISOString(),
+      time: isoTime(Date.now()),
       token: actor,
       remote: `mqtt ${where}`,
       device: deviceId.slice(0, 64),

@@ -21,6 +21,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ControlEvent, Requester } from '../core/control.js';
 import type { TokenEntry } from '../server/auth-config.js';
 import type { PointValue } from '../core/points.js';
+import { isoTime } from '../core/time.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
@@ -78,7 +79,7 @@ export function toReloadRecord(before: readonly TokenEntry[], after: readonly To
   const next = new Map(after.map((t) => [t.name, t]));
   const same = (a: TokenEntry, b: TokenEntry) => a.hash === b.hash && a.role === b.role && a.expires === b.expires;
   return {
-    time: now.toISOString(),
+    time: isoTime(now.getTime()),
     action: 'reload',
     token: who?.token ?? 'signal',
     remote: who?.remote ?? null,
@@ -164,7 +165,7 @@ export function toRefusedReloadRecord(
 ): ReloadRecord {
   const changes = tokens === undefined ? { tokens_added: [], tokens_removed: [], tokens_changed: [] } : toReloadRecord(tokens.before, tokens.after, who, now);
   return {
-    time: now.toISOString(),
+    time: isoTime(now.getTime()),
     action: 'reload',
     token: who?.token ?? 'signal',
     remote: who?.remote ?? null,
@@ -197,7 +198,7 @@ export function auditFile(configuredStateDir?: string): string {
 
 export function toAuditRecord(e: ControlEvent, now = new Date()): AuditRecord {
   const base = {
-    time: now.toISOString(),
+    time: isoTime(now.getTime()),
     action: 'control' as const,
     token: e.who.token ?? 'anonymous',
     remote: e.who.remote ?? null,

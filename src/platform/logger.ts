@@ -7,6 +7,7 @@
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
 import { connectedToJournal, journalDestination, PRIORITY } from './journal.js';
+import { isoTime } from '../core/time.js';
 
 export type { Logger };
 
@@ -35,7 +36,8 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, without Date.prototype.toISOString (see core/time.ts).
+      timestamp: () => `,"time":"${isoTime(Date.now())}"`,
       formatters: { level: (_label, number) => ({ level: number }) },
     },
     stream,

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Security, TokenUse } from '../server/auth-guard.js';
 import { writeFileAtomic } from './atomic.js';
+import { isoTime } from '../core/time.js';
 
 export const TOKEN_USE_FILE = 'token-use.json';
 
@@ -104,7 +105,7 @@ export class TokenUseFile {
     // Not started (a start that failed early) or nothing new: the file stays as it is.
     if (this.writtenVersion === -1 || version === this.writtenVersion) return;
     const tokens: FileShape['tokens'] = {};
-    for (const [name, u] of Object.entries(security.lastUseSnapshot())) tokens[name] = { last_used: new Date(u.at).toISOString(), remote: u.remote, hash: u.hash };
+    for (const [name, u] of Object.entries(security.lastUseSnapshot())) tokens[name] = { last_used: isoTime(u.at), remote: u.remote, hash: u.hash };
     const body: FileShape = { version: 1, tokens };
     try {
       await writeFileAtomic(this.file, `${JSON.stringify(body, null, 1)}\n`);

@@ -16,6 +16,7 @@ import { KeyedLimiter, MessageGate } from './limits.js';
 import { errorHeaders, sendJson, type Reply } from './http.js';
 import { errorMessage, type ClientMessage } from './protocol.js';
 import * as v from 'valibot';
+import { isoTime } from '../core/time.js';
 
 export interface SecurityOptions {
   auth: AuthConfig;
@@ -155,9 +156,9 @@ export class Security {
       return {
         name: principal.name,
         role: principal.role,
-        expires: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+        expires: expiresAt === undefined ? null : isoTime(expiresAt),
         expired: expiresAt !== undefined && now >= expiresAt,
-        last_used: used === undefined ? null : new Date(used.at).toISOString(),
+        last_used: used === undefined ? null : isoTime(used.at),
         last_remote: used?.remote ?? null,
       };
     });
@@ -360,7 +361,7 @@ export class Security {
     const expiresAt = this.tokens.expiresAt(principal);
     const now = this.options.now?.() ?? Date.now();
     if (expiresAt !== undefined && now >= expiresAt) {
-      throw new GatewayError('unauthorized', `token "${principal.name}" expired at ${new Date(expiresAt).toISOString()}; ask the administrator for a new one (\`mgw token add\`)`);
+      throw new GatewayError('unauthorized', `token "${principal.name}" expired at ${isoTime(expiresAt)}; ask the administrator for a new one (\`mgw token add\`)`);
     }
     if (!roleAllows(principal.role, permission)) throw this.forbidden(principal, permission, what ?? (permission === 'control' ? 'control writes' : 'this'));
     this.lastUse.set(principal.name, { at: now, remote, hash: tokenFingerprint(this.tokens.hashOf(principal)) });

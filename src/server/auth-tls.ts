@@ -15,6 +15,7 @@ import * as v from 'valibot';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { text } from '../config/fields.js';
 import type { uws } from './uws.js';
+import { isoTime } from '../core/time.js';
 
 /** Forward-secret TLS 1.2 suites only: ECDHE key exchange with an AEAD cipher. */
 export const FORWARD_SECRET = 'ECDHE+AESGCM:ECDHE+CHACHA20';
@@ -155,7 +156,7 @@ export function certificateFingerprint(tls: TlsConfig): string {
 export function certificateInfo(certFile: string): { subject?: string; not_after?: string } {
   try {
     const c = new X509Certificate(readFileSync(certFile));
-    return { subject: c.subject.replace(/\n/g, ', '), not_after: new Date(c.validTo).toISOString() };
+    return { subject: c.subject.replace(/\n/g, ', '), not_after: isoTime(Date.parse(c.validTo)) };
   } catch {
     return {};
   }

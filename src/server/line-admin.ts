@@ -14,6 +14,7 @@ import type { LineSendRecord } from '../platform/audit.js';
 import type { ServerContext } from './context.js';
 import { postRoute } from './post-route.js';
 import { parseJson, sendJson, startReply } from './http.js';
+import { isoTime } from '../core/time.js';
 
 export interface LinePortInfo {
   path: string;
@@ -49,7 +50,7 @@ export function registerLineAdmin(app: TemplatedApp, ctx: ServerContext, o: Line
     if (port === undefined) throw new GatewayError('bus_not_found', `this gateway holds no serial port ${JSON.stringify(path)} for line devices (ports: ${o.ports().map((p) => p.path).join(', ') || 'none'})`);
     if (!port.linkUp) throw new GatewayError('bus_down', `${path} is not open right now; nothing was sent`);
     if (o.audit.problem !== undefined) throw new GatewayError('audit_unavailable', `${path}: send refused, the audit trail cannot be written (${o.audit.problem})`);
-    const base = { time: new Date().toISOString(), action: 'line_send' as const, token: who.name, remote: reply.remote, device: port.devices.join(','), port: path, sent: payload };
+    const base = { time: isoTime(Date.now()), action: 'line_send' as const, token: who.name, remote: reply.remote, device: port.devices.join(','), port: path, sent: payload };
     let answer: string[];
     try {
       answer = await port.send(Buffer.from(payload, 'latin1'), lines, timeoutMs);

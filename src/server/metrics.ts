@@ -14,6 +14,7 @@ import { TIERS } from '../historian/store.js';
 import type { ServerContext } from './context.js';
 import { sendJson, sendText, startReply } from './http.js';
 import { alarmMetrics } from './alarms-metrics.js';
+import { isoTime } from '../core/time.js';
 
 /** What the operations endpoints need from the gateway around the server. */
 export interface Insight {
@@ -93,7 +94,7 @@ export function statusReport(ctx: ServerContext, insight: Insight): StatusReport
     status,
     problems,
     uptime_s: Math.round((now - insight.startedAt) / 1000),
-    started_at: new Date(insight.startedAt).toISOString(),
+    started_at: isoTime(insight.startedAt),
     pid: process.pid,
     node: process.version,
     instance: ctx.registry.instance,

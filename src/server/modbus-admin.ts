@@ -18,6 +18,7 @@ import type { ModbusWriteRecord } from '../platform/audit.js';
 import type { ServerContext } from './context.js';
 import { postRoute } from './post-route.js';
 import { parseJson, sendJson, startReply } from './http.js';
+import { isoTime } from '../core/time.js';
 
 /** A configured Modbus bus, and the gateway's hold on it. */
 export interface ModbusBusInfo {
@@ -99,7 +100,7 @@ async function auditedWrite(o: ModbusAdminOptions, bus: CommissioningBus, w: Raw
   }
   const named = bus.devices.filter((d) => d.unit === w.unit);
   const base = {
-    time: new Date().toISOString(),
+    time: isoTime(Date.now()),
     action: 'modbus_write' as const,
     token: who.token,
     remote: who.remote,

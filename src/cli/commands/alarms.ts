@@ -24,6 +24,7 @@ import { backoffDelay } from '../../client/backoff.js';
 import { parseDuration } from '../../alarms/duration.js';
 import type { AlarmActionReply, AlarmEvent, AlarmEventsReply, AlarmListReply, AlarmTopicMessage, AlarmView } from '../../protocol/alarms.js';
 import type { ErrorMessage } from '../../protocol/wire.js';
+import { isoTime } from '../../core/time.js';
 
 interface ListOptions {
   device?: string;
@@ -120,7 +121,7 @@ export function registerAlarmCommands(program: Command, globals: () => GlobalOpt
       print(
         table(
           ['TIME', 'ALARM', 'TRANSITION', 'STATE', 'VALUE', 'BY'],
-          r.events.map((e) => [new Date(e.time * 1000).toISOString().replace('T', ' ').slice(0, 19), e.alarm_id, e.transition, e.to, value(e), e.by?.token ?? '']),
+          r.events.map((e) => [isoTime(e.time * 1000).replace('T', ' ').slice(0, 19), e.alarm_id, e.transition, e.to, value(e), e.by?.token ?? '']),
         ),
       );
     });

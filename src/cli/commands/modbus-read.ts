@@ -8,6 +8,7 @@ import { connect } from './modbus-connect.js';
 import { checkBlock, readBlock, type BlockRequest } from './modbus-io.js';
 import type { CommissioningLink } from './modbus-link.js';
 import { addLinkOptions, intOption, parseTarget } from './modbus-options.js';
+import { isoTime } from '../../core/time.js';
 
 export function registerModbusRead(modbus: Command, globals: () => GlobalOptions): void {
   const read = modbus
@@ -62,7 +63,7 @@ async function watchLoop(conn: CommissioningLink, b: BlockRequest, json: boolean
     for (let n = 0; !stop && (samples === undefined || n < samples); n++) {
       taken = n + 1;
       const t0 = Date.now();
-      const at = new Date(t0).toISOString();
+      const at = isoTime(t0);
       try {
         const rows = await readBlock(conn, b);
         if (json) print(JSON.stringify({ at, ...readJson(b, conn.label, rows) }));

@@ -16,6 +16,7 @@ import { addEntry, readTokenFile, removeEntry, saveTokenFile } from '../config-t
 import { defaultConfigPath } from '../paths.js';
 import { print, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { isoTime } from '../../core/time.js';
 
 const NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 
@@ -85,7 +86,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
         return {
           name: t.name,
           role: t.role,
-          expires: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+          expires: expiresAt === undefined ? null : isoTime(expiresAt),
           expired: expiresAt !== undefined && now >= expiresAt,
           last_used: used?.last_used ?? null,
           last_remote: used?.last_remote ?? null,

@@ -9,6 +9,7 @@ import type { ConnectionEvent, GatewayClient, GatewayClientError, ResyncEvent, U
 import { age, dim, green, red, table } from '../output.js';
 import { LiveTable } from './watch-table.js';
 import { deviceState, onlineCell, pointQuality, shownPoints, updateState, valuesCell, valuesText, type PointFilter } from './watch-values.js';
+import { isoTime } from '../../core/time.js';
 
 export interface Output {
   update(u: UpdateEvent): void;
@@ -32,7 +33,7 @@ export function passes(u: UpdateEvent, filter: PointFilter): boolean {
 }
 
 function clock(t: number): string {
-  return new Date(t * 1000).toISOString().slice(11, 23);
+  return isoTime(t * 1000).slice(11, 23);
 }
 
 function describeConnection(c: ConnectionEvent, url: string, everConnected: boolean): string | undefined {
@@ -133,7 +134,7 @@ export function tableOutput({ client, url, filter }: OutputContext): Output {
   let updates = 0;
   const recent: string[] = [];
   const remember = (s: string) => {
-    recent.push(`${new Date().toISOString().slice(11, 19)}  ${s}`);
+    recent.push(`${isoTime(Date.now()).slice(11, 19)}  ${s}`);
     if (recent.length > 5) recent.shift();
   };
   const frame = (): string[] => {
