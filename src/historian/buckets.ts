@@ -37,69 +37,234 @@ export function mergeBucket(b: Aggregate, a: Aggregate): void {
   b.count += a.count;
 }
 
+/** Doubles per bucket row: t, min, max, sum, last, count, q (Aggregate's fields, in that order). */
+const FIELDS = 7;
+/** Rows per point: one open bucket nearly always, two across a boundary until the next close. */
+const ROWS = 2;
+/** A slot: its rows, then when it last opened (see `opened`). */
+const STRIDE = FIELDS * ROWS + 1;
+const OPENED = FIELDS * ROWS;
+const EMPTY = emptyBucket(Number.NaN);
+
+/** One device: the slots of its points, and when it last opened. */
+interface Device {
+  readonly name: string;
+  readonly points: Map<string, number>;
+  /** Points with an open bucket. */
+  open: number;
+  opened: number;
+}
+
 /**
  * Open buckets of one size for every device and point: samples go in, buckets whose end is at
  * or before a time come out, oldest first.
  *
- * A point's open buckets are a short array in time order, not a Map: it holds one bucket nearly
- * always (two across a boundary until the next close). With 2,000 points a Map each made a tier
- * ~0.8 MiB of heap; this is ~0.5 (heap snapshots, 100 devices x 20 points).
+ * Columnar, because a tier holds a bucket or two for every point of the gateway. Each point has a
+ * slot of two rows in one Float64Array (t, min, max, sum, last, count, q; t = NaN marks a free
+ * row), the older bucket first. A third bucket of one point (samples far out of order, or no
+ * close for a while) waits in `overflow`, after the rows in time order; so does a bucket whose
+ * start is NaN, which a row cannot hold. Slots are never freed: a gateway's points rarely go.
+ *
+ * With 100 devices x 20 points, a Map entry, array and Aggregate per point (its fields boxed as
+ * heap numbers) made the tiers 0.78 (minutes) and 0.51 MiB (hours) in a heap snapshot of the
+ * gateway; a bench of that size measured 0.51 with one bucket open per point, 1.09 with two.
+ * This layout measures 0.35 MiB there however many are open: 0.24 the rows (outside the JS heap,
+ * but counted by snapshots) and 0.09 the name Maps.
+ *
+ * `closeBefore` lists devices and points in the order they opened since their last close, as
+ * when each had a Map entry only while open: an aggregate batch is written as before.
  */
 export class BucketSet {
-  private readonly open = new Map<string, Map<string, Aggregate[]>>();
+  private readonly devices = new Map<string, Device>();
+  private rows = new Float64Array(0);
+  private slots = 0;
+  /** Orders openings (devices and slots): a double, exact for longer than the gateway runs. */
+  private openings = 0;
+  /** Buckets after a slot's rows, in time order; nearly always empty. */
+  private readonly overflow = new Map<number, Aggregate[]>();
+  /** The bucket being changed: addSample and mergeBucket stay the one definition of a merge. */
+  private readonly scratch = emptyBucket(0);
 
   constructor(readonly sizeMs: number) {}
 
-  private bucket(device: string, point: string, t: number): Aggregate {
-    let d = this.open.get(device);
-    if (d === undefined) this.open.set(device, (d = new Map()));
-    const start = bucketStart(t, this.sizeMs);
-    const list = d.get(point);
-    if (list === undefined) {
-      // A literal of one: an array grown by a first push or splice reserves 17 slots.
-      const b = emptyBucket(start);
-      d.set(point, [b]);
-      return b;
-    }
-    // From the newest: samples arrive in time order, so the match is nearly always the last.
-    let i = list.length - 1;
-    while (i >= 0 && list[i]!.t > start) i--;
-    if (i >= 0 && list[i]!.t === start) return list[i]!;
-    const b = emptyBucket(start);
-    list.splice(i + 1, 0, b);
-    return b;
-  }
-
   addSample(device: string, point: string, s: RawSample): void {
-    addSample(this.bucket(device, point, s.t), s);
+    const d = this.device(device);
+    const slot = this.slot(d, point);
+    const o = this.row(d, slot, bucketStart(s.t, this.sizeMs));
+    if (o < 0) return this.viaList(d, slot, s.t, (b) => addSample(b, s));
+    addSample(this.load(o), s);
+    this.store(o, this.scratch);
   }
 
   addAggregate(device: string, point: string, a: Aggregate): void {
-    mergeBucket(this.bucket(device, point, a.t), a);
+    const d = this.device(device);
+    const slot = this.slot(d, point);
+    const o = this.row(d, slot, bucketStart(a.t, this.sizeMs));
+    if (o < 0) return this.viaList(d, slot, a.t, (b) => mergeBucket(b, a));
+    mergeBucket(this.load(o), a);
+    this.store(o, this.scratch);
   }
 
   /** Removes and returns the buckets that end at or before `toMs`, each point's oldest first. */
   closeBefore(toMs: number): Map<string, Map<string, Aggregate[]>> {
-    const out = new Map<string, Map<string, Aggregate[]>>();
-    for (const [device, points] of this.open) {
-      for (const [point, list] of points) {
-        // In time order: the closed ones are a prefix.
-        let n = 0;
-        while (n < list.length && list[n]!.t + this.sizeMs <= toMs) n++;
+    const closed: { d: Device; point: string; opened: number; list: Aggregate[] }[] = [];
+    for (const d of this.devices.values()) {
+      for (const [point, slot] of d.points) {
+        const n = this.closedCount(slot, toMs);
         if (n === 0) continue;
-        let d = out.get(device);
-        if (d === undefined) out.set(device, (d = new Map()));
-        d.set(point, list.splice(0, n));
-        if (list.length === 0) points.delete(point);
+        const list = this.read(slot);
+        closed.push({ d, point, opened: this.rows[slot * STRIDE + OPENED]!, list: list.splice(0, n) });
+        this.write(slot, list);
+        if (list.length === 0) d.open--;
       }
-      if (points.size === 0) this.open.delete(device);
+    }
+    closed.sort((a, b) => a.d.opened - b.d.opened || a.opened - b.opened);
+    const out = new Map<string, Map<string, Aggregate[]>>();
+    for (const { d, point, list } of closed) {
+      let points = out.get(d.name);
+      if (points === undefined) out.set(d.name, (points = new Map()));
+      points.set(point, list);
     }
     return out;
   }
 
   /** The open (partial) buckets of one point, for queries that reach the present. */
   peek(device: string, point: string): Aggregate[] {
-    const list = this.open.get(device)?.get(point);
-    return list === undefined ? [] : list.map((b) => ({ ...b }));
+    const slot = this.devices.get(device)?.points.get(point);
+    return slot === undefined ? [] : this.read(slot);
+  }
+
+  private device(name: string): Device {
+    let d = this.devices.get(name);
+    if (d === undefined) this.devices.set(name, (d = { name, points: new Map(), open: 0, opened: 0 }));
+    return d;
+  }
+
+  private slot(d: Device, point: string): number {
+    let slot = d.points.get(point);
+    if (slot !== undefined) return slot;
+    slot = this.slots++;
+    if (slot * STRIDE === this.rows.length) this.grow();
+    d.points.set(point, slot);
+    return slot;
+  }
+
+  /**
+   * By an eighth: points arrive once, mostly at start, so the copies cost little and at most an
+   * eighth of the array is spare (doubling could leave half of it).
+   */
+  private grow(): void {
+    const rows = new Float64Array((this.slots + (this.slots >> 3) + 16) * STRIDE);
+    rows.set(this.rows);
+    rows.fill(Number.NaN, this.rows.length);
+    this.rows = rows;
+  }
+
+  /**
+   * The offset of the row of the bucket starting at `start`, opened if need be; -1 when it is
+   * not in a row (the slot has overflow, both rows hold other buckets, or `start` is NaN).
+   */
+  private row(d: Device, slot: number, start: number): number {
+    if (Number.isNaN(start) || (this.overflow.size > 0 && this.overflow.has(slot))) return -1;
+    const r = this.rows;
+    const o = slot * STRIDE;
+    const t0 = r[o]!;
+    const t1 = r[o + FIELDS]!;
+    // Samples arrive in time order: the newer row first.
+    if (t1 === start) return o + FIELDS;
+    if (t0 === start) return o;
+    if (Number.isNaN(t0)) {
+      this.opened(d, slot);
+      return this.clear(o, start);
+    }
+    if (!Number.isNaN(t1)) return -1;
+    if (start > t0) return this.clear(o + FIELDS, start);
+    // A late sample of an earlier bucket: the open one moves up.
+    r.copyWithin(o + FIELDS, o, o + FIELDS);
+    return this.clear(o, start);
+  }
+
+  /** Rare: the point's buckets as a list, changed as when each point had one, and put back. */
+  private viaList(d: Device, slot: number, t: number, change: (b: Aggregate) => void): void {
+    const list = this.read(slot);
+    if (list.length === 0) this.opened(d, slot);
+    const start = bucketStart(t, this.sizeMs);
+    let i = list.length - 1;
+    while (i >= 0 && list[i]!.t > start) i--;
+    let b = i >= 0 && list[i]!.t === start ? list[i]! : undefined;
+    if (b === undefined) list.splice(i + 1, 0, (b = emptyBucket(start)));
+    change(b);
+    this.write(slot, list);
+  }
+
+  /** A slot goes from no open bucket to one, and maybe its device: the order of `closeBefore`. */
+  private opened(d: Device, slot: number): void {
+    if (d.open++ === 0) d.opened = ++this.openings;
+    this.rows[slot * STRIDE + OPENED] = ++this.openings;
+  }
+
+  /** How many of a slot's buckets, oldest first, end at or before `toMs`. */
+  private closedCount(slot: number, toMs: number): number {
+    const r = this.rows;
+    const o = slot * STRIDE;
+    let n = 0;
+    // A free row's NaN stops this too; only then, or past both rows, can overflow follow.
+    while (n < ROWS && r[o + n * FIELDS]! + this.sizeMs <= toMs) n++;
+    if (n < ROWS && !Number.isNaN(r[o + n * FIELDS]!)) return n;
+    const more = this.overflow.get(slot);
+    if (more === undefined) return n;
+    let i = 0;
+    while (i < more.length && more[i]!.t + this.sizeMs <= toMs) i++;
+    return n + i;
+  }
+
+  /** Copies of a slot's open buckets, oldest first. */
+  private read(slot: number): Aggregate[] {
+    const list: Aggregate[] = [];
+    const o = slot * STRIDE;
+    for (let i = 0; i < ROWS && !Number.isNaN(this.rows[o + i * FIELDS]!); i++) list.push({ ...this.load(o + i * FIELDS) });
+    for (const b of this.overflow.get(slot) ?? []) list.push({ ...b });
+    return list;
+  }
+
+  /** Puts a slot's buckets (oldest first) back: the rows take what they can, in order. */
+  private write(slot: number, list: Aggregate[]): void {
+    const o = slot * STRIDE;
+    let i = 0;
+    for (; i < ROWS && i < list.length && !Number.isNaN(list[i]!.t); i++) this.store(o + i * FIELDS, list[i]!);
+    for (let j = i; j < ROWS; j++) this.rows[o + j * FIELDS] = Number.NaN;
+    if (i < list.length) this.overflow.set(slot, list.slice(i));
+    else this.overflow.delete(slot);
+  }
+
+  /** Opens the bucket starting at `t` in the row at `o`. */
+  private clear(o: number, t: number): number {
+    this.store(o, EMPTY);
+    this.rows[o] = t;
+    return o;
+  }
+
+  private load(o: number): Aggregate {
+    const r = this.rows;
+    const b = this.scratch;
+    b.t = r[o]!;
+    b.min = r[o + 1]!;
+    b.max = r[o + 2]!;
+    b.sum = r[o + 3]!;
+    b.last = r[o + 4]!;
+    b.count = r[o + 5]!;
+    b.q = r[o + 6]!;
+    return b;
+  }
+
+  private store(o: number, b: Aggregate): void {
+    const r = this.rows;
+    r[o] = b.t;
+    r[o + 1] = b.min;
+    r[o + 2] = b.max;
+    r[o + 3] = b.sum;
+    r[o + 4] = b.last;
+    r[o + 5] = b.count;
+    r[o + 6] = b.q;
   }
 }

@@ -52,46 +52,74 @@ export interface Aggregate {
 /** Records of one batch, by device then point, in the order they were added. */
 export type BatchRecords<R> = Map<string, Map<string, R[]>>;
 
+/** One point's records in a batch: its name, how many, and how to write them at an offset. */
+export interface PointBlock {
+  name: string;
+  count: number;
+  write(buf: Buffer, o: number): void;
+}
+
 export function encodeBatch(kind: BatchKind, closedToMs: number, records: BatchRecords<RawSample> | BatchRecords<Aggregate>): Buffer {
-  const recBytes = kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES;
-  let size = 1 + 8 + 2;
+  const writeRecord = kind === 'raw' ? writeRaw : writeAgg;
+  const size = recordBytes(kind);
+  const devices: [string, PointBlock[]][] = [];
   for (const [device, points] of records) {
+    const blocks: PointBlock[] = [];
+    for (const [name, list] of points as Map<string, (RawSample & Aggregate)[]>) {
+      blocks.push({ name, count: list.length, write: (buf, o) => list.forEach((r, i) => writeRecord(buf, o + i * size, r)) });
+    }
+    devices.push([device, blocks]);
+  }
+  return encodeBlocks(kind, closedToMs, devices);
+}
+
+const recordBytes = (kind: BatchKind): number => (kind === 'raw' ? RAW_RECORD_BYTES : AGG_RECORD_BYTES);
+
+const writeRaw = (buf: Buffer, o: number, r: RawSample): void => writeRawRecord(buf, o, r.t, r.v, r.q);
+
+export function writeRawRecord(buf: Buffer, o: number, t: number, v: number, q: number): void {
+  buf.writeDoubleLE(t, o);
+  buf.writeDoubleLE(v, o + 8);
+  buf.writeUInt8(q, o + 16);
+}
+
+function writeAgg(buf: Buffer, o: number, a: Aggregate): void {
+  buf.writeDoubleLE(a.t, o);
+  buf.writeDoubleLE(a.min, o + 8);
+  buf.writeDoubleLE(a.max, o + 16);
+  buf.writeDoubleLE(a.sum, o + 24);
+  buf.writeDoubleLE(a.last, o + 32);
+  buf.writeUInt32LE(a.count, o + 40);
+  buf.writeUInt8(a.q, o + 44);
+}
+
+/** A batch of the given devices' point blocks, in that order. */
+export function encodeBlocks(kind: BatchKind, closedToMs: number, devices: readonly [string, readonly PointBlock[]][]): Buffer {
+  const recBytes = recordBytes(kind);
+  let size = 1 + 8 + 2;
+  for (const [device, points] of devices) {
     size += 1 + Buffer.byteLength(device) + 4 + 2;
-    for (const [point, list] of points) size += 1 + Buffer.byteLength(point) + 4 + list.length * recBytes;
+    for (const p of points) size += 1 + Buffer.byteLength(p.name) + 4 + p.count * recBytes;
   }
   const buf = Buffer.allocUnsafe(HEADER_BYTES + size);
   let o = HEADER_BYTES;
   buf.writeUInt8(kind === 'raw' ? 1 : 2, o++);
   buf.writeDoubleLE(closedToMs, o);
   o += 8;
-  buf.writeUInt16LE(records.size, o);
+  buf.writeUInt16LE(devices.length, o);
   o += 2;
-  for (const [device, points] of records) {
+  for (const [device, points] of devices) {
     o = writeName(buf, o, device);
     const lenAt = o;
     o += 4;
-    buf.writeUInt16LE(points.size, o);
+    buf.writeUInt16LE(points.length, o);
     o += 2;
-    for (const [point, list] of points) {
-      o = writeName(buf, o, point);
-      buf.writeUInt32LE(list.length, o);
+    for (const p of points) {
+      o = writeName(buf, o, p.name);
+      buf.writeUInt32LE(p.count, o);
       o += 4;
-      for (const r of list as (RawSample | Aggregate)[]) {
-        buf.writeDoubleLE(r.t, o);
-        if (kind === 'raw') {
-          buf.writeDoubleLE((r as RawSample).v, o + 8);
-          buf.writeUInt8(r.q, o + 16);
-        } else {
-          const a = r as Aggregate;
-          buf.writeDoubleLE(a.min, o + 8);
-          buf.writeDoubleLE(a.max, o + 16);
-          buf.writeDoubleLE(a.sum, o + 24);
-          buf.writeDoubleLE(a.last, o + 32);
-          buf.writeUInt32LE(a.count, o + 40);
-          buf.writeUInt8(a.q, o + 44);
-        }
-        o += recBytes;
-      }
+      p.write(buf, o);
+      o += p.count * recBytes;
     }
     buf.writeUInt32LE(o - lenAt - 4, lenAt);
   }

@@ -15,6 +15,7 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { aggAt, encodeBatch, rawAt, type Aggregate, type BatchRecords, type RawSample } from './format.js';
+import { PointSlots, RawLog } from './raw-log.js';
 import { BucketSet, HOUR_MS, MINUTE_MS, bucketStart } from './buckets.js';
 import { TierFiles, type SegmentInfo } from './segments.js';
 import { isoTime } from '../core/time.js';
@@ -65,16 +66,6 @@ export interface PointRecords {
   agg: Aggregate[];
 }
 
-const newBatch = <R>(): BatchRecords<R> => new Map();
-
-function push<R>(batch: BatchRecords<R>, device: string, point: string, r: R): void {
-  let d = batch.get(device);
-  if (d === undefined) batch.set(device, (d = new Map()));
-  let list = d.get(point);
-  if (list === undefined) d.set(point, (list = []));
-  list.push(r);
-}
-
 export class HistoryStore {
   readonly counters: StoreCounters = {
     samples_written: 0,
@@ -97,10 +88,12 @@ export class HistoryStore {
   private readonly files: Record<Tier, TierFiles>;
   private readonly minutes = new BucketSet(MINUTE_MS);
   private readonly hours = new BucketSet(HOUR_MS);
-  private pending = newBatch<RawSample>();
-  private pendingCount = 0;
+  private readonly slots = new PointSlots();
+  private pending = new RawLog(this.slots);
+  /** The log the batch after this one fills (the last one written, emptied). */
+  private spare = new RawLog(this.slots);
   /** The raw batch being written: still answered from memory until it is on disk. */
-  private inflight: BatchRecords<RawSample> | undefined;
+  private inflight: RawLog | undefined;
   private flushing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private minuteClosedTo = -Infinity;
@@ -156,14 +149,12 @@ export class HistoryStore {
   }
 
   get pendingSamples(): number {
-    return this.pendingCount;
+    return this.pending.length;
   }
 
   add(device: string, point: string, t: number, v: number, q: number): void {
-    const s: RawSample = { t, v, q };
-    push(this.pending, device, point, s);
-    this.pendingCount++;
-    this.minutes.addSample(device, point, s);
+    this.pending.add(device, point, t, v, q);
+    this.minutes.addSample(device, point, { t, v, q });
   }
 
   /** Writes what waits; calls during a flush share the one flush queued after it. */
@@ -186,14 +177,13 @@ export class HistoryStore {
     const started = performance.now();
     let bytes = 0;
     const batch = this.pending;
-    const count = this.pendingCount;
-    this.pending = newBatch();
-    this.pendingCount = 0;
+    const count = batch.length;
+    this.pending = this.spare;
     try {
       if (count > 0) {
         this.inflight = batch;
-        const [tMin, tMax] = span(batch);
-        const buf = encodeBatch('raw', 0, batch);
+        const [tMin, tMax] = batch.span();
+        const buf = batch.encode();
         await this.files.raw.append(buf, tMin, tMax, now);
         bytes += buf.length;
         this.counters.samples_written += count;
@@ -216,6 +206,8 @@ export class HistoryStore {
       this.options.log.error({ err, samples: count }, 'history: a batch could not be written; its samples are lost');
     } finally {
       this.inflight = undefined;
+      batch.clear();
+      this.spare = batch;
     }
     try {
       this.applyRetention(now);
@@ -342,11 +334,7 @@ export class HistoryStore {
       }
     });
     if (isRaw) {
-      for (const batch of [this.inflight, this.pending]) {
-        const d = batch?.get(device);
-        if (d === undefined) continue;
-        for (const p of points) for (const s of d.get(p) ?? []) take(p, s, true);
-      }
+      for (const batch of [this.inflight, this.pending]) batch?.samples(device, points, (p, s) => take(p, s, true));
     } else {
       for (const p of points) {
         if (tier === '1h') {
