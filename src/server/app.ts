@@ -14,6 +14,7 @@ import { registerRest } from './rest.js';
 import { registerWebSocket } from './ws.js';
 import type { Connection } from './ws-connection.js';
 import { WebSocketPublisher } from './ws-publisher.js';
+import { DeviceTopics } from './ws-topics.js';
 import { countedApp } from './router.js';
 import { sendJson, startReply } from './http.js';
 import { registerMetrics, type Insight } from './metrics.js';
@@ -74,8 +75,10 @@ export class Server {
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<Connection>>();
   private unsubscribe: (() => void) | undefined;
+  /** Which topics carry each device's diffs: its own, and the lists shared by connections that follow every device. */
+  private readonly topics = new DeviceTopics();
   /** Registry diffs to device topics: a DiffConsumer, added to the gateway's consumers. */
-  readonly publisher = new WebSocketPublisher(this.stats);
+  readonly publisher = new WebSocketPublisher(this.stats, this.topics);
   /** Closes subscribers whose queue passed server.max_backpressure_bytes (src/server/limits-backpressure.ts). */
   private sweep: BackpressureSweep | undefined;
   private boundPort = 0;
@@ -139,6 +142,7 @@ export class Server {
       },
       numSubscribers: (topic: RecognizedString) => this.apps.reduce((n, a) => n + a.numSubscribers(topic), 0),
     };
+    this.topics.attach((topic) => fanOut.numSubscribers(topic));
     this.publisher.attach(fanOut);
     this.unsubscribe = this.options.alarms ? publishAlarms(fanOut, this.options.alarms) : undefined;
 
@@ -188,7 +192,7 @@ export class Server {
     registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
-    registerWebSocket(app, ctx, this.sockets);
+    registerWebSocket(app, ctx, this.sockets, this.topics);
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);

@@ -6,6 +6,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { ConnectionGuard } from './auth-guard.js';
 import type { ServerContext } from './context.js';
 import { closeSlowConsumer } from './limits-backpressure.js';
+import type { DeviceTopics, SharedTopic } from './ws-topics.js';
 
 export const WS_PATH = '/ws/devices';
 
@@ -20,6 +21,8 @@ export interface Connection {
   welcomed: boolean;
   /** uWS closed the socket: it must not be touched any more. */
   closed: boolean;
+  /** The shared topic the socket follows its devices through, if it does (ws-topics.ts). */
+  shared?: SharedTopic | undefined;
 }
 
 export type Socket = WebSocket<Connection>;
@@ -27,12 +30,14 @@ export type Socket = WebSocket<Connection>;
 /** The server context and the sender, as the WebSocket's handlers get them. */
 export interface WsContext extends ServerContext {
   send(ws: Socket, text: string): void;
+  topics: DeviceTopics;
 }
 
-export function wsContext(ctx: ServerContext): WsContext {
+export function wsContext(ctx: ServerContext, topics: DeviceTopics): WsContext {
   const { stats, log } = ctx;
   return {
     ...ctx,
+    topics,
     send(ws, text) {
       if (ws.getUserData().guard.closing) return; // closed by a limit in this same handler
       stats.messagesOut++;

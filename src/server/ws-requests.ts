@@ -9,6 +9,7 @@ import { parseJson } from './http.js';
 import { deviceView, errorMessage, parseClientMessage, reply, type ClientMessage } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
 import { replayBudget, requireDevice, subscribeBatch, subscribeOne } from './ws-subscribe.js';
+import { stopHearing } from './ws-topics.js';
 
 export function onMessage(ctx: WsContext, ws: Socket, message: ArrayBuffer): void {
   const { config, stats, log } = ctx;
@@ -51,7 +52,7 @@ function handle(ctx: WsContext, ws: Socket, msg: ClientMessage): void {
     case 'unsubscribe':
       if ('topic' in msg) return unsubscribeTopic(ctx, ws, msg, send);
       requireDevice(ctx, msg.device_id);
-      ws.unsubscribe(msg.device_id);
+      stopHearing(ws, msg.device_id);
       send(reply('unsubscribed', { device_id: msg.device_id }, msg.id));
       return;
     case 'subscribe':

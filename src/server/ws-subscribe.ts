@@ -5,6 +5,7 @@
 import { GatewayError, asGatewayError } from '../core/errors.js';
 import { deviceErrorMessage, deviceUpdateMessage, deviceView, reply, type BatchEntry, type ClientMessage, type RequestId } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
+import { hears, subscriptionCount } from './ws-topics.js';
 
 export function requireDevice(ctx: WsContext, deviceId: string): void {
   if (!ctx.registry.has(deviceId)) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
@@ -22,8 +23,10 @@ export function replayBudget(ctx: WsContext): number {
 export function subscribeOne(ctx: WsContext, ws: Socket, deviceId: string, since: number | undefined, instance: string | undefined, id: RequestId | undefined, budget: number): number {
   const { registry } = ctx;
   requireDevice(ctx, deviceId);
-  if (!ws.isSubscribed(deviceId)) ctx.security.checkSubscription(ws.getTopics().length);
-  ws.subscribe(deviceId);
+  if (!hears(ws, deviceId)) {
+    ctx.security.checkSubscription(subscriptionCount(ws));
+    ws.subscribe(deviceId);
+  }
   const snap = registry.snapshot(deviceId)!;
   let bytes = 0;
   const out = (text: string): void => {

@@ -7,6 +7,7 @@ import type { ConnectionEstablishedMessage } from '../protocol/wire.js';
 import { packWelcomeDevices } from '../protocol/welcome.js';
 import { deviceView, errorMessage, now } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
+import { joinShared } from './ws-topics.js';
 
 /** Unknown ids of `?devices=` answered one by one; the rest in one summary. */
 const MAX_UNKNOWN_REPORTED = 10;
@@ -18,11 +19,12 @@ export function welcome(ctx: WsContext, ws: Socket, totalConnections: number): v
   const ids = conn.initial ?? registry.ids();
   const known: string[] = [];
   for (const id of ids) {
-    if (registry.has(id)) {
-      ws.subscribe(id);
-      known.push(id);
-    } else unknown.push(id);
+    if (registry.has(id)) known.push(id);
+    else unknown.push(id);
   }
+  // Every device: one topic shared with the other such connections (ws-topics.ts).
+  if (conn.initial === undefined) joinShared(ws, ctx.topics.sharedFor(known));
+  else for (const id of known) ws.subscribe(id);
   // Subscribing and taking the snapshot happen in this same tick: no diff can fall between.
   const packed = packWelcomeDevices(known.map((id) => deviceView(registry.snapshot(id)!)));
   const msg: ConnectionEstablishedMessage = {

@@ -13,12 +13,13 @@ import { devicesParam } from './auth-guard.js';
 import { WS_PATH, wsContext, type Connection, type Socket } from './ws-connection.js';
 import { welcome } from './ws-welcome.js';
 import { onMessage } from './ws-requests.js';
+import type { DeviceTopics } from './ws-topics.js';
 
 /** Bytes above server.max_message_bytes that uWS still accepts so we can close with 1009 ourselves. */
 const HARD_CAP_MARGIN = 64 * 1024;
 
-export function registerWebSocket(app: TemplatedApp, server: ServerContext, sockets: Set<Socket>): void {
-  const ctx = wsContext(server);
+export function registerWebSocket(app: TemplatedApp, server: ServerContext, sockets: Set<Socket>, topics: DeviceTopics): void {
+  const ctx = wsContext(server, topics);
   const { config, log, stats } = ctx;
   const shares = new ConnectionShares();
   const sendWelcome = (ws: Socket): void => {

@@ -75,6 +75,34 @@ describe('the ADR WebSocket protocol', () => {
     expect(quiet.messages.slice(from).filter((m) => m['device_id'] === 'motor_01')).toEqual([]);
   });
 
+  it('a client of every device hears each diff once, also after subscribing to one it already hears', async () => {
+    const c = await client();
+    expect(await c.request({ action: 'subscribe', device_id: 'motor_02' })).toMatchObject({ type: 'subscribed', device_id: 'motor_02' });
+    const from = c.messages.length;
+    const res = await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed: 1357 });
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === res.json.seq, 5000, from);
+    // A later update of another device: anything sent twice would have arrived before it.
+    const later = c.messages.length;
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'sensor_01', 5000, later);
+    expect(c.messages.slice(from).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === res.json.seq)).toHaveLength(1);
+  });
+
+  it('a client of every device that unsubscribes from one keeps the others, and can take it back', async () => {
+    const c = await client();
+    await c.request({ action: 'unsubscribe', device_id: 'motor_01' });
+    const from = c.messages.length;
+    const other = await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed: 1111 });
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === other.json.seq, 5000, from);
+    await c.request({ action: 'subscribe', device_id: 'motor_01' });
+    const back = c.messages.length;
+    const res = await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 2222 });
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01' && m['seq'] === res.json.seq, 5000, back);
+    const later = c.messages.length;
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'sensor_01', 5000, later);
+    expect(c.messages.slice(back).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01' && m['seq'] === res.json.seq)).toHaveLength(1);
+    expect(c.messages.slice(from).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === other.json.seq)).toHaveLength(1);
+  });
+
   it('starts with only the devices named in ?devices=', async () => {
     const c = await client('?devices=sensor_02');
     expect(c.messages[0]!['devices'].map((d: { device_id: string }) => d.device_id)).toEqual(['sensor_02']);
