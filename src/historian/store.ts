@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { aggAt, encodeBatch, rawAt, type Aggregate, type BatchRecords, type RawSample } from './format.js';
+import { HEADER_BYTES, aggAt, encodeBatch, rawAt, readBatch, type Aggregate, type BatchRecords, type RawSample } from './format.js';
 import { PointSlots, RawLog } from './raw-log.js';
 import { BucketSet, HOUR_MS, MINUTE_MS, bucketStart } from './buckets.js';
 import { TierFiles, type SegmentInfo } from './segments.js';
@@ -89,11 +89,10 @@ export class HistoryStore {
   private readonly minutes = new BucketSet(MINUTE_MS);
   private readonly hours = new BucketSet(HOUR_MS);
   private readonly slots = new PointSlots();
-  private pending = new RawLog(this.slots);
-  /** The log the batch after this one fills (the last one written, emptied). */
-  private spare = new RawLog(this.slots);
-  /** The raw batch being written: still answered from memory until it is on disk. */
-  private inflight: RawLog | undefined;
+  /** Raw samples waiting: emptied as soon as a batch is encoded, so one log serves every batch. */
+  private readonly pending = new RawLog(this.slots);
+  /** The raw batch being written, encoded: still answered from memory until it is on disk. */
+  private inflight: Buffer | undefined;
   private flushing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private minuteClosedTo = -Infinity;
@@ -176,14 +175,12 @@ export class HistoryStore {
     const now = this.options.now();
     const started = performance.now();
     let bytes = 0;
-    const batch = this.pending;
-    const count = batch.length;
-    this.pending = this.spare;
+    const count = this.pending.length;
     try {
       if (count > 0) {
-        this.inflight = batch;
-        const [tMin, tMax] = batch.span();
-        const buf = batch.encode();
+        const [tMin, tMax] = this.pending.span();
+        const buf = this.takeBatch();
+        this.inflight = buf;
         await this.files.raw.append(buf, tMin, tMax, now);
         bytes += buf.length;
         this.counters.samples_written += count;
@@ -206,8 +203,6 @@ export class HistoryStore {
       this.options.log.error({ err, samples: count }, 'history: a batch could not be written; its samples are lost');
     } finally {
       this.inflight = undefined;
-      batch.clear();
-      this.spare = batch;
     }
     try {
       this.applyRetention(now);
@@ -216,6 +211,15 @@ export class HistoryStore {
       // A segment that cannot be deleted now is tried again after the next batch.
       this.lastError = (err as Error).message;
       this.options.log.error({ err }, 'history: could not delete an old segment');
+    }
+  }
+
+  /** The waiting samples as one batch; the log is empty after it, whether encoding worked or not. */
+  private takeBatch(): Buffer {
+    try {
+      return this.pending.encode();
+    } finally {
+      this.pending.clear();
     }
   }
 
@@ -334,7 +338,12 @@ export class HistoryStore {
       }
     });
     if (isRaw) {
-      for (const batch of [this.inflight, this.pending]) batch?.samples(device, points, (p, s) => take(p, s, true));
+      if (this.inflight !== undefined) {
+        readBatch(this.inflight.subarray(HEADER_BYTES), (d) => d === device, (_d, point, count, body, base) => {
+          for (let i = 0; i < count; i++) take(point, rawAt(body, base, i), true);
+        });
+      }
+      this.pending.samples(device, points, (p, s) => take(p, s, true));
     } else {
       for (const p of points) {
         if (tier === '1h') {

@@ -72,3 +72,26 @@ describe('RawLog', () => {
     expect(Object.keys(decoded(b.encode())['dev_1']!)).toEqual(['p3', 'p7']); // p3 was seen by a first, p7 is new
   });
 });
+
+describe('the store while a raw batch is being written', () => {
+  it('answers a query from the batch in flight and from what waits behind it, then from disk, each sample once', async () => {
+    const { HistoryStore } = await import('../../src/historian/store.js');
+    const { silent, tempDir } = await import('./fixtures.js');
+    const store = new HistoryStore({ dir: tempDir(), retentionMs: { raw: 1e12, '1m': 1e12, '1h': 1e12 }, maxBytes: 1e12, fsync: false, now: Date.now, log: silent });
+    store.open();
+    const t0 = Date.now() - 10_000;
+    for (let i = 0; i < 50; i++) store.add('m1', i % 2 ? 'speed' : 'current', t0 + i, i, 0);
+    store.add('m2', 'speed', t0, 999, 0);
+    const writing = store.flush(); // encodes and empties the log before its first await
+    expect(store.pendingSamples).toBe(0);
+    store.add('m1', 'speed', t0 + 100, 100, 2);
+    const values = () => store.read('raw', 'm1', ['speed'], t0, t0 + 1000).get('speed')!.raw.map((s) => s.v);
+    const want = [...Array.from({ length: 25 }, (_, k) => 2 * k + 1), 100];
+    expect(values()).toEqual(want);
+    await writing;
+    expect(values()).toEqual(want);
+    await store.flush();
+    expect(values()).toEqual(want);
+    await store.close();
+  });
+});
