@@ -88,20 +88,20 @@ export class BucketSet {
   constructor(readonly sizeMs: number) {}
 
   addSample(device: string, point: string, s: RawSample): void {
-    const d = this.device(device);
-    const slot = this.slot(d, point);
-    const o = this.row(d, slot, bucketStart(s.t, this.sizeMs));
-    if (o < 0) return this.viaList(d, slot, s.t, (b) => addSample(b, s));
-    addSample(this.load(o), s);
-    this.store(o, this.scratch);
+    this.change(device, point, s.t, (b) => addSample(b, s));
   }
 
   addAggregate(device: string, point: string, a: Aggregate): void {
+    this.change(device, point, a.t, (b) => mergeBucket(b, a));
+  }
+
+  /** Applies `apply` to the point's bucket holding `t`: in its row, or through the list when it has none. */
+  private change(device: string, point: string, t: number, apply: (b: Aggregate) => void): void {
     const d = this.device(device);
     const slot = this.slot(d, point);
-    const o = this.row(d, slot, bucketStart(a.t, this.sizeMs));
-    if (o < 0) return this.viaList(d, slot, a.t, (b) => mergeBucket(b, a));
-    mergeBucket(this.load(o), a);
+    const o = this.row(d, slot, bucketStart(t, this.sizeMs));
+    if (o < 0) return this.viaList(d, slot, t, apply);
+    apply(this.load(o));
     this.store(o, this.scratch);
   }
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TestClient, postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { TestClient, postJson, startGateway, type Msg, type RunningGateway } from '../helpers/gateway.js';
 
 let gw: RunningGateway;
 const clients: TestClient[] = [];
@@ -75,16 +75,21 @@ describe('the ADR WebSocket protocol', () => {
     expect(quiet.messages.slice(from).filter((m) => m['device_id'] === 'motor_01')).toEqual([]);
   });
 
+  /** How often the client got this device's update `seq` since message `from`, once a later update of another device came. */
+  async function timesHeard(c: TestClient, from: number, device: string, seq: number): Promise<number> {
+    const isIt = (m: Msg) => m['type'] === 'device_update' && m['device_id'] === device && m['seq'] === seq;
+    await c.next(isIt, 5000, from);
+    // A later update of another device: anything sent twice would have arrived before it.
+    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'sensor_01', 5000, c.messages.length);
+    return c.messages.slice(from).filter(isIt).length;
+  }
+
   it('a client of every device hears each diff once, also after subscribing to one it already hears', async () => {
     const c = await client();
     expect(await c.request({ action: 'subscribe', device_id: 'motor_02' })).toMatchObject({ type: 'subscribed', device_id: 'motor_02' });
     const from = c.messages.length;
     const res = await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed: 1357 });
-    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === res.json.seq, 5000, from);
-    // A later update of another device: anything sent twice would have arrived before it.
-    const later = c.messages.length;
-    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'sensor_01', 5000, later);
-    expect(c.messages.slice(from).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === res.json.seq)).toHaveLength(1);
+    expect(await timesHeard(c, from, 'motor_02', res.json.seq)).toBe(1);
   });
 
   it('a client of every device that unsubscribes from one keeps the others, and can take it back', async () => {
@@ -92,15 +97,11 @@ describe('the ADR WebSocket protocol', () => {
     await c.request({ action: 'unsubscribe', device_id: 'motor_01' });
     const from = c.messages.length;
     const other = await postJson(`${gw.url}/api/v1/devices/motor_02`, { speed: 1111 });
-    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === other.json.seq, 5000, from);
+    expect(await timesHeard(c, from, 'motor_02', other.json.seq)).toBe(1);
     await c.request({ action: 'subscribe', device_id: 'motor_01' });
     const back = c.messages.length;
     const res = await postJson(`${gw.url}/api/v1/devices/motor_01`, { speed: 2222 });
-    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01' && m['seq'] === res.json.seq, 5000, back);
-    const later = c.messages.length;
-    await c.next((m) => m['type'] === 'device_update' && m['device_id'] === 'sensor_01', 5000, later);
-    expect(c.messages.slice(back).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_01' && m['seq'] === res.json.seq)).toHaveLength(1);
-    expect(c.messages.slice(from).filter((m) => m['type'] === 'device_update' && m['device_id'] === 'motor_02' && m['seq'] === other.json.seq)).toHaveLength(1);
+    expect(await timesHeard(c, back, 'motor_01', res.json.seq)).toBe(1);
   });
 
   it('starts with only the devices named in ?devices=', async () => {
