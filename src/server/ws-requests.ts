@@ -8,8 +8,7 @@ import { subscribeTopic, unsubscribeTopic } from './alarms-ws.js';
 import { parseJson } from './http.js';
 import { deviceView, errorMessage, parseClientMessage, reply, type ClientMessage } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
-import { replayBudget, requireDevice, subscribeBatch, subscribeOne } from './ws-subscribe.js';
-import { stopHearing } from './ws-topics.js';
+import { replayBudget, requireDevice, stopHearing, subscribeBatch, subscribeOne } from './ws-subscribe.js';
 
 export function onMessage(ctx: WsContext, ws: Socket, message: ArrayBuffer): void {
   const { config, stats, log } = ctx;

@@ -1,11 +1,12 @@
 /**
  * `subscribe` of devices: one device (replay after `since`, or a snapshot), or a batch
- * (`"devices": {id: since}`) answered device by device and closed by `subscribed_batch`.
+ * (`"devices": {id: since}`) answered device by device and closed by `subscribed_batch`; and
+ * which topics a socket is on for its devices (its own or a shared one: ws-topics.ts).
  */
 import { GatewayError, asGatewayError } from '../core/errors.js';
 import { deviceErrorMessage, deviceUpdateMessage, deviceView, reply, type BatchEntry, type ClientMessage, type RequestId } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
-import { hears, subscriptionCount } from './ws-topics.js';
+import type { SharedTopic } from './ws-topics.js';
 
 export function requireDevice(ctx: WsContext, deviceId: string): void {
   if (!ctx.registry.has(deviceId)) throw new GatewayError('device_not_found', `Device ${deviceId} not found`);
@@ -72,4 +73,34 @@ export function subscribeBatch(ctx: WsContext, ws: Socket, msg: Extract<ClientMe
     }
   }
   ctx.send(ws, reply('subscribed_batch', { count: msg.devices.length, subscribed: msg.devices.length - failed.length, failed }, msg.id));
+}
+
+/** Whether the socket hears a device's diffs (through its shared topic or the device's own). */
+export function hears(ws: Socket, deviceId: string): boolean {
+  return ws.getUserData().shared?.devices.has(deviceId) === true || ws.isSubscribed(deviceId);
+}
+
+/** How many devices the socket hears, for limits.max_subscriptions (the alarms topic counts as one, as before). */
+export function subscriptionCount(ws: Socket): number {
+  const shared = ws.getUserData().shared;
+  return ws.getTopics().length + (shared === undefined ? 0 : shared.devices.size - 1);
+}
+
+/** Follows every device of the list through its one shared topic. */
+export function joinShared(ws: Socket, topic: SharedTopic): void {
+  ws.subscribe(topic.topic);
+  ws.getUserData().shared = topic;
+}
+
+/** Stops hearing a device: a device of the shared list moves the socket to the topics of the others. */
+export function stopHearing(ws: Socket, deviceId: string): void {
+  const conn = ws.getUserData();
+  const shared = conn.shared;
+  if (shared === undefined || !shared.devices.has(deviceId)) {
+    ws.unsubscribe(deviceId);
+    return;
+  }
+  ws.unsubscribe(shared.topic);
+  conn.shared = undefined;
+  for (const id of shared.devices) if (id !== deviceId) ws.subscribe(id);
 }

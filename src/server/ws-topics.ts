@@ -13,8 +13,8 @@
  * connections made before it do not hear it unless they subscribe, as with a topic per device.
  * A socket that unsubscribes from one device of its list leaves the shared topic for the topics
  * of the others.
+ * The functions that move a socket between topics are in ws-subscribe.ts.
  */
-import type { Connection, Socket } from './ws-connection.js';
 
 /** Not a device id (those are letters, digits, `_`, `-`, `.`) nor the alarms' `$alarms`. */
 export const SHARED_TOPIC_PREFIX = '$devices.';
@@ -52,34 +52,4 @@ export class DeviceTopics {
     for (const s of this.shared) if (s.devices.has(deviceId)) out.push(s.topic);
     return out;
   }
-}
-
-/** Whether the socket hears a device's diffs (through its shared topic or the device's own). */
-export function hears(ws: Socket, deviceId: string): boolean {
-  return ws.getUserData().shared?.devices.has(deviceId) === true || ws.isSubscribed(deviceId);
-}
-
-/** How many devices the socket hears, for limits.max_subscriptions (the alarms topic counts as one, as before). */
-export function subscriptionCount(ws: Socket): number {
-  const shared = ws.getUserData().shared;
-  return ws.getTopics().length + (shared === undefined ? 0 : shared.devices.size - 1);
-}
-
-/** Follows every device of the list through its one shared topic. */
-export function joinShared(ws: Socket, topic: SharedTopic): void {
-  ws.subscribe(topic.topic);
-  ws.getUserData().shared = topic;
-}
-
-/** Stops hearing a device: a device of the shared list moves the socket to the topics of the others. */
-export function stopHearing(ws: Socket, deviceId: string): void {
-  const conn: Connection = ws.getUserData();
-  const shared = conn.shared;
-  if (shared === undefined || !shared.devices.has(deviceId)) {
-    ws.unsubscribe(deviceId);
-    return;
-  }
-  ws.unsubscribe(shared.topic);
-  conn.shared = undefined;
-  for (const id of shared.devices) if (id !== deviceId) ws.subscribe(id);
 }

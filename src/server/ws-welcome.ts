@@ -7,7 +7,7 @@ import type { ConnectionEstablishedMessage } from '../protocol/wire.js';
 import { packWelcomeDevices } from '../protocol/welcome.js';
 import { deviceView, errorMessage, now } from './protocol.js';
 import type { Socket, WsContext } from './ws-connection.js';
-import { joinShared } from './ws-topics.js';
+import { joinShared } from './ws-subscribe.js';
 
 /** Unknown ids of `?devices=` answered one by one; the rest in one summary. */
 const MAX_UNKNOWN_REPORTED = 10;
