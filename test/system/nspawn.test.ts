@@ -42,6 +42,15 @@ function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: num
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
 }
 
+/** A process's pid in each PID namespace it is in, outermost first ([] once it is gone). */
+function nsPids(pid: number): string[] {
+  try {
+    return /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+  } catch {
+    return []; // exited meanwhile
+  }
+}
+
 /** Runs a command inside the booted container (all of its namespaces). */
 function inCt(...args: string[]): { status: number | null; out: string; stdout: string } {
   return sh('nsenter', ['-t', String(initPid), '-m', '-u', '-i', '-n', '-p', '--', ...args]);
@@ -120,10 +129,15 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     const log = openSync(join(CACHE, 'boot.log'), 'w');
     nspawn = spawn('systemd-nspawn', ['-D', root, '-b', '--register=no', '--keep-unit', '--private-network', '--quiet'], { stdio: ['ignore', log, log] });
     const nspawnPid = nspawn.pid!;
+    // nspawn's own short-lived helper is its child too for a moment: the init is the child that
+    // is PID 1 in its own namespace (the last NSpid of its status).
     initPid = await until('the container init', () => {
       const r = sh('pgrep', ['-P', String(nspawnPid)]);
-      const pid = Number(r.out.trim().split('\n')[0]);
-      return pid > 0 ? pid : undefined;
+      for (const pid of r.out.trim().split('\n').map(Number).filter((p) => p > 0)) {
+        const nspid = nsPids(pid);
+        if (nspid.length > 1 && nspid[nspid.length - 1] === '1') return pid;
+      }
+      return undefined;
     });
     // A boot beside the arm64 check under qemu (another test file, same two cores) has taken
     // over a minute here: wait for the event, not for a guess at how fast the machine is.
