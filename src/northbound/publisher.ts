@@ -265,7 +265,7 @@ export class NorthboundPublisher implements DiffConsumer {
     void (async () => {
       try {
         while (this.link.isUp && this.born && this.mode.liveAllowed() && this.store.length > 0) {
-          const batch = this.store.peek(FORWARD_BATCH);
+          const { records: batch, through } = this.store.batch(FORWARD_BATCH);
           const sent: Promise<void>[] = [];
           // A birth in the meantime (reconnect, rebirth) turns what is left into history.
           const live = asLive && this.overflow;
@@ -278,7 +278,7 @@ export class NorthboundPublisher implements DiffConsumer {
             this.counts.publish_failures_total++;
             return;
           }
-          this.store.ack(batch.length);
+          this.store.forwarded(through);
         }
       } finally {
         this.forwarding = false;

@@ -139,9 +139,22 @@ export class ForwardStore<T> {
 
   /** The oldest `max` waiting records, oldest first. */
   peek(max: number): T[] {
-    const out: T[] = [];
-    for (let i = this.head; i < this.entries.length && out.length < max; i++) out.push(this.entries[i]!.record);
-    return out;
+    return this.batch(max).records;
+  }
+
+  /**
+   * The oldest `max` waiting records and the number of the last of them. Pass `through` to
+   * `forwarded` once they are out: records dropped meanwhile (the store full) are not counted
+   * twice, and no record behind the batch is taken for sent.
+   */
+  batch(max: number): { records: T[]; through: number } {
+    const records: T[] = [];
+    let through = this.cursor;
+    for (let i = this.head; i < this.entries.length && records.length < max; i++) {
+      records.push(this.entries[i]!.record);
+      through = this.entries[i]!.n;
+    }
+    return { records, through };
   }
 
   append(record: T): void {
@@ -165,9 +178,9 @@ export class ForwardStore<T> {
     this.counters.queued = this.length;
   }
 
-  /** Marks the oldest `count` records forwarded. */
-  ack(count: number): void {
-    for (let i = 0; i < count && this.head < this.entries.length; i++) {
+  /** Marks the waiting records up to number `through` (from `batch`) forwarded. */
+  forwarded(through: number): void {
+    while (this.head < this.entries.length && this.entries[this.head]!.n <= through) {
       const e = this.entries[this.head]!;
       this.entries[this.head] = undefined as unknown as Entry<T>;
       this.head++;

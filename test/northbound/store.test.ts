@@ -30,7 +30,7 @@ describe('store-and-forward files', () => {
     a.open();
     for (let i = 0; i < 500; i++) a.append({ i });
     await tick();
-    a.ack(100);
+    a.forwarded(a.batch(100).through);
     a.close();
     const b = store(dir);
     expect(b.open()).toBe(400);
@@ -86,5 +86,27 @@ describe('store-and-forward files', () => {
     expect(kept).toEqual(kept.map((_, k) => kept[0]! + k));
     s.close();
     expect(store(dir, 65_536, 4096).open()).toBe(kept.length);
+  });
+
+  test('records dropped while a batch is out: marking the batch forwarded takes no record behind it for sent', async () => {
+    const dir = tmp();
+    const s = store(dir, 65_536, 4096);
+    s.open();
+    for (let i = 0; i < 2800; i++) s.append({ i });
+    await tick();
+    // A batch goes to the broker; meanwhile the changes go on and the full store drops its oldest files.
+    const batch = s.batch(100);
+    const droppedBefore = s.counters.dropped_total;
+    for (let i = 2800; i < 3200; i++) s.append({ i });
+    const droppedMeanwhile = s.counters.dropped_total - droppedBefore;
+    expect(droppedMeanwhile).toBeGreaterThan(0);
+    const waiting = s.peek(10_000).map((r) => r.i);
+    s.forwarded(batch.through);
+    // The records of the batch that were dropped were counted once, as dropped; nothing that
+    // waited was marked forwarded.
+    expect(s.peek(10_000).map((r) => r.i)).toEqual(waiting.filter((i) => i > batch.records[batch.records.length - 1]!.i));
+    expect(s.counters.forwarded_total + s.counters.dropped_total + s.length).toBe(3200);
+    expect(s.counters.forwarded_total).toBe(0);
+    s.close();
   });
 });
