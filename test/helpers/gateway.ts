@@ -36,7 +36,8 @@ export const SIM_DEVICES: GatewayConfigInput['devices'] = [
 ];
 
 /** Starts a gateway in this process with the given config (port 0 unless set). */
-export async function startGateway(input: Partial<GatewayConfigInput> = {}): Promise<RunningGateway> {
+/** `beforeStart` sees the gateway built and not started: a listener there misses no diff. */
+export async function startGateway(input: Partial<GatewayConfigInput> = {}, beforeStart?: (gateway: Gateway) => void): Promise<RunningGateway> {
   const config = validateConfig({
     // Each gateway its own state (audit trail, history store), unless the test shares one.
     state_dir: mkdtempSync(join(tmpdir(), 'mgw-state-')),
@@ -54,6 +55,7 @@ export async function startGateway(input: Partial<GatewayConfigInput> = {}): Pro
   });
   const log = createLogger({ level: config.log.level, destination: destination as never, journald: false });
   const gateway = new Gateway({ config, log });
+  beforeStart?.(gateway);
   const port = await gateway.start();
   return {
     gateway,

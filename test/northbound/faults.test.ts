@@ -14,6 +14,7 @@ import { Relay } from '../e2e/relay.js';
 import { SparkplugHost } from '../helpers/sparkplug-host.js';
 import { Recorder } from '../helpers/mqtt-client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import type { Gateway } from '../../src/gateway.js';
 import { freePort, runCli, stopChild, type Child } from '../client/processes.js';
 import type { DeviceDiff } from '../../src/core/registry.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
@@ -38,11 +39,14 @@ function tempDir(): string {
   return d;
 }
 
-async function gateway(b: Mosquitto, northbound: Record<string, unknown>, url = b.url): Promise<RunningGateway> {
-  const gw = await startGateway({
-    state_dir: tempDir(),
-    northbound: { enabled: true, mqtt: { url, reconnect_min_ms: 3000, reconnect_max_ms: 3000 }, ...northbound },
-  } as Partial<GatewayConfigInput>);
+async function gateway(b: Mosquitto, northbound: Record<string, unknown>, url = b.url, beforeStart?: (g: Gateway) => void): Promise<RunningGateway> {
+  const gw = await startGateway(
+    {
+      state_dir: tempDir(),
+      northbound: { enabled: true, mqtt: { url, reconnect_min_ms: 3000, reconnect_max_ms: 3000 }, ...northbound },
+    } as Partial<GatewayConfigInput>,
+    beforeStart,
+  );
   cleanups.push(() => gw.stop());
   return gw;
 }
@@ -101,9 +105,11 @@ describe.skipIf(!peers('mosquitto', 'protoc', '/usr/bin/python3'))('northbound f
     const relay = new Relay(b.port);
     const relayPort = await relay.start();
     cleanups.push(() => relay.stop());
-    const gw = await gateway(b, { mode: 'json', json: { prefix: 'full' }, store: { max_bytes: 65_536, segment_bytes: 8192, fsync_interval_ms: 100 } }, `mqtt://127.0.0.1:${relayPort}`);
+    // Every diff from the first: the store holds the ones from before the first connection too.
     const truth: DeviceDiff[] = [];
-    gw.gateway.registry.onDiff((d) => truth.push(d));
+    const gw = await gateway(b, { mode: 'json', json: { prefix: 'full' }, store: { max_bytes: 65_536, segment_bytes: 8192, fsync_interval_ms: 100 } }, `mqtt://127.0.0.1:${relayPort}`, (g) =>
+      g.registry.onDiff((d) => truth.push(d)),
+    );
     await waitUntil(() => health(gw).ok, 'connected');
     await b.kill();
     await relay.stop();
