@@ -192,7 +192,7 @@ export class Server {
     registerHeadGuard(app);
     registerAuthRoutes(app, ctx, this.options.configView);
     registerRest(app, ctx);
-    registerWebSocket(app, ctx, this.sockets, this.topics);
+    registerWebSocket(app, ctx, this.sockets, this.topics, this.publisher);
     if (this.options.insight) registerMetrics(app, ctx, this.options.insight);
     if (this.options.insight) registerAdmin(app, ctx, this.options.insight);
     if (this.options.modbus) registerModbusAdmin(app, ctx, this.options.modbus);

@@ -5,6 +5,14 @@
  * fans it out natively to every socket subscribed to them. Diffs no socket can hear (before the
  * server listens, or to topics without subscribers: a gateway read by MQTT alone) are dropped
  * before they are serialised.
+ *
+ * Paced: at most TURN_BYTES of diffs are published per turn of the event loop; the rest wait, in
+ * order, for the next turns. uWS writes what one turn publishes to a socket through the loop's
+ * 16 KB cork buffer; past it, the socket's own buffer takes the overflow, and uWS 20.30 keeps
+ * that buffer's size for the connection's life. 100 devices polled in the same tick are ~65 KB
+ * per socket at once: measured, 100 clients held 2.5 MiB more than with the same diffs paced.
+ * The WebSocket side calls `flush()` before it takes a snapshot or changes a subscription, so a
+ * client never gets a diff after a snapshot that already holds it, nor misses one.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ConsumerHealth, DiffConsumer } from '../core/consumer.js';
@@ -13,9 +21,21 @@ import type { ServerStats } from './context.js';
 import { deviceUpdateMessage } from './protocol.js';
 import type { DeviceTopics } from './ws-topics.js';
 
+/** Bytes of diffs published per turn of the loop: under uWS's cork buffer (16 KB) with room for the frame headers. */
+export const TURN_BYTES = 12 * 1024;
+/** Past this many bytes waiting, everything goes at once: a burst is better than a growing delay. */
+export const MAX_WAITING_BYTES = 1024 * 1024;
+
 export class WebSocketPublisher implements DiffConsumer {
   readonly name = 'websocket';
   private app: Pick<TemplatedApp, 'publish' | 'numSubscribers'> | undefined;
+  /** Serialised diffs not yet published, oldest first, and their bytes. */
+  private waiting: { deviceId: string; message: string }[] = [];
+  private head = 0;
+  private waitingBytes = 0;
+  /** Bytes published in this turn of the loop. */
+  private turnBytes = 0;
+  private turnScheduled = false;
 
   constructor(
     private readonly stats: ServerStats,
@@ -31,19 +51,77 @@ export class WebSocketPublisher implements DiffConsumer {
 
   async stop(): Promise<void> {
     this.app = undefined;
+    this.waiting = [];
+    this.head = 0;
+    this.waitingBytes = 0;
   }
 
   onDiff(diff: DeviceDiff): void {
     const app = this.app;
-    if (app === undefined) return;
-    let message: string | undefined;
-    for (const topic of this.topics.topicsOf(diff.device_id)) {
-      if (app.numSubscribers(topic) === 0) continue;
-      if (message === undefined) {
-        message = deviceUpdateMessage(diff);
-        this.stats.publishes++;
-      }
-      app.publish(topic, message, false);
+    if (app === undefined || !this.heard(app, diff.device_id)) return;
+    const message = deviceUpdateMessage(diff);
+    this.stats.publishes++;
+    if (this.head === this.waiting.length && this.turnBytes + message.length <= TURN_BYTES) {
+      this.publish(app, diff.device_id, message);
+    } else {
+      this.waiting.push({ deviceId: diff.device_id, message });
+      this.waitingBytes += message.length;
+      if (this.waitingBytes > MAX_WAITING_BYTES) this.flush();
+    }
+    this.scheduleTurn();
+  }
+
+  /** Publishes every diff still waiting, now. */
+  flush(): void {
+    const app = this.app;
+    while (app !== undefined && this.head < this.waiting.length) this.publishNext(app);
+    this.compact();
+  }
+
+  /** Diffs waiting to be published (for tests and health). */
+  get pending(): number {
+    return this.waiting.length - this.head;
+  }
+
+  private heard(app: NonNullable<WebSocketPublisher['app']>, deviceId: string): boolean {
+    return this.topics.topicsOf(deviceId).some((t) => app.numSubscribers(t) > 0);
+  }
+
+  /** To the topics that hear the device now: a subscription changed while it waited counts. */
+  private publish(app: NonNullable<WebSocketPublisher['app']>, deviceId: string, message: string): void {
+    this.turnBytes += message.length;
+    for (const topic of this.topics.topicsOf(deviceId)) if (app.numSubscribers(topic) > 0) app.publish(topic, message, false);
+  }
+
+  private publishNext(app: NonNullable<WebSocketPublisher['app']>): void {
+    const next = this.waiting[this.head]!;
+    this.waiting[this.head++] = undefined as unknown as (typeof this.waiting)[number];
+    this.waitingBytes -= next.message.length;
+    this.publish(app, next.deviceId, next.message);
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.turnBytes = 0;
+      const app = this.app;
+      // At least one diff per turn, however long it is.
+      while (app !== undefined && this.head < this.waiting.length && (this.turnBytes === 0 || this.turnBytes + this.waiting[this.head]!.message.length <= TURN_BYTES)) this.publishNext(app);
+      this.compact();
+      if (this.head < this.waiting.length || this.turnBytes > 0) this.scheduleTurn();
+    });
+  }
+
+  private compact(): void {
+    if (this.head === 0) return;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
     }
   }
 

@@ -14,15 +14,21 @@ import { WS_PATH, wsContext, type Connection, type Socket } from './ws-connectio
 import { welcome } from './ws-welcome.js';
 import { onMessage } from './ws-requests.js';
 import type { DeviceTopics } from './ws-topics.js';
+import type { WebSocketPublisher } from './ws-publisher.js';
 
 /** Bytes above server.max_message_bytes that uWS still accepts so we can close with 1009 ourselves. */
 const HARD_CAP_MARGIN = 64 * 1024;
 
-export function registerWebSocket(app: TemplatedApp, server: ServerContext, sockets: Set<Socket>, topics: DeviceTopics): void {
+/**
+ * `publisher.flush()` runs before anything that takes a snapshot or changes a subscription (the
+ * welcome, every client message): diffs the publisher paces (ws-publisher.ts) are out by then.
+ */
+export function registerWebSocket(app: TemplatedApp, server: ServerContext, sockets: Set<Socket>, topics: DeviceTopics, publisher: Pick<WebSocketPublisher, 'flush'>): void {
   const ctx = wsContext(server, topics);
   const { config, log, stats } = ctx;
   const shares = new ConnectionShares();
   const sendWelcome = (ws: Socket): void => {
+    publisher.flush();
     ws.getUserData().welcomed = true;
     welcome(ctx, ws, sockets.size);
   };
@@ -80,6 +86,7 @@ export function registerWebSocket(app: TemplatedApp, server: ServerContext, sock
     },
 
     message: (ws, message) => {
+      publisher.flush();
       if (!ws.getUserData().welcomed) sendWelcome(ws);
       onMessage(ctx, ws, message);
     },

@@ -35,8 +35,10 @@ export const SIM_DEVICES: GatewayConfigInput['devices'] = [
   { id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 50 },
 ];
 
-/** Starts a gateway in this process with the given config (port 0 unless set). */
-/** `beforeStart` sees the gateway built and not started: a listener there misses no diff. */
+/**
+ * Starts a gateway in this process with the given config (port 0 unless set). `beforeStart` sees
+ * the gateway built and not started: a listener there misses no diff.
+ */
 export async function startGateway(input: Partial<GatewayConfigInput> = {}, beforeStart?: (gateway: Gateway) => void): Promise<RunningGateway> {
   const config = validateConfig({
     // Each gateway its own state (audit trail, history store), unless the test shares one.
