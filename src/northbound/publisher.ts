@@ -220,8 +220,9 @@ export class NorthboundPublisher implements DiffConsumer {
     if (this.inflight.size === 0) return;
     const pending = [...this.inflight.values()];
     this.inflight.clear();
-    // A diff goes live only while the store is empty, so nothing stored is older than these.
-    for (const d of pending) this.store.append(d);
+    // Older than anything stored: a diff goes live only while the store is empty, and what
+    // overflowed past max_inflight meanwhile is newer. So they go before it.
+    this.store.requeueFront(pending);
   }
 
   /**

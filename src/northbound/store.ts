@@ -178,6 +178,35 @@ export class ForwardStore<T> {
     this.counters.queued = this.length;
   }
 
+  /**
+   * Puts `front` before every record waiting: records older than those (sent live, unconfirmed
+   * when the connection dropped) while newer ones already wait. The files are append-only, so
+   * the waiting records are written again after `front` and the cursor passes their old lines.
+   * They count as stored once.
+   */
+  requeueFront(front: readonly T[]): void {
+    if (front.length === 0) return;
+    const behind: T[] = [];
+    while (this.head < this.entries.length) {
+      const e = this.entries[this.head]!;
+      this.entries[this.head] = undefined as unknown as Entry<T>;
+      this.head++;
+      this.cursor = e.n;
+      this.counters.queued_bytes -= e.bytes;
+      e.segment.pending--;
+      behind.push(e.record);
+    }
+    this.removeSpent();
+    for (const r of front) this.append(r);
+    for (const r of behind) this.append(r);
+    this.counters.stored_total -= behind.length;
+    if (behind.length === 0) return;
+    // On disk now, the new lines first and then the cursor past the old ones: a crash in between
+    // sends some twice (at least once, as always), never loses one.
+    this.flushWrites();
+    this.saveCursor();
+  }
+
   /** Marks the waiting records up to number `through` (from `batch`) forwarded. */
   forwarded(through: number): void {
     while (this.head < this.entries.length && this.entries[this.head]!.n <= through) {

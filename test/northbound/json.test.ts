@@ -106,6 +106,42 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
     }
   });
 
+  test('the connection lost while changes wait for confirmation and more overflowed: all arrive afterwards, in order', async () => {
+    const broker = new Mosquitto();
+    cleanups.push(() => (broker.stop(), broker.cleanup()));
+    await broker.start();
+    const relay = new Relay(broker.port);
+    const relayPort = await relay.start();
+    cleanups.push(() => relay.stop());
+    const { gw } = await setup({ mqtt: { url: '', max_inflight: 5 } }, broker, [{ id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 60_000 }], `mqtt://127.0.0.1:${relayPort}`);
+    const truth: DeviceDiff[] = [];
+    gw.gateway.registry.onDiff((d) => truth.push(d));
+    const sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
+    cleanups.push(() => sub.close());
+    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+    await waitFor(() => nb().ok && nb().counters!['queued'] === 0, 'live');
+    // A burst: five go live and wait for their PUBACKs, the rest overflow into the store; the
+    // connection goes before any PUBACK can come back.
+    const from = truth.length;
+    for (let i = 0; i < 50; i++) gw.gateway.registry.apply('sensor_02', { temperature: 20 + i / 10 }, 'poll');
+    expect(nb().counters!['overflow_total']).toBeGreaterThanOrEqual(45);
+    await relay.stop();
+    await until(() => !nb().ok, 'the gateway to see the connection gone', 10_000);
+    expect(nb().counters!['queued']).toBe(50);
+    await relay.start(relayPort);
+    const burst = truth.slice(from);
+    const last = burst[burst.length - 1]!;
+    await sub.waitFor((m) => {
+      const j = json(m.text);
+      return j['device_id'] === last.device_id && j['seq'] === last.seq;
+    }, 'the last change of the burst', 20_000);
+    // Each change of the burst, in order (a change that reached the broker before the connection
+    // went may arrive twice: at least once).
+    const seqs = sub.messages.map((m) => json(m.text)).filter((j) => j['device_id'] === 'sensor_02' && j['seq'] > burst[0]!.seq - 1).map((j) => j['seq'] as number);
+    const firsts = seqs.filter((q, k) => seqs.indexOf(q) === k);
+    expect(firsts).toEqual(burst.map((d) => d.seq));
+  });
+
   test('broker killed and restarted: every change made meanwhile arrives afterwards, in order, marked historical', async () => {
     // The gateway reaches the broker through a relay, closed while the broker is away: its
     // reconnect waits until the subscriber is back, which then misses nothing.

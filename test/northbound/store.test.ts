@@ -109,4 +109,30 @@ describe('store-and-forward files', () => {
     expect(s.counters.forwarded_total).toBe(0);
     s.close();
   });
+
+  test('records put back in front (sent, unconfirmed) go before the ones waiting, also after a restart, and count once', async () => {
+    const dir = tmp();
+    const s = store(dir);
+    s.open();
+    for (let i = 0; i < 3; i++) s.append({ i });
+    await tick();
+    s.forwarded(s.batch(3).through);
+    // 10..14 overflowed into the store while 5..9 were still in flight; then the connection dropped.
+    for (let i = 10; i < 15; i++) s.append({ i });
+    s.requeueFront([5, 6, 7, 8, 9].map((i) => ({ i })));
+    expect(s.peek(100).map((r) => r.i)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(s.counters.stored_total).toBe(3 + 5 + 5);
+    expect(s.counters.queued + s.counters.forwarded_total + s.counters.dropped_total).toBe(s.counters.stored_total);
+    // Killed here (no close): the files and the cursor give the same order back.
+    const after = store(dir);
+    expect(after.open()).toBe(10);
+    expect(after.peek(100).map((r) => r.i)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    // With nothing waiting, they are simply stored.
+    const empty = store(tmp());
+    empty.open();
+    empty.requeueFront([{ i: 1 }, { i: 2 }]);
+    expect(empty.peek(10).map((r) => r.i)).toEqual([1, 2]);
+    expect(empty.counters.stored_total).toBe(2);
+    s.close();
+  });
 });
