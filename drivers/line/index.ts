@@ -134,7 +134,7 @@ export class LineDriver implements Driver {
   }
 
   health(): DriverHealth {
-    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.link.reopens, link_up: this.link.isOpen ? 1 : 0 } };
+    return { lastProgress: this.lastProgress, counters: { ...this.counters, reopens: this.link.reopens, link_up: this.link.isOpen ? 1 : 0, partial_line_bytes: this.link.partialBytes } };
   }
 
   async write(deviceId: string, values: Record<string, PointValue>, signal: AbortSignal): Promise<Record<string, PointValue>> {

@@ -107,6 +107,11 @@ export class LineLink {
     return this.scheduler.linkUp;
   }
 
+  /** Bytes received since the last delimiter: a line still arriving, or a device that sends none. */
+  get partialBytes(): number {
+    return this.framer.pending;
+  }
+
   /** How often the port was opened again after it was lost or could not be opened. */
   get reopens(): number {
     return this.scheduler.counters().reconnects;

@@ -211,6 +211,8 @@ describe.skipIf(!haveSocat)('line driver: a streaming sensor behind socat -b 7 (
 
   it('drops a partial line left without delimiter when the port goes away', async () => {
     await peer.emit('T=99.9;H=99.9');
+    // The port goes only once the gateway holds the partial line.
+    await waitFor('the partial line to arrive', () => counters(gw, path)['partial_line_bytes'] === 'T=99.9;H=99.9'.length);
     await pair.stop();
     await ws.next((m) => m['type'] === 'device_update' && m['device_id'] === 'climate_l1' && m['data'].new_state.online === false);
     await waitFor('the partial line to be counted', () => counters(gw, path)['incomplete_lines'] === 1);
