@@ -43,6 +43,34 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): P
 
 const json = (t: string) => JSON.parse(t) as Record<string, any>;
 
+/**
+ * A gateway with one sensor that changes only when told, `max_inflight` as given, and a
+ * subscriber to every diff; resolves once it publishes live. `burst(n)` makes n changes in one
+ * tick; `arrived` waits for the last of them at the subscriber.
+ */
+async function quietSensor(maxInflight: number, broker?: Mosquitto, url?: string) {
+  const { broker: b, gw } = await setup({ mqtt: { url: '', max_inflight: maxInflight } }, broker, [{ id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 60_000 }], url);
+  const truth: DeviceDiff[] = [];
+  gw.gateway.registry.onDiff((d) => truth.push(d));
+  const sub = await Recorder.connect(b.url, ['plant/line1/+/diff']);
+  cleanups.push(() => sub.close());
+  const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
+  await waitFor(() => nb().ok && nb().counters!['queued'] === 0, 'live');
+  const burst = (n: number): DeviceDiff[] => {
+    const from = truth.length;
+    for (let i = 0; i < n; i++) gw.gateway.registry.apply('sensor_02', { temperature: 20 + i / 10 }, 'poll');
+    return truth.slice(from);
+  };
+  const arrived = async (sent: DeviceDiff[], timeoutMs?: number) => {
+    const last = sent[sent.length - 1]!;
+    await sub.waitFor((m) => {
+      const j = json(m.text);
+      return j['device_id'] === last.device_id && j['seq'] === last.seq;
+    }, 'the last change of the burst', timeoutMs);
+  };
+  return { gw, sub, nb, burst, arrived };
+}
+
 describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   test('publishes retained status and state, and every diff of every device in seq order', async () => {
     const { broker, gw } = await setup();
@@ -78,27 +106,15 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   test('more changes than the broker confirms in time wait in the store and follow in order, as live data', async () => {
     // One slow device: with one message in flight, four devices changing every 50 ms on a busy
     // machine keep the store from ever being empty at the moment the test looks.
-    const { broker, gw } = await setup({ mqtt: { url: '', max_inflight: 1 } }, undefined, [{ id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 1000 }]);
-    const truth: DeviceDiff[] = [];
-    gw.gateway.registry.onDiff((d) => truth.push(d));
-    const sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
-    cleanups.push(() => sub.close());
-    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
-    await waitFor(() => nb().ok && nb().counters!['queued'] === 0, 'live');
+    const { sub, nb, burst, arrived } = await quietSensor(1);
     // A burst in one tick, as a driver reporting a whole line at once: one goes out, the rest wait.
-    const from = truth.length;
-    for (let i = 0; i < 100; i++) gw.gateway.registry.apply('sensor_02', { temperature: 20 + i / 10 }, 'poll');
+    const sent = burst(100);
     expect(nb().counters!['overflow_total']).toBeGreaterThanOrEqual(99);
-    const burst = truth.slice(from);
-    const last = burst[burst.length - 1]!;
-    await sub.waitFor((m) => {
-      const j = json(m.text);
-      return j['device_id'] === last.device_id && j['seq'] === last.seq;
-    }, 'the last change of the burst');
+    await arrived(sent);
     const got = sub.messages.map((m) => json(m.text));
     let prev = -1;
-    expect(burst.length).toBe(100);
-    for (const d of burst) {
+    expect(sent.length).toBe(100);
+    for (const d of sent) {
       const i = got.findIndex((g) => g['device_id'] === d.device_id && g['seq'] === d.seq);
       expect(i, `${d.device_id} seq ${d.seq}`).toBeGreaterThan(prev);
       expect(got[i]!['historical']).toBeUndefined();
@@ -113,33 +129,21 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
     const relay = new Relay(broker.port);
     const relayPort = await relay.start();
     cleanups.push(() => relay.stop());
-    const { gw } = await setup({ mqtt: { url: '', max_inflight: 5 } }, broker, [{ id: 'sensor_02', driver: 'simulator', model: 'sensor', poll_interval_ms: 60_000 }], `mqtt://127.0.0.1:${relayPort}`);
-    const truth: DeviceDiff[] = [];
-    gw.gateway.registry.onDiff((d) => truth.push(d));
-    const sub = await Recorder.connect(broker.url, ['plant/line1/+/diff']);
-    cleanups.push(() => sub.close());
-    const nb = () => gw.gateway.consumers().find((c) => c.name === 'mqtt')!.health!();
-    await waitFor(() => nb().ok && nb().counters!['queued'] === 0, 'live');
+    const { sub, nb, burst, arrived } = await quietSensor(5, broker, `mqtt://127.0.0.1:${relayPort}`);
     // A burst: five go live and wait for their PUBACKs, the rest overflow into the store; the
     // connection goes before any PUBACK can come back.
-    const from = truth.length;
-    for (let i = 0; i < 50; i++) gw.gateway.registry.apply('sensor_02', { temperature: 20 + i / 10 }, 'poll');
+    const sent = burst(50);
     expect(nb().counters!['overflow_total']).toBeGreaterThanOrEqual(45);
     await relay.stop();
     await until(() => !nb().ok, 'the gateway to see the connection gone', 10_000);
     expect(nb().counters!['queued']).toBe(50);
     await relay.start(relayPort);
-    const burst = truth.slice(from);
-    const last = burst[burst.length - 1]!;
-    await sub.waitFor((m) => {
-      const j = json(m.text);
-      return j['device_id'] === last.device_id && j['seq'] === last.seq;
-    }, 'the last change of the burst', 20_000);
+    await arrived(sent, 20_000);
     // Each change of the burst, in order (a change that reached the broker before the connection
     // went may arrive twice: at least once).
-    const seqs = sub.messages.map((m) => json(m.text)).filter((j) => j['device_id'] === 'sensor_02' && j['seq'] > burst[0]!.seq - 1).map((j) => j['seq'] as number);
+    const seqs = sub.messages.map((m) => json(m.text)).filter((j) => j['device_id'] === 'sensor_02' && j['seq'] >= sent[0]!.seq).map((j) => j['seq'] as number);
     const firsts = seqs.filter((q, k) => seqs.indexOf(q) === k);
-    expect(firsts).toEqual(burst.map((d) => d.seq));
+    expect(firsts).toEqual(sent.map((d) => d.seq));
   });
 
   test('broker killed and restarted: every change made meanwhile arrives afterwards, in order, marked historical', async () => {
