@@ -43,6 +43,17 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): P
 
 const json = (t: string) => JSON.parse(t) as Record<string, any>;
 
+/** A broker the gateway reaches through a relay, which a test closes to cut the connection. */
+async function brokerBehindRelay(): Promise<{ broker: Mosquitto; relay: Relay; relayPort: number }> {
+  const broker = new Mosquitto();
+  cleanups.push(() => (broker.stop(), broker.cleanup()));
+  await broker.start();
+  const relay = new Relay(broker.port);
+  const relayPort = await relay.start();
+  cleanups.push(() => relay.stop());
+  return { broker, relay, relayPort };
+}
+
 /**
  * A gateway with one sensor that changes only when told, `max_inflight` as given, and a
  * subscriber to every diff; resolves once it publishes live. `burst(n)` makes n changes in one
@@ -123,12 +134,7 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   });
 
   test('the connection lost while changes wait for confirmation and more overflowed: all arrive afterwards, in order', async () => {
-    const broker = new Mosquitto();
-    cleanups.push(() => (broker.stop(), broker.cleanup()));
-    await broker.start();
-    const relay = new Relay(broker.port);
-    const relayPort = await relay.start();
-    cleanups.push(() => relay.stop());
+    const { broker, relay, relayPort } = await brokerBehindRelay();
     const { sub, nb, burst, arrived } = await quietSensor(5, broker, `mqtt://127.0.0.1:${relayPort}`);
     // A burst: five go live and wait for their PUBACKs, the rest overflow into the store; the
     // connection goes before any PUBACK can come back.
@@ -149,12 +155,7 @@ describe.skipIf(!peers('mosquitto'))('northbound JSON mode', () => {
   test('broker killed and restarted: every change made meanwhile arrives afterwards, in order, marked historical', async () => {
     // The gateway reaches the broker through a relay, closed while the broker is away: its
     // reconnect waits until the subscriber is back, which then misses nothing.
-    const broker = new Mosquitto();
-    cleanups.push(() => (broker.stop(), broker.cleanup()));
-    await broker.start();
-    const relay = new Relay(broker.port);
-    const relayPort = await relay.start();
-    cleanups.push(() => relay.stop());
+    const { broker, relay, relayPort } = await brokerBehindRelay();
     const { gw } = await setup({}, broker, undefined, `mqtt://127.0.0.1:${relayPort}`);
     const truth: DeviceDiff[] = [];
     gw.gateway.registry.onDiff((d) => truth.push(d));
