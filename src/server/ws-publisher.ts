@@ -78,7 +78,7 @@ export class WebSocketPublisher implements DiffConsumer {
     this.compact();
   }
 
-  /** Diffs waiting to be published (for tests and health). */
+  /** Diffs waiting for a later turn of the loop (in health as `waiting`). */
   get pending(): number {
     return this.waiting.length - this.head;
   }
@@ -126,6 +126,6 @@ export class WebSocketPublisher implements DiffConsumer {
   }
 
   health(): ConsumerHealth {
-    return { ok: true, counters: { connections: this.stats.connections, publishes_total: this.stats.publishes } };
+    return { ok: true, counters: { connections: this.stats.connections, publishes_total: this.stats.publishes, waiting: this.pending } };
   }
 }
