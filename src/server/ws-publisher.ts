@@ -58,11 +58,13 @@ export class WebSocketPublisher implements DiffConsumer {
 
   onDiff(diff: DeviceDiff): void {
     const app = this.app;
-    if (app === undefined || !this.heard(app, diff.device_id)) return;
+    if (app === undefined) return;
+    const topics = this.topics.topicsOf(diff.device_id);
+    if (!topics.some((t) => app.numSubscribers(t) > 0)) return;
     const message = deviceUpdateMessage(diff);
     this.stats.publishes++;
     if (this.head === this.waiting.length && this.turnBytes + message.length <= TURN_BYTES) {
-      this.publish(app, diff.device_id, message);
+      this.publish(app, topics, message);
     } else {
       this.waiting.push({ deviceId: diff.device_id, message });
       this.waitingBytes += message.length;
@@ -83,21 +85,18 @@ export class WebSocketPublisher implements DiffConsumer {
     return this.waiting.length - this.head;
   }
 
-  private heard(app: NonNullable<WebSocketPublisher['app']>, deviceId: string): boolean {
-    return this.topics.topicsOf(deviceId).some((t) => app.numSubscribers(t) > 0);
-  }
-
-  /** To the topics that hear the device now: a subscription changed while it waited counts. */
-  private publish(app: NonNullable<WebSocketPublisher['app']>, deviceId: string, message: string): void {
+  /** To those of `topics` that have sockets now. */
+  private publish(app: NonNullable<WebSocketPublisher['app']>, topics: readonly string[], message: string): void {
     this.turnBytes += message.length;
-    for (const topic of this.topics.topicsOf(deviceId)) if (app.numSubscribers(topic) > 0) app.publish(topic, message, false);
+    for (const topic of topics) if (app.numSubscribers(topic) > 0) app.publish(topic, message, false);
   }
 
   private publishNext(app: NonNullable<WebSocketPublisher['app']>): void {
     const next = this.waiting[this.head]!;
     this.waiting[this.head++] = undefined as unknown as (typeof this.waiting)[number];
     this.waitingBytes -= next.message.length;
-    this.publish(app, next.deviceId, next.message);
+    // The device's topics as they are now: a subscription that changed while it waited counts.
+    this.publish(app, this.topics.topicsOf(next.deviceId), next.message);
   }
 
   private scheduleTurn(): void {
