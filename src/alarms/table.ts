@@ -96,14 +96,14 @@ export class AlarmTable {
     if (restored !== undefined) this.lastSeq = Math.max(this.lastSeq, restored.seq);
     const saved = new Map((restored?.alarms ?? []).map((a) => [a.id, a]));
     const keep = new Set(definitions.map((d) => d.id));
+    const t = this.now();
     for (const [id, r] of this.records) {
       if (keep.has(id)) continue;
       clearTimeout(r.expiry);
       this.records.delete(id);
       const from = stateOf(r);
-      if (from !== 'normal') this.emit(r, 'removed', from, null, null);
+      if (from !== 'normal') this.emit(r, 'removed', from, null, null, t);
     }
-    const t = this.now();
     for (const def of definitions) {
       const existing = this.records.get(def.id);
       if (existing !== undefined) {
@@ -285,7 +285,7 @@ export class AlarmTable {
     if (by !== null) r.comment = comment;
     if (result.transition === null) return;
     r.lastChange = t;
-    this.emit(r, result.transition, result.from, by, comment);
+    this.emit(r, result.transition, result.from, by, comment, t);
   }
 
   private armExpiry(r: AlarmRecord): void {
@@ -299,11 +299,12 @@ export class AlarmTable {
     r.expiry.unref?.();
   }
 
-  private emit(r: AlarmRecord, transition: AlarmTransition, from: AlarmEvent['from'], by: AlarmActor | null, comment: string | null): void {
+  /** `t` (ms): the transition's time, the one the record's last change has too. */
+  private emit(r: AlarmRecord, transition: AlarmTransition, from: AlarmEvent['from'], by: AlarmActor | null, comment: string | null, t: number): void {
     const d = r.def;
     const e: AlarmEvent = {
       seq: ++this.lastSeq,
-      time: this.now() / 1000,
+      time: t / 1000,
       alarm_id: d.id,
       device_id: d.device_id,
       point: d.point,

@@ -18,13 +18,13 @@ const POINTS: PointMap = {
   code: { type: 'enum', access: 'r', enum: ['none', 'overcurrent', 'overheat'] },
 };
 
-function setup(alarms: DeviceAlarmsInput, graceMs = 60_000) {
+function setup(alarms: DeviceAlarmsInput, graceMs = 60_000, now?: () => number) {
   const registry = new Registry({ replaySize: 10 });
   registry.add({ id: 'm1', name: 'Motor 1', device_type: 'motor', driver: 'sim', points: POINTS });
   const input: AlarmDeviceInput = { id: 'm1', name: 'Motor 1', index: 0, points: POINTS, alarms: v.parse(DeviceAlarmsSchema, alarms), poll_interval_ms: 100 };
   const { definitions, problems } = buildDefinitions([input]);
   expect(problems).toEqual([]);
-  const table = new AlarmTable({ maxShelveS: 3600 });
+  const table = new AlarmTable({ maxShelveS: 3600, ...(now === undefined ? {} : { now }) });
   table.load(definitions);
   const evaluator = new AlarmEvaluator({ registry, table, startupGraceMs: () => graceMs });
   evaluator.setDefinitions(definitions);
@@ -50,6 +50,18 @@ describe('limits', () => {
     registry.apply('m1', { current: 12.5 }, 'poll');
     expect(state('m1.current.hi')).toBe('active_unack');
     expect(events[0]).toMatchObject({ alarm_id: 'm1.current.hi', transition: 'raise', value: 12.5, limit: 12, unit: 'A', priority: 'medium', from: 'normal', to: 'active_unack', seq: 1 });
+  });
+
+  test('the journal time of a transition is the last change of the alarm, however often the clock is read', () => {
+    let clock = 1_000_000;
+    const { registry, table, events } = setup({ points: { current: { hi: 12 } } }, 60_000, () => (clock += 1));
+    registry.apply('m1', { current: 12.5 }, 'poll');
+    registry.apply('m1', { current: 10 }, 'poll');
+    expect(events.map((e) => e.transition)).toEqual(['raise', 'clear']);
+    const view = table.view('m1.current.hi')!;
+    expect(events[1]!.time).toBe(view.last_change);
+    registry.apply('m1', { current: 13 }, 'poll');
+    expect(events[2]!.time).toBe(table.view('m1.current.hi')!.active_since);
   });
 
   test('a value chattering inside the deadband raises nothing more and does not clear', () => {
