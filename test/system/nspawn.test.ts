@@ -269,10 +269,13 @@ describe.skipIf(!canRun())('machine-gateway under a real systemd (systemd-nspawn
     // config-named rule (ports.conf) allows it. `script` holds the PTY; what the test writes to
     // its stdin arrives on /dev/ttySC0. (A node made with mknod would not do: a pts device number
     // outside its own devpts instance opens with EIO.)
-    const holder = spawn('nsenter', ['-t', String(initPid), '-m', '-u', '-i', '-n', '-p', '--', 'script', '-qfc', 'sleep 600', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const holder = spawn('nsenter', ['-t', String(initPid), '-m', '-u', '-i', '-n', '-p', '--', 'script', '-qfc', 'tty > /run/holder-tty; exec sleep 600', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const dropIn = join(root, 'etc/systemd/system/machine-gateway.service.d/ports.conf');
     try {
-      const pts = await until('the PTY', () => inCt('sh', '-c', 'ls /dev/pts | grep -v ptmx | sort -n | tail -1').stdout.trim() || undefined);
+      // The PTY `script` holds, as its shell names it: not the newest one in /dev/pts, since the
+      // container may have others (a console, another session), and a line written to the wrong
+      // one never reaches the gateway.
+      const pts = await until('the PTY', () => /^\/dev\/pts\/(\d+)$/.exec(inCt('cat', '/run/holder-tty').stdout.trim())?.[1]);
       expect(inCt('ln', '-sf', `/dev/pts/${pts}`, '/dev/ttySC0').status).toBe(0);
       // The group a serial port has (the service user is in dialout, not tty).
       expect(inCt('sh', '-c', `chgrp dialout /dev/pts/${pts} && chmod 0660 /dev/pts/${pts}`).status).toBe(0);
